@@ -1,0 +1,91 @@
+//! Connecting to the Docker engine and asking what it is.
+
+use bollard::Docker;
+
+/// What went wrong talking to the engine, with the fix where there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "cannot reach the Docker engine ({detail}). Start it (e.g. `sudo systemctl start docker` \
+         or `dockerd`), or point DOCKER_HOST at a running engine"
+    )]
+    Unreachable { detail: String },
+    #[error("the Docker engine answered with an error: {0}")]
+    Api(#[from] bollard::errors::Error),
+}
+
+/// A connected engine, with the API version both sides agreed on.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub docker: Docker,
+}
+
+/// What the engine says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineInfo {
+    pub version: String,
+    pub api_version: String,
+    /// Names of the OCI runtimes registered with the engine (`runc`, `runsc`, ...).
+    pub runtimes: Vec<String>,
+}
+
+impl Engine {
+    /// Connects through `DOCKER_HOST` or the local socket and negotiates the API
+    /// version, so that an older engine (API 1.41) is spoken to in its own version.
+    pub async fn connect() -> Result<Self, EngineError> {
+        let docker =
+            Docker::connect_with_local_defaults().map_err(|e| EngineError::Unreachable {
+                detail: e.to_string(),
+            })?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| EngineError::Unreachable {
+                detail: e.to_string(),
+            })?;
+        Ok(Self { docker })
+    }
+
+    /// Version, API version and registered runtimes.
+    pub async fn info(&self) -> Result<EngineInfo, EngineError> {
+        let version = self.docker.version().await?;
+        let info = self.docker.info().await?;
+        let mut runtimes: Vec<String> = info.runtimes.unwrap_or_default().into_keys().collect();
+        runtimes.sort();
+        Ok(EngineInfo {
+            version: version.version.unwrap_or_default(),
+            api_version: version.api_version.unwrap_or_default(),
+            runtimes,
+        })
+    }
+}
+
+/// Compares dotted versions numerically (`20.10.24` < `25.0.5`); missing or
+/// non-numeric parts count as zero.
+pub fn version_at_least(version: &str, minimum: &str) -> bool {
+    let parse = |v: &str| -> Vec<u64> {
+        v.split(['.', '-', '+'])
+            .take(3)
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    let (mut a, mut b) = (parse(version), parse(minimum));
+    a.resize(3, 0);
+    b.resize(3, 0);
+    a >= b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_at_least;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(!version_at_least("20.10.24", "25.0.5"));
+        assert!(version_at_least("25.0.5", "25.0.5"));
+        assert!(version_at_least("26.1.0", "25.0.5"));
+        assert!(!version_at_least("25.0.4", "25.0.5"));
+        assert!(version_at_least("28.2.2", "25.0.5"));
+        assert!(!version_at_least("", "25.0.5"));
+    }
+}

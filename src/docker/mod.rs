@@ -1,0 +1,2 @@
+//! Every call to the Docker engine lives under this module (bollard only).
+pub mod engine;

@@ -1,0 +1,1 @@
+//! Egress: the pipelock sidecar's config (pure) and its log lines (pure).

@@ -1,0 +1,164 @@
+//! The manifest's data model after loading, merging and validation.
+//!
+//! These types are the contract between the manifest loader and everything that
+//! launches bottles: once a `Manifest` exists, every field in it has been checked.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The container runtime a bottle runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// The engine's default OCI runtime.
+    #[default]
+    Runc,
+    /// gVisor: a user-space kernel between the agent and the host kernel.
+    Runsc,
+}
+
+impl Runtime {
+    /// The name the Docker engine registers this runtime under.
+    pub fn engine_name(self) -> &'static str {
+        match self {
+            Runtime::Runc => "runc",
+            Runtime::Runsc => "runsc",
+        }
+    }
+}
+
+/// How an env var's value is obtained.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum EnvSource {
+    /// A literal value written in the manifest.
+    Literal(String),
+    /// `${VAR}`: copied from the host environment at launch.
+    HostVar(String),
+    /// `?text`: asked from the user at launch, input hidden; `text` is shown.
+    Prompt(String),
+}
+
+/// One `env` entry of a bottle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: String,
+    pub source: EnvSource,
+}
+
+/// One `ssh` entry of a bottle (field names follow ssh_config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshHost {
+    /// The alias the agent uses (`ssh <Host>`).
+    pub host: String,
+    /// The real host name; it joins the egress allowlist.
+    pub hostname: String,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    /// Absolute path on the host, `~` already expanded.
+    pub identity_file: PathBuf,
+    /// `host keytype base64`, as in a known_hosts line.
+    pub known_host_key: String,
+}
+
+/// Optional resource limits for the agent container.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Resources {
+    /// CPU cores (fractions allowed).
+    pub cpus: Option<f64>,
+    /// Memory limit in bytes.
+    pub memory_bytes: Option<u64>,
+    /// Maximum number of processes.
+    pub pids: Option<i64>,
+}
+
+/// A validated `bottles.<name>` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bottle {
+    pub name: String,
+    /// The manifest file this entry came from.
+    pub source: PathBuf,
+    pub runtime: Runtime,
+    pub env: Vec<EnvVar>,
+    pub ssh: Vec<SshHost>,
+    /// Host patterns exactly as normalised from the manifest (no defaults added).
+    pub allowlist: Vec<String>,
+    pub resources: Resources,
+}
+
+/// A validated `agents.<name>` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub name: String,
+    /// The manifest file this entry came from.
+    pub source: PathBuf,
+    /// Name of a bottle that exists in the merged manifest.
+    pub bottle: String,
+    pub skills: Vec<String>,
+    pub prompt: Option<String>,
+}
+
+/// The merged, validated manifest.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Manifest {
+    pub bottles: BTreeMap<String, Bottle>,
+    pub agents: BTreeMap<String, Agent>,
+    /// The files that were read, home first, project last.
+    pub files: Vec<PathBuf>,
+}
+
+/// Why a host is on a bottle's effective allowlist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AllowOrigin {
+    /// Baked in: Claude Code needs it to log in and work.
+    Default,
+    /// Listed in the bottle's `egress.allowlist`.
+    Manifest,
+    /// The `Hostname` of one of the bottle's ssh entries.
+    Ssh,
+}
+
+/// One entry of the effective allowlist.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AllowEntry {
+    /// A host name or `*.domain`, lowercase, no trailing dot.
+    pub host: String,
+    /// Every reason it is there (an entry can be both default and manifest).
+    pub origins: Vec<AllowOrigin>,
+}
+
+/// A skill resolved to a directory holding `SKILL.md`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skill {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+/// An env var after resolution against the host environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolvedEnvValue {
+    /// The value is known (literal or copied from the host).
+    Value(String),
+    /// The user must be asked; the text is the question to show.
+    Ask(String),
+}
+
+/// One env var ready for the bottle (or waiting for the user's answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedEnv {
+    pub name: String,
+    pub source: EnvSource,
+    pub value: ResolvedEnvValue,
+}
+
+/// Everything needed to launch one agent's bottle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedAgent {
+    pub agent: Agent,
+    pub bottle: Bottle,
+    pub env: Vec<ResolvedEnv>,
+    pub skills: Vec<Skill>,
+    /// Sorted by host, deduplicated.
+    pub allowlist: Vec<AllowEntry>,
+}
