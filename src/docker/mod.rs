@@ -1,2 +1,5 @@
 //! Every call to the Docker engine lives under this module (bollard only).
 pub mod engine;
+pub mod labels;
+pub mod network;
+pub mod subnet;

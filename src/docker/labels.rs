@@ -1,0 +1,210 @@
+//! Labels on every container and network claude-bottle creates, and the owning
+//! process they name, so that what a crash left behind can be found and removed.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Read as _;
+
+/// Present (`true`) on everything claude-bottle creates.
+pub const MANAGED: &str = "claude-bottle.managed";
+pub const BOTTLE: &str = "claude-bottle.bottle";
+pub const AGENT: &str = "claude-bottle.agent";
+pub const SESSION: &str = "claude-bottle.session";
+/// `agent`, `sidecar`, `internal-net` or `egress-net`.
+pub const ROLE: &str = "claude-bottle.role";
+pub const OWNER_PID: &str = "claude-bottle.owner-pid";
+/// The owner's start time in clock ticks since boot: a reused pid does not match it.
+pub const OWNER_START: &str = "claude-bottle.owner-start";
+pub const OWNER_HOST: &str = "claude-bottle.owner-host";
+/// Seconds since the Unix epoch.
+pub const CREATED: &str = "claude-bottle.created";
+
+/// What a labelled resource is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Agent,
+    Sidecar,
+    InternalNet,
+    EgressNet,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Sidecar => "sidecar",
+            Role::InternalNet => "internal-net",
+            Role::EgressNet => "egress-net",
+        }
+    }
+}
+
+/// The process that owns a bottle: while it lives, its bottles are not garbage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub pid: u32,
+    pub start_ticks: u64,
+    pub host: String,
+}
+
+impl Owner {
+    /// This process.
+    pub fn current() -> Self {
+        let pid = std::process::id();
+        Self {
+            pid,
+            start_ticks: process_start_ticks(pid).unwrap_or(0),
+            host: hostname(),
+        }
+    }
+
+    /// Reads the owner back from a resource's labels; `None` if they are missing.
+    pub fn from_labels(labels: &HashMap<String, String>) -> Option<Self> {
+        Some(Self {
+            pid: labels.get(OWNER_PID)?.parse().ok()?,
+            start_ticks: labels.get(OWNER_START)?.parse().ok()?,
+            host: labels.get(OWNER_HOST)?.clone(),
+        })
+    }
+
+    /// Whether the owning process still runs. An owner on another host cannot be
+    /// checked from here and counts as alive, so `gc` never removes its bottles.
+    pub fn is_alive(&self) -> bool {
+        if self.host != hostname() {
+            return true;
+        }
+        match process_start_ticks(self.pid) {
+            Some(ticks) => ticks == self.start_ticks,
+            None => false,
+        }
+    }
+}
+
+/// The labels shared by every resource of one bottle session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLabels {
+    pub bottle: String,
+    pub agent: String,
+    pub session: String,
+    pub owner: Owner,
+    pub created_unix: u64,
+}
+
+impl SessionLabels {
+    pub fn new(bottle: &str, agent: &str, session: &str) -> Self {
+        let created_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Self {
+            bottle: bottle.to_owned(),
+            agent: agent.to_owned(),
+            session: session.to_owned(),
+            owner: Owner::current(),
+            created_unix,
+        }
+    }
+
+    /// The full label set for one resource of this session.
+    pub fn for_role(&self, role: Role) -> HashMap<String, String> {
+        [
+            (MANAGED, "true".to_owned()),
+            (BOTTLE, self.bottle.clone()),
+            (AGENT, self.agent.clone()),
+            (SESSION, self.session.clone()),
+            (ROLE, role.as_str().to_owned()),
+            (OWNER_PID, self.owner.pid.to_string()),
+            (OWNER_START, self.owner.start_ticks.to_string()),
+            (OWNER_HOST, self.owner.host.clone()),
+            (CREATED, self.created_unix.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+}
+
+/// A fresh session id: 8 hex digits from the kernel's random source, short
+/// enough for readable container names.
+pub fn new_session_id() -> String {
+    let mut bytes = [0u8; 4];
+    let from_kernel = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_ok();
+    if !from_kernel {
+        // Good enough to tell sessions apart; it is not a secret.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        bytes = (nanos ^ std::process::id()).to_le_bytes();
+    }
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A process's start time from `/proc/<pid>/stat` (field 22), `None` if it is gone.
+fn process_start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: skip past its last ')'.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    // Fields from 3 on; the start time is field 22, the 20th after the name.
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_a_dead_pid_is_not() {
+        let me = Owner::current();
+        assert!(me.start_ticks > 0);
+        assert!(me.is_alive());
+        let reused_pid = Owner {
+            start_ticks: me.start_ticks + 1,
+            ..me.clone()
+        };
+        assert!(!reused_pid.is_alive(), "same pid, other start time");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let gone = Owner {
+            pid,
+            start_ticks: 1,
+            host: me.host.clone(),
+        };
+        assert!(!gone.is_alive());
+        let elsewhere = Owner {
+            host: "another-host".into(),
+            ..gone
+        };
+        assert!(
+            elsewhere.is_alive(),
+            "owners on other hosts are never judged"
+        );
+    }
+
+    #[test]
+    fn labels_round_trip_the_owner() {
+        let labels = SessionLabels::new("dev", "coder", "0a1b2c3d").for_role(Role::Sidecar);
+        assert_eq!(labels[ROLE], "sidecar");
+        assert_eq!(labels[MANAGED], "true");
+        assert_eq!(Owner::from_labels(&labels), Some(Owner::current()));
+    }
+
+    #[test]
+    fn session_ids_are_short_hex_and_differ() {
+        let a = new_session_id();
+        let b = new_session_id();
+        assert_eq!(a.len(), 8);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,141 @@
+//! Bottle networks: one `--internal` network (no route off the machine) and one
+//! egress network for the sidecar, each on its own small subnet.
+
+use std::collections::HashMap;
+
+use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
+use bollard::query_parameters::ListNetworksOptions;
+use tokio::sync::Mutex;
+
+use super::engine::{Engine, EngineError};
+use super::subnet::{BOTTLE_PREFIX, Cidr, DEFAULT_POOL, first_free};
+
+/// Launches in one process take turns choosing subnets, so two of them never
+/// pick the same free block; other processes are handled by retrying.
+static ALLOCATION: Mutex<()> = Mutex::const_new(());
+
+/// How often a create is retried when another process took the subnet first.
+const OVERLAP_RETRIES: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(
+        "no free /{BOTTLE_PREFIX} subnet left in {pool}; remove unused networks \
+         (`claude-bottle gc`) or set CLAUDE_BOTTLE_SUBNET_POOL to a larger free range"
+    )]
+    PoolExhausted { pool: String },
+    #[error("CLAUDE_BOTTLE_SUBNET_POOL={0:?} is not an IPv4 CIDR such as 10.213.0.0/16")]
+    BadPool(String),
+}
+
+impl From<bollard::errors::Error> for NetworkError {
+    fn from(e: bollard::errors::Error) -> Self {
+        Self::Engine(EngineError::Api(e))
+    }
+}
+
+/// A network the bottle created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BottleNetwork {
+    pub id: String,
+    pub name: String,
+    pub subnet: Cidr,
+}
+
+/// The subnet pool from `CLAUDE_BOTTLE_SUBNET_POOL`, or the default.
+pub fn subnet_pool() -> Result<Cidr, NetworkError> {
+    let text = std::env::var("CLAUDE_BOTTLE_SUBNET_POOL").unwrap_or_else(|_| DEFAULT_POOL.into());
+    Cidr::parse(&text).ok_or(NetworkError::BadPool(text))
+}
+
+/// Creates a labelled bridge network on a free subnet of the pool.
+/// `internal` networks have no gateway to the outside world.
+pub async fn create(
+    engine: &Engine,
+    name: &str,
+    internal: bool,
+    labels: HashMap<String, String>,
+) -> Result<BottleNetwork, NetworkError> {
+    let pool = subnet_pool()?;
+    let _turn = ALLOCATION.lock().await;
+    let mut last_error = None;
+    for _ in 0..OVERLAP_RETRIES {
+        let used = used_subnets(engine).await?;
+        let subnet =
+            first_free(pool, BOTTLE_PREFIX, &used).ok_or_else(|| NetworkError::PoolExhausted {
+                pool: pool.to_string(),
+            })?;
+        let request = NetworkCreateRequest {
+            name: name.to_owned(),
+            driver: Some("bridge".into()),
+            internal: Some(internal),
+            ipam: Some(Ipam {
+                driver: Some("default".into()),
+                config: Some(vec![IpamConfig {
+                    subnet: Some(subnet.to_string()),
+                    gateway: Some(subnet.gateway().to_string()),
+                    ..Default::default()
+                }]),
+                options: None,
+            }),
+            labels: Some(labels.clone()),
+            ..Default::default()
+        };
+        match engine.docker.create_network(request).await {
+            Ok(created) => {
+                return Ok(BottleNetwork {
+                    id: created.id,
+                    name: name.to_owned(),
+                    subnet,
+                });
+            }
+            // Another process took this block between our look and our create.
+            Err(e) if e.to_string().contains("overlap") => last_error = Some(e),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last_error.map_or_else(
+        || NetworkError::PoolExhausted {
+            pool: pool.to_string(),
+        },
+        NetworkError::from,
+    ))
+}
+
+/// Removes a network by id (names can be ambiguous on API 1.41, which lets two
+/// networks share one). A network that is already gone counts as removed.
+pub async fn remove(engine: &Engine, id: &str) -> Result<(), NetworkError> {
+    match engine.docker.remove_network(id).await {
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Ids of the networks whose name is exactly `name` (the engine's name filter
+/// matches substrings).
+pub async fn find_by_name(engine: &Engine, name: &str) -> Result<Vec<String>, NetworkError> {
+    let options = ListNetworksOptions {
+        filters: Some(HashMap::from([("name".into(), vec![name.to_owned()])])),
+    };
+    let networks = engine.docker.list_networks(Some(options)).await?;
+    Ok(networks
+        .into_iter()
+        .filter(|n| n.name.as_deref() == Some(name))
+        .filter_map(|n| n.id)
+        .collect())
+}
+
+/// Every IPv4 subnet any network on the engine uses.
+async fn used_subnets(engine: &Engine) -> Result<Vec<Cidr>, NetworkError> {
+    let networks = engine.docker.list_networks(None).await?;
+    Ok(networks
+        .iter()
+        .filter_map(|n| n.ipam.as_ref()?.config.as_ref())
+        .flatten()
+        .filter_map(|c| Cidr::parse(c.subnet.as_deref()?))
+        .collect())
+}
