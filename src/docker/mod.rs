@@ -2,4 +2,5 @@
 pub mod engine;
 pub mod labels;
 pub mod network;
+pub mod reaper;
 pub mod subnet;
