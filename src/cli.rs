@@ -1,1 +1,59 @@
-//! Command line.
+//! The command line (clap derive). Parsing only; each subcommand runs in
+//! `commands::<name>`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Run Claude Code agents in sealed bottles: one container, one internal network
+/// and one egress proxy per agent.
+#[derive(Debug, Parser)]
+#[command(name = "claude-bottle", version, about, long_about = None)]
+pub struct Cli {
+    /// Read these manifest files instead of discovering `claude-bottle.json` in
+    /// the project and in $HOME (repeat to merge several, later ones win).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest: Vec<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the manifest's agents with their bottle, runtime and source file.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show everything an agent's bottle grants, fully resolved (secrets masked).
+    Show {
+        agent: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check manifest files; exit 1 with every error found.
+    Validate {
+        /// Files to check (default: the discovered manifest files).
+        files: Vec<PathBuf>,
+    },
+    /// Write a starter claude-bottle.json here (never overwrites).
+    Init,
+    /// Check the Docker engine, runtimes, token and manifest, with fixes.
+    Doctor,
+    /// Remove bottles whose owning claude-bottle process is gone.
+    Gc {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove without asking.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}

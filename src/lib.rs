@@ -7,6 +7,7 @@
 //! - [`docker`]: every call to the Docker engine.
 //! - [`cli`]: the command line.
 pub mod cli;
+pub mod commands;
 pub mod docker;
 pub mod egress;
 pub mod manifest;

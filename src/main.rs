@@ -1,1 +1,33 @@
-fn main() {}
+//! The `claude-bottle` binary: parse the command line and dispatch.
+
+use clap::Parser as _;
+
+use claude_bottle::cli::{Cli, Command};
+use claude_bottle::commands;
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(dispatch(cli)),
+        Err(e) => {
+            eprintln!("claude-bottle: cannot start the async runtime: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+async fn dispatch(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Some(Command::Completions { shell }) => Ok(commands::completions::run(shell)),
+        Some(Command::Gc { dry_run, yes }) => commands::gc::run(dry_run, yes).await,
+        _ => {
+            eprintln!("claude-bottle: not implemented yet");
+            Ok(1)
+        }
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("claude-bottle: {e:#}");
+        1
+    })
+}
