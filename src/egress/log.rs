@@ -1,0 +1,1 @@
+//! Parsing the pipelock sidecar's log lines (pure).
