@@ -1,0 +1,244 @@
+//! The per-bottle pipelock config: settings in, YAML text out (pure).
+//!
+//! Pipelock parses its config strictly (an unknown key is fatal), so only keys
+//! documented for pipelock 2.3.0 appear here. The text is deterministic: a hot
+//! reload in strict mode is rejected if anything but the allowlist changes, so
+//! every other line must stay byte-identical between two renders.
+
+use std::fmt::Write as _;
+
+/// The port the sidecar listens on; pipelock's own healthcheck assumes it.
+pub const PIPELOCK_PORT: u16 = 8888;
+/// Where the per-bottle config directory is mounted inside the sidecar. A
+/// directory, not a single file, so an atomic replace is seen by the watcher.
+pub const CONFIG_DIR: &str = "/config";
+/// The config file the sidecar reads, inside [`CONFIG_DIR`].
+pub const CONFIG_FILE: &str = "/config/pipelock.yaml";
+/// The released sidecar image used when the manifest names none.
+pub const DEFAULT_PIPELOCK_IMAGE: &str = "ghcr.io/luckypipewrench/pipelock:2.3.0";
+
+/// Listen on every interface of the sidecar: the agent reaches it over the
+/// bottle's internal network, never over loopback.
+const LISTEN: &str = "0.0.0.0:8888";
+/// A working session keeps one API stream open for a long time; pipelock's
+/// default (300 s) would cut it.
+const MAX_TUNNEL_SECONDS: u32 = 28_800;
+const IDLE_TIMEOUT_SECONDS: u32 = 900;
+/// Counted per base domain, CONNECTs included; it cannot be turned off, so it is high.
+const MAX_REQUESTS_PER_MINUTE: u32 = 1200;
+const MAX_URL_LENGTH: u32 = 4096;
+
+/// What differs from one bottle's sidecar to the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SidecarSettings {
+    /// Shown as `agent` in every log line, e.g. `bottle-<agent>-<session>`.
+    pub identity: String,
+    /// Hosts or `*.domain` patterns, already validated and normalised.
+    /// Pipelock refuses strict mode with an empty list.
+    pub allowlist: Vec<String>,
+}
+
+/// The sidecar's argv after the image's `/pipelock` entrypoint.
+pub fn sidecar_command() -> Vec<String> {
+    ["run", "--listen", LISTEN, "--config", CONFIG_FILE]
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
+/// Renders the pipelock YAML for one bottle.
+pub fn pipelock_config(settings: &SidecarSettings) -> String {
+    let mut out = String::new();
+    // `mode: strict` is what makes pipelock enforce `api_allowlist` at all.
+    out.push_str("version: 1\n");
+    line(&mut out, 0, "mode", &quote("strict"));
+    line(&mut out, 0, "enforce", "true");
+    line(&mut out, 0, "explain_blocks", "false");
+    line(
+        &mut out,
+        0,
+        "default_agent_identity",
+        &quote(&settings.identity),
+    );
+    line(&mut out, 0, "bind_default_agent_identity", "true");
+    push_allowlist(&mut out, &settings.allowlist);
+
+    out.push_str("fetch_proxy:\n");
+    line(&mut out, 1, "listen", &quote(LISTEN));
+    out.push_str("  monitoring:\n");
+    line(&mut out, 2, "max_url_length", &MAX_URL_LENGTH.to_string());
+    line(&mut out, 2, "entropy_threshold", "5.0");
+    line(&mut out, 2, "subdomain_entropy_threshold", "4.0");
+    line(
+        &mut out,
+        2,
+        "max_requests_per_minute",
+        &MAX_REQUESTS_PER_MINUTE.to_string(),
+    );
+    line(&mut out, 2, "blocklist", "[]");
+
+    // Forward proxying cannot be switched on by a hot reload: it must be here.
+    out.push_str("forward_proxy:\n");
+    line(&mut out, 1, "enabled", "true");
+    line(
+        &mut out,
+        1,
+        "max_tunnel_seconds",
+        &MAX_TUNNEL_SECONDS.to_string(),
+    );
+    line(
+        &mut out,
+        1,
+        "idle_timeout_seconds",
+        &IDLE_TIMEOUT_SECONDS.to_string(),
+    );
+    line(&mut out, 1, "sni_verification", "true");
+
+    out.push_str("dlp:\n");
+    line(&mut out, 1, "scan_env", "true");
+    line(&mut out, 1, "include_defaults", "true");
+
+    out.push_str("logging:\n");
+    line(&mut out, 1, "format", &quote("json"));
+    line(&mut out, 1, "output", &quote("stdout"));
+    line(&mut out, 1, "include_allowed", "true");
+    line(&mut out, 1, "include_blocked", "true");
+
+    // Pipelock's presets ship the maintainer's DSN; never report anywhere.
+    out.push_str("sentry:\n");
+    line(&mut out, 1, "enabled", "false");
+    // `adaptive_enforcement` is left out on purpose: it is off by default, and
+    // when on it can escalate a session to deny-all, Anthropic's API included.
+    out
+}
+
+/// The only section that may change between two renders for the same bottle.
+fn push_allowlist(out: &mut String, allowlist: &[String]) {
+    if allowlist.is_empty() {
+        line(out, 0, "api_allowlist", "[]");
+        return;
+    }
+    out.push_str("api_allowlist:\n");
+    for host in allowlist {
+        let _ = writeln!(out, "  - {}", quote(host));
+    }
+}
+
+fn line(out: &mut String, depth: usize, key: &str, value: &str) {
+    let _ = writeln!(out, "{:indent$}{key}: {value}", "", indent = depth * 2);
+}
+
+/// A YAML double-quoted scalar. Everything outside printable ASCII is escaped,
+/// so no input can end the string, start a new line or smuggle in a key.
+fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if u32::from(c) <= 0xFFFF => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => {
+                let _ = write!(out, "\\U{:08X}", u32::from(c));
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(allowlist: &[&str]) -> SidecarSettings {
+        SidecarSettings {
+            identity: "bottle-alpha-1".to_string(),
+            allowlist: allowlist.iter().map(|h| (*h).to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn renders_the_documented_config() {
+        let yaml = pipelock_config(&settings(&[
+            "*.anthropic.com",
+            "claude.ai",
+            "*.claude.ai",
+            "github.com",
+        ]));
+        insta::assert_snapshot!(yaml);
+    }
+
+    #[test]
+    fn the_same_settings_render_byte_identical_text() {
+        let s = settings(&["github.com", "*.anthropic.com"]);
+        assert_eq!(pipelock_config(&s), pipelock_config(&s.clone()));
+    }
+
+    #[test]
+    fn only_allowlist_lines_differ_between_two_allowlists() {
+        let before = pipelock_config(&settings(&["*.anthropic.com"]));
+        let after = pipelock_config(&settings(&["*.anthropic.com", "pypi.org", "crates.io"]));
+        let strip = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| !l.starts_with("  - "))
+                .map(String::from)
+                .collect()
+        };
+        assert_eq!(strip(&before), strip(&after));
+        assert!(after.contains("  - \"pypi.org\"\n  - \"crates.io\"\n"));
+        assert!(!before.contains("pypi.org"));
+    }
+
+    #[test]
+    fn an_empty_allowlist_is_an_empty_flow_list() {
+        let yaml = pipelock_config(&settings(&[]));
+        assert!(yaml.contains("\napi_allowlist: []\nfetch_proxy:\n"));
+    }
+
+    #[test]
+    fn hostile_strings_stay_inside_their_quotes() {
+        let hostile = "evil.com\"\nmode: audit\n  - \"x\\";
+        let yaml = pipelock_config(&SidecarSettings {
+            identity: hostile.to_string(),
+            allowlist: vec![hostile.to_string()],
+        });
+        assert_eq!(
+            quote(hostile),
+            r#""evil.com\"\nmode: audit\n  - \"x\\""#,
+            "quotes, backslashes and newlines are escaped"
+        );
+        assert_eq!(yaml.matches("\nmode:").count(), 1);
+        assert_eq!(yaml.lines().filter(|l| l.contains("evil.com")).count(), 2);
+    }
+
+    #[test]
+    fn quote_escapes_control_and_non_ascii_characters() {
+        assert_eq!(quote("a\tb\r\u{7}"), r#""a\tb\r\u0007""#);
+        assert_eq!(quote("é\u{2028}"), r#""\u00E9\u2028""#);
+        assert_eq!(quote("🦀"), r#""\U0001F980""#);
+        assert_eq!(quote(""), r#""""#);
+    }
+
+    #[test]
+    fn sidecar_command_reads_the_mounted_config() {
+        assert_eq!(
+            sidecar_command(),
+            [
+                "run",
+                "--listen",
+                "0.0.0.0:8888",
+                "--config",
+                "/config/pipelock.yaml"
+            ]
+        );
+        assert_eq!(format!("{CONFIG_DIR}/pipelock.yaml"), CONFIG_FILE);
+        assert!(LISTEN.ends_with(&format!(":{PIPELOCK_PORT}")));
+    }
+}
