@@ -1,5 +1,6 @@
 //! Every call to the Docker engine lives under this module (bollard only).
 pub mod engine;
+pub mod files;
 pub mod labels;
 pub mod network;
 pub mod reaper;
