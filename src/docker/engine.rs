@@ -12,6 +12,8 @@ pub enum EngineError {
     Unreachable { detail: String },
     #[error("the Docker engine answered with an error: {0}")]
     Api(#[from] bollard::errors::Error),
+    #[error("preparing files for a container: {0}")]
+    Pack(#[from] std::io::Error),
 }
 
 /// A connected engine, with the API version both sides agreed on.

@@ -1,0 +1,140 @@
+//! What every bottle container shares: creation with hardening defaults,
+//! files copied in through the engine, start, and exec.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, ExecConfig, HostConfig,
+    NetworkingConfig,
+};
+use bollard::query_parameters::{CreateContainerOptions, UploadToContainerOptions};
+use futures_util::StreamExt as _;
+
+use super::engine::{Engine, EngineError};
+use super::files::{FileGrant, tar_archive};
+
+/// Capabilities and privilege settings applied to every bottle container.
+pub fn hardened_host_config(network: &str) -> HostConfig {
+    HostConfig {
+        network_mode: Some(network.to_owned()),
+        cap_drop: Some(vec!["ALL".into()]),
+        security_opt: Some(vec!["no-new-privileges".into()]),
+        init: Some(true),
+        privileged: Some(false),
+        ..Default::default()
+    }
+}
+
+/// Attaches a container to `network` at a fixed address at creation.
+pub fn endpoint_at(network: &str, ip: std::net::Ipv4Addr) -> NetworkingConfig {
+    NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(network.to_owned(), fixed_ip_endpoint(ip))])),
+    }
+}
+
+pub fn fixed_ip_endpoint(ip: std::net::Ipv4Addr) -> EndpointSettings {
+    EndpointSettings {
+        ipam_config: Some(EndpointIpamConfig {
+            ipv4_address: Some(ip.to_string()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Creates a container by name; returns its id.
+pub async fn create(
+    engine: &Engine,
+    name: &str,
+    body: ContainerCreateBody,
+) -> Result<String, EngineError> {
+    let options = CreateContainerOptions {
+        name: Some(name.to_owned()),
+        ..Default::default()
+    };
+    Ok(engine
+        .docker
+        .create_container(Some(options), body)
+        .await?
+        .id)
+}
+
+/// Copies files into a container (created or running) through the archive API.
+pub async fn copy_in(
+    engine: &Engine,
+    container: &str,
+    grants: &[FileGrant],
+) -> Result<(), EngineError> {
+    if grants.is_empty() {
+        return Ok(());
+    }
+    let archive = tar_archive(grants)?;
+    let options = UploadToContainerOptions {
+        path: "/".into(),
+        ..Default::default()
+    };
+    engine
+        .docker
+        .upload_to_container(container, Some(options), bollard::body_full(archive.into()))
+        .await?;
+    Ok(())
+}
+
+/// The outcome of a command run to completion inside a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs a command in a running container and collects its output. `env`
+/// reaches only this process: exec settings are not part of the container's
+/// stored config.
+pub async fn exec_collect(
+    engine: &Engine,
+    container: &str,
+    user: Option<&str>,
+    cmd: &[&str],
+    env: Vec<String>,
+) -> Result<ExecOutput, EngineError> {
+    let exec = engine
+        .docker
+        .create_exec(
+            container,
+            ExecConfig {
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                cmd: Some(cmd.iter().map(|s| (*s).to_owned()).collect()),
+                env: Some(env),
+                user: user.map(str::to_owned),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    if let bollard::exec::StartExecResults::Attached { mut output, .. } =
+        engine.docker.start_exec(&exec.id, None).await?
+    {
+        while let Some(chunk) = output.next().await {
+            match chunk? {
+                bollard::container::LogOutput::StdErr { message } => {
+                    stderr.extend_from_slice(&message);
+                }
+                other => stdout.extend_from_slice(&other.into_bytes()),
+            }
+        }
+    }
+    let exit_code = engine
+        .docker
+        .inspect_exec(&exec.id)
+        .await?
+        .exit_code
+        .unwrap_or(-1);
+    Ok(ExecOutput {
+        exit_code,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}

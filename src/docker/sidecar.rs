@@ -1,0 +1,176 @@
+//! The egress sidecar: pipelock between the bottle's internal network and its
+//! egress network, with a generated config copied in through the engine.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use bollard::models::{ContainerCreateBody, HostConfig, NetworkConnectRequest};
+
+use super::container::{self, endpoint_at, fixed_ip_endpoint, hardened_host_config};
+use super::engine::{Engine, EngineError};
+use super::files::FileGrant;
+use crate::egress::config::{
+    CONFIG_FILE, PIPELOCK_PORT, SidecarSettings, pipelock_config, sidecar_command,
+};
+
+/// The sidecar runs as `nobody`, as pipelock's own deployments do.
+const SIDECAR_USER: &str = "65534:65534";
+/// How long pipelock may take to answer `/health` after it starts.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SidecarError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(
+        "the egress sidecar ({image}) did not answer /health within {}s; its last output:\n{log_tail}",
+        HEALTH_TIMEOUT.as_secs()
+    )]
+    Unhealthy { image: String, log_tail: String },
+}
+
+impl From<bollard::errors::Error> for SidecarError {
+    fn from(e: bollard::errors::Error) -> Self {
+        Self::Engine(EngineError::Api(e))
+    }
+}
+
+/// Where the sidecar sits.
+#[derive(Debug, Clone)]
+pub struct SidecarPlacement<'a> {
+    pub name: &'a str,
+    pub image: &'a str,
+    pub egress_network: &'a str,
+    pub egress_ip: Ipv4Addr,
+    pub internal_network: &'a str,
+    pub internal_ip: Ipv4Addr,
+    pub labels: std::collections::HashMap<String, String>,
+}
+
+/// The config file as a grant: `/config` is pipelock's watched directory.
+pub fn config_grant(settings: &SidecarSettings) -> Vec<FileGrant> {
+    let owner = (0, 0);
+    let dir = CONFIG_FILE.rsplit_once('/').map_or("config", |(d, _)| d);
+    vec![
+        FileGrant::dir(dir, 0o755, owner),
+        FileGrant::file(
+            CONFIG_FILE,
+            0o644,
+            owner,
+            pipelock_config(settings).into_bytes(),
+        ),
+    ]
+}
+
+/// Creates, configures and starts the sidecar, then waits until it is healthy.
+/// Returns the container id.
+pub async fn start(
+    engine: &Engine,
+    placement: SidecarPlacement<'_>,
+    settings: &SidecarSettings,
+) -> Result<String, SidecarError> {
+    let body = ContainerCreateBody {
+        image: Some(placement.image.to_owned()),
+        cmd: Some(sidecar_command()),
+        user: Some(SIDECAR_USER.into()),
+        labels: Some(placement.labels.clone()),
+        networking_config: Some(endpoint_at(placement.egress_network, placement.egress_ip)),
+        host_config: Some(HostConfig {
+            pids_limit: Some(256),
+            memory: Some(512 * 1024 * 1024),
+            // Trusted code on a networked runtime: gVisor is for the agent.
+            runtime: Some("runc".into()),
+            ..hardened_host_config(placement.egress_network)
+        }),
+        ..Default::default()
+    };
+    let id = container::create(engine, placement.name, body).await?;
+    // API 1.41 attaches one network at creation; the second is connected here.
+    engine
+        .docker
+        .connect_network(
+            placement.internal_network,
+            NetworkConnectRequest {
+                container: id.clone(),
+                endpoint_config: Some(fixed_ip_endpoint(placement.internal_ip)),
+            },
+        )
+        .await?;
+    container::copy_in(engine, &id, &config_grant(settings)).await?;
+    engine.docker.start_container(&id, None).await?;
+    wait_healthy(engine, &id, placement.image).await?;
+    Ok(id)
+}
+
+/// Rewrites the config in place and tells pipelock to reload it (it also
+/// watches the directory; SIGHUP makes the reload certain).
+pub async fn reload(
+    engine: &Engine,
+    container: &str,
+    settings: &SidecarSettings,
+) -> Result<(), SidecarError> {
+    container::copy_in(engine, container, &config_grant(settings)).await?;
+    engine
+        .docker
+        .kill_container(
+            container,
+            Some(bollard::query_parameters::KillContainerOptions {
+                signal: "SIGHUP".into(),
+            }),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Polls pipelock's own health check (`GET /health` from inside the sidecar),
+/// which works the same on a remote engine.
+async fn wait_healthy(engine: &Engine, id: &str, image: &str) -> Result<(), SidecarError> {
+    let deadline = Instant::now() + HEALTH_TIMEOUT;
+    let addr = format!("127.0.0.1:{PIPELOCK_PORT}");
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let probe = container::exec_collect(
+            engine,
+            id,
+            None,
+            &["/pipelock", "healthcheck", "--addr", &addr],
+            vec![],
+        )
+        .await;
+        if matches!(probe, Ok(ref out) if out.exit_code == 0) {
+            return Ok(());
+        }
+        let running = engine
+            .docker
+            .inspect_container(id, None)
+            .await?
+            .state
+            .and_then(|s| s.running)
+            .unwrap_or(false);
+        if !running || Instant::now() >= deadline {
+            return Err(SidecarError::Unhealthy {
+                image: image.to_owned(),
+                log_tail: log_tail(engine, id).await,
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
+}
+
+/// The sidecar's last log lines, for error messages.
+pub async fn log_tail(engine: &Engine, id: &str) -> String {
+    use futures_util::StreamExt as _;
+    let options = bollard::query_parameters::LogsOptions {
+        stdout: true,
+        stderr: true,
+        tail: "20".into(),
+        ..Default::default()
+    };
+    let mut out = String::new();
+    let mut stream = engine.docker.logs(id, Some(options));
+    while let Some(Ok(chunk)) = stream.next().await {
+        out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+    }
+    out
+}
