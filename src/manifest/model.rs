@@ -46,7 +46,7 @@ pub struct EnvVar {
     pub source: EnvSource,
 }
 
-/// One `ssh` entry of a bottle (field names follow ssh_config).
+/// One `ssh` entry of a bottle (field names follow `ssh_config`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshHost {
     /// The alias the agent uses (`ssh <Host>`).
@@ -57,7 +57,7 @@ pub struct SshHost {
     pub port: Option<u16>,
     /// Absolute path on the host, `~` already expanded.
     pub identity_file: PathBuf,
-    /// `host keytype base64`, as in a known_hosts line.
+    /// `host keytype base64`, as in a `known_hosts` line.
     pub known_host_key: String,
 }
 
