@@ -15,9 +15,13 @@ pub mod load;
 #[cfg(test)]
 mod load_tests;
 mod model;
+pub mod resolve;
+#[cfg(test)]
+mod resolve_tests;
 mod validate;
 mod validate_ssh;
 
 pub use error::{ManifestError, ManifestErrors};
 pub use load::{LoadOptions, MANIFEST_FILE, load};
 pub use model::*;
+pub use resolve::{DEFAULT_ALLOWLIST, ResolveContext, resolve};
