@@ -18,6 +18,7 @@ mod model;
 pub mod resolve;
 #[cfg(test)]
 mod resolve_tests;
+pub mod ssh;
 mod validate;
 mod validate_ssh;
 
