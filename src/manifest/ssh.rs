@@ -38,10 +38,12 @@ pub fn ssh_config(hosts: &[SshHost], proxy: &str) -> String {
 
 /// One `known_hosts` line per host, as written in the manifest.
 pub fn known_hosts(hosts: &[SshHost]) -> String {
-    hosts
-        .iter()
-        .map(|h| format!("{}\n", h.known_host_key))
-        .collect()
+    let mut out = String::new();
+    for h in hosts {
+        out.push_str(&h.known_host_key);
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
