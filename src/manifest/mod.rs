@@ -1,4 +1,28 @@
 //! The manifest: find the files, merge home < project, validate, resolve an agent.
+//!
+//! - [`json`]: a strict JSON reader that keeps `line:col`.
+//! - [`load`]: discovery, reading, merging.
+//! - `validate`, `validate_ssh`, [`fields`], [`hostkey`]: checks that collect every error.
+//! - [`env_value`]: literal / `${VAR}` / `?prompt` values and their escapes.
+//! - [`keys`]: the keys each object accepts (shared with the JSON Schema test).
+pub mod env_value;
+mod error;
+pub mod fields;
+pub mod hostkey;
+pub mod json;
+pub mod keys;
+pub mod load;
+#[cfg(test)]
+mod load_tests;
 mod model;
+pub mod resolve;
+#[cfg(test)]
+mod resolve_tests;
+pub mod ssh;
+mod validate;
+mod validate_ssh;
 
+pub use error::{ManifestError, ManifestErrors};
+pub use load::{LoadOptions, MANIFEST_FILE, load};
 pub use model::*;
+pub use resolve::{DEFAULT_ALLOWLIST, ResolveContext, resolve};

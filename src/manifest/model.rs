@@ -37,6 +37,9 @@ pub enum EnvSource {
     HostVar(String),
     /// `?text`: asked from the user at launch, input hidden; `text` is shown.
     Prompt(String),
+    /// Text with `${VAR}` references inside, such as `Bearer ${TOKEN}`: the raw manifest
+    /// value, expanded from the host environment at launch (see `manifest::env_value`).
+    Template(String),
 }
 
 /// One `env` entry of a bottle.

@@ -1,0 +1,323 @@
+//! Checks of single manifest values (names, hosts, sizes): pure functions.
+
+use std::net::Ipv4Addr;
+
+/// Why a value is wrong, and what would be right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    pub fn new(message: impl Into<String>) -> Self {
+        Problem {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Longest bottle or agent name: they become parts of container and network names.
+pub const MAX_NAME_LEN: usize = 40;
+
+/// Env names claude-bottle sets itself; a manifest must not override them.
+pub const RESERVED_ENV: &[&str] = &[
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+/// Docker refuses memory limits below 6 MiB.
+pub const MIN_MEMORY_BYTES: u64 = 6 * 1024 * 1024;
+
+/// Bottle and agent names: `[a-z0-9][a-z0-9_.-]*`, at most 40 characters.
+pub fn check_entry_name(kind: &str, name: &str) -> Result<(), Problem> {
+    let first_ok = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
+    if !first_ok || !rest_ok {
+        let suggestion = name.to_lowercase().replace(
+            |c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)),
+            "-",
+        );
+        let problem = Problem::new(format!(
+            "{kind} name `{name}` may use only lowercase letters, digits, `_`, `.` and `-`, starting with a letter or digit (it becomes part of a container name)"
+        ));
+        let valid_suggestion =
+            suggestion.starts_with(|c: char| c.is_ascii_alphanumeric()) && suggestion != name;
+        return Err(if valid_suggestion {
+            problem.hint(format!("try `{suggestion}`"))
+        } else {
+            problem
+        });
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(Problem::new(format!(
+            "{kind} name `{name}` is longer than {MAX_NAME_LEN} characters (it becomes part of a container name)"
+        )));
+    }
+    Ok(())
+}
+
+/// Env var names: `[A-Za-z_][A-Za-z0-9_]*`, not one claude-bottle sets itself.
+pub fn check_env_name(name: &str) -> Result<(), Problem> {
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(Problem::new(format!(
+            "`{name}` is not a valid env name: use letters, digits and `_`, not starting with a digit"
+        )));
+    }
+    if RESERVED_ENV.contains(&name) {
+        return Err(Problem::new(format!(
+            "`{name}` is set by claude-bottle itself and cannot be set in the manifest"
+        )));
+    }
+    Ok(())
+}
+
+/// Skill names: `[A-Za-z0-9][A-Za-z0-9_.-]*` (a directory under `.claude/skills/`).
+pub fn check_skill_name(name: &str) -> Result<(), Problem> {
+    let valid = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(Problem::new(format!(
+            "`{name}` is not a skill name: use letters, digits, `_`, `.` and `-`, starting with a letter or digit (the name of a directory under `.claude/skills/`)"
+        )))
+    }
+}
+
+/// A DNS host name: dot-separated labels of letters, digits and inner `-`.
+pub fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// Labels that are all digits are an attempt at an IPv4 address, not a host name.
+fn looks_numeric(host: &str) -> bool {
+    host.split('.')
+        .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// An ssh `Hostname`: a host name or an IPv4 address.
+pub fn check_ssh_hostname(host: &str) -> Result<(), Problem> {
+    if looks_numeric(host) {
+        return match host.parse::<Ipv4Addr>() {
+            Ok(_) => Ok(()),
+            Err(_) => Err(Problem::new(format!(
+                "`{host}` is not a valid IPv4 address"
+            ))),
+        };
+    }
+    if is_host_name(host) {
+        Ok(())
+    } else {
+        Err(Problem::new(format!(
+            "`{host}` is not a host name: use letters, digits, `-` and `.` (like `git.example.com`)"
+        )))
+    }
+}
+
+/// An egress allowlist entry, lowercased and without a trailing dot.
+///
+/// The sidecar matches a host exactly, or `*.domain` as the domain and all its
+/// subdomains, or an IPv4 address exactly; ports and paths are never part of a match.
+pub fn normalise_allow_host(raw: &str) -> Result<String, Problem> {
+    let host = raw.to_lowercase();
+    let host = host.strip_suffix('.').unwrap_or(&host);
+    if host.is_empty() {
+        return Err(Problem::new("an empty host name"));
+    }
+    if let Some((_, rest)) = host.split_once("://") {
+        let bare = rest.split(['/', ':', '?', '#']).next().unwrap_or_default();
+        return Err(Problem::new(format!(
+            "`{raw}` is a URL; write the host only: `{bare}`"
+        )));
+    }
+    if host.chars().any(char::is_whitespace) {
+        return Err(Problem::new(format!(
+            "`{raw}` contains a space; write one host per entry"
+        )));
+    }
+    if host == "*" {
+        return Err(Problem::new(
+            "a bare `*` would let the agent reach every host; list the hosts it needs",
+        ));
+    }
+    if let Some((bare, _)) = host.split_once('/') {
+        return Err(Problem::new(format!(
+            "`{raw}` has a path; paths are not restricted, write the host only: `{bare}`"
+        )));
+    }
+    if host.matches(':').count() > 1 || host.starts_with('[') {
+        return Err(Problem::new(format!(
+            "`{raw}` looks like an IPv6 address; only host names and IPv4 addresses are supported"
+        )));
+    }
+    if let Some((bare, _)) = host.split_once(':') {
+        return Err(Problem::new(format!(
+            "`{raw}` has a port; ports are not restricted, write `{bare}`"
+        )));
+    }
+    if let Some(domain) = host.strip_prefix("*.") {
+        if !domain.contains('*') && is_host_name(domain) && !looks_numeric(domain) {
+            if !domain.contains('.') {
+                return Err(Problem::new(format!(
+                    "`{raw}` would allow a whole top-level domain; name a domain like `*.example.{domain}`"
+                )));
+            }
+            return Ok(host.to_string());
+        }
+    }
+    if host.contains('*') {
+        return Err(Problem::new(format!(
+            "`{raw}`: the only wildcard is a leading `*.` as in `*.example.com` (the domain and all its subdomains)"
+        )));
+    }
+    if looks_numeric(host) {
+        return match host.parse::<Ipv4Addr>() {
+            Ok(_) => Ok(host.to_string()),
+            Err(_) => Err(Problem::new(format!("`{raw}` is not a valid IPv4 address"))),
+        };
+    }
+    if is_host_name(host) {
+        Ok(host.to_string())
+    } else {
+        Err(Problem::new(format!(
+            "`{raw}` is not a host name: use letters, digits, `-` and `.` (like `example.com`), or `*.example.com`"
+        )))
+    }
+}
+
+/// A memory size: `"512m"`, `"2g"`, `"1024k"`, `"1048576b"` (units k/m/g/t, an optional `b`,
+/// any case) in whole numbers; at least 6 MiB.
+pub fn parse_memory(text: &str) -> Result<u64, Problem> {
+    let lower = text.trim().to_lowercase();
+    let digits_end = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(digits_end);
+    let shift = match unit {
+        "" | "b" => Some(0),
+        "k" | "kb" => Some(10),
+        "m" | "mb" => Some(20),
+        "g" | "gb" => Some(30),
+        "t" | "tb" => Some(40),
+        _ => None,
+    };
+    let bad = || {
+        Problem::new(format!("`{text}` is not a memory size"))
+            .hint("write a whole number with a unit: `512m`, `2g`, `1536m`")
+    };
+    let (Some(shift), Ok(n)) = (shift, digits.parse::<u64>()) else {
+        return Err(bad());
+    };
+    let bytes = n.checked_mul(1u64 << shift).ok_or_else(bad)?;
+    check_memory_bytes(bytes)
+}
+
+/// Docker's lower bound for a memory limit.
+pub fn check_memory_bytes(bytes: u64) -> Result<u64, Problem> {
+    if bytes < MIN_MEMORY_BYTES {
+        return Err(Problem::new(format!(
+            "{bytes} bytes is below the smallest memory limit Docker accepts (6 MiB); write at least `6m`"
+        )));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names_become_container_names() {
+        assert!(check_entry_name("bottle", "gitea-dev").is_ok());
+        assert!(check_entry_name("bottle", "a1_.x").is_ok());
+        let e = check_entry_name("bottle", "Dev Box").unwrap_err();
+        assert_eq!(e.hint.as_deref(), Some("try `dev-box`"));
+        assert!(check_entry_name("agent", "-x").is_err());
+        assert!(check_entry_name("agent", &"a".repeat(41)).is_err());
+        assert!(check_entry_name("agent", &"a".repeat(40)).is_ok());
+    }
+
+    #[test]
+    fn env_names_and_reserved_ones() {
+        assert!(check_env_name("GITHUB_TOKEN").is_ok());
+        assert!(check_env_name("_x1").is_ok());
+        assert!(check_env_name("1X").is_err());
+        assert!(check_env_name("A-B").is_err());
+        let e = check_env_name("https_proxy").unwrap_err();
+        assert!(e.message.contains("set by claude-bottle"));
+    }
+
+    #[test]
+    fn allowlist_entries_are_normalised() {
+        assert_eq!(normalise_allow_host("GitHub.com.").unwrap(), "github.com");
+        assert_eq!(
+            normalise_allow_host("*.GitHubUserContent.com").unwrap(),
+            "*.githubusercontent.com"
+        );
+        assert_eq!(normalise_allow_host("10.0.0.5").unwrap(), "10.0.0.5");
+        assert_eq!(normalise_allow_host("localhost").unwrap(), "localhost");
+    }
+
+    #[test]
+    fn allowlist_rejects_what_the_sidecar_cannot_match() {
+        let msg = |s: &str| normalise_allow_host(s).unwrap_err().message;
+        assert_eq!(
+            msg("https://example.com/x"),
+            "`https://example.com/x` is a URL; write the host only: `example.com`"
+        );
+        assert_eq!(
+            msg("example.com:443"),
+            "`example.com:443` has a port; ports are not restricted, write `example.com`"
+        );
+        assert!(msg("*").contains("every host"));
+        assert!(msg("*.com").contains("top-level domain"));
+        assert!(msg("*foo.com").contains("only wildcard"));
+        assert!(msg("a.*.b").contains("only wildcard"));
+        assert!(msg("a b").contains("space"));
+        assert!(msg("example.com/path").contains("paths are not restricted"));
+        assert!(msg("300.1.1.1").contains("IPv4"));
+        assert!(msg("::1").contains("IPv6"));
+        assert!(msg("under_score.com").contains("not a host name"));
+        assert!(msg("").contains("empty"));
+    }
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("2g").unwrap(), 2 << 30);
+        assert_eq!(parse_memory("512M").unwrap(), 512 << 20);
+        assert_eq!(parse_memory("10240k").unwrap(), 10 << 20);
+        assert_eq!(parse_memory("7340032").unwrap(), 7 << 20);
+        assert!(parse_memory("1.5g").is_err());
+        assert!(parse_memory("lots").is_err());
+        assert!(parse_memory("5m").unwrap_err().message.contains("6 MiB"));
+        assert!(parse_memory("99999999999999t").is_err());
+    }
+}

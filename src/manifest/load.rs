@@ -1,0 +1,183 @@
+//! Finding, reading and merging manifest files.
+//!
+//! Discovery: the home file is `$HOME/claude-bottle.json`; the project file is
+//! `claude-bottle.json` in the nearest ancestor of the working directory that has one,
+//! searching no higher than the git root (a folder holding `.git`, file or folder) or,
+//! outside git, than the home folder. `--manifest PATH...` replaces discovery.
+//!
+//! Merge: home first, project second; a `bottles.<name>` or `agents.<name>` in a later
+//! file replaces the earlier one whole. Agents may use bottles from either file.
+
+use std::path::{Path, PathBuf};
+
+use super::error::{ManifestError, ManifestErrors};
+use super::json::{self, MAX_FILE_BYTES};
+use super::keys;
+use super::model::Manifest;
+use super::validate::{AgentEntry, FileEntries, check_file, key_path};
+
+/// The manifest file name, in the home folder and in projects.
+pub const MANIFEST_FILE: &str = "claude-bottle.json";
+
+/// Where to look for manifests.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Where the search for a project file starts.
+    pub cwd: PathBuf,
+    /// The user's home folder, for the home file and `~` in paths.
+    pub home: Option<PathBuf>,
+    /// `--manifest` paths; when not empty, discovery is skipped and these are read in order.
+    pub explicit: Vec<PathBuf>,
+}
+
+/// The files to read, home first: discovered, or the explicit list.
+pub fn discover(opts: &LoadOptions) -> Vec<PathBuf> {
+    if !opts.explicit.is_empty() {
+        return opts.explicit.clone();
+    }
+    let mut files = Vec::new();
+    if let Some(home) = &opts.home {
+        let f = home.join(MANIFEST_FILE);
+        if f.is_file() {
+            files.push(f);
+        }
+    }
+    if let Some(project) = find_project_file(&opts.cwd, opts.home.as_deref()) {
+        let same = files
+            .first()
+            .is_some_and(|h| std::fs::canonicalize(h).ok() == std::fs::canonicalize(&project).ok());
+        if !same {
+            files.push(project);
+        }
+    }
+    files
+}
+
+/// The project manifest: nearest ancestor's `claude-bottle.json`, stopping at the git root.
+pub fn find_project_file(cwd: &Path, home: Option<&Path>) -> Option<PathBuf> {
+    let in_git = cwd.ancestors().any(|d| d.join(".git").exists());
+    for dir in cwd.ancestors() {
+        let f = dir.join(MANIFEST_FILE);
+        if f.is_file() {
+            return Some(f);
+        }
+        let at_root = if in_git {
+            dir.join(".git").exists()
+        } else {
+            Some(dir) == home
+        };
+        if at_root {
+            return None;
+        }
+    }
+    None
+}
+
+/// Finds, reads, validates and merges the manifests. No file at all is an empty manifest.
+pub fn load(opts: &LoadOptions) -> Result<Manifest, ManifestErrors> {
+    load_files(&discover(opts), opts.home.as_deref())
+}
+
+/// Reads and merges these files, in order (later files win).
+pub fn load_files(files: &[PathBuf], home: Option<&Path>) -> Result<Manifest, ManifestErrors> {
+    let mut errors = Vec::new();
+    let mut manifest = Manifest {
+        files: files.to_vec(),
+        ..Manifest::default()
+    };
+    let mut agents: Vec<AgentEntry> = Vec::new();
+    let mut all_parsed = true;
+    for file in files {
+        match read_file(file, home) {
+            Ok((entries, errs)) => {
+                errors.extend(errs);
+                merge(&mut manifest, &mut agents, entries);
+            }
+            Err(e) => {
+                errors.push(e);
+                all_parsed = false;
+            }
+        }
+    }
+    // A file that could not be read may define the bottles the others name.
+    if all_parsed {
+        check_bottle_refs(&manifest, &agents, &mut errors);
+    }
+    for entry in agents {
+        manifest
+            .agents
+            .insert(entry.agent.name.clone(), entry.agent);
+    }
+    // Report in reading order: file by file, top to bottom.
+    errors.sort_by_key(|e| (files.iter().position(|f| *f == e.file), e.line, e.col));
+    ManifestErrors(errors).into_result(manifest)
+}
+
+fn merge(manifest: &mut Manifest, agents: &mut Vec<AgentEntry>, entries: FileEntries) {
+    for bottle in entries.bottles {
+        manifest.bottles.insert(bottle.name.clone(), bottle);
+    }
+    for entry in entries.agents {
+        agents.retain(|a| a.agent.name != entry.agent.name);
+        agents.push(entry);
+    }
+}
+
+fn read_file(
+    file: &Path,
+    home: Option<&Path>,
+) -> Result<(FileEntries, Vec<ManifestError>), ManifestError> {
+    let fail = |message: String| ManifestError::new(file, "", None, message);
+    let meta =
+        std::fs::metadata(file).map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES as u64 {
+        let err = json::JsonError::TooLarge {
+            size: usize::try_from(meta.len()).unwrap_or(usize::MAX),
+            limit: MAX_FILE_BYTES,
+        };
+        return Err(ManifestError::from_json(file, &err));
+    }
+    let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| fail("the file is not UTF-8 text".to_string()))?;
+    let root = json::parse(&text).map_err(|e| ManifestError::from_json(file, &e))?;
+    Ok(check_file(file, home, &root))
+}
+
+fn check_bottle_refs(manifest: &Manifest, agents: &[AgentEntry], errors: &mut Vec<ManifestError>) {
+    let names = || manifest.bottles.keys().map(String::as_str);
+    let available = if manifest.bottles.is_empty() {
+        "no bottles are defined; add one under `bottles`".to_string()
+    } else {
+        format!("the bottles are {}", keys::list(names()))
+    };
+    for entry in agents {
+        let file = &entry.agent.source;
+        let bottle = &entry.agent.bottle;
+        match entry.bottle_pos {
+            None => {
+                let e = ManifestError::new(
+                    file,
+                    &entry.path,
+                    Some(entry.pos),
+                    "missing `bottle`: every agent runs in a bottle",
+                )
+                .with_hint(Some(available.clone()));
+                errors.push(e);
+            }
+            // An empty name means `bottle` was not a string, already reported.
+            Some(pos) if !bottle.is_empty() && !manifest.bottles.contains_key(bottle) => {
+                let hint = keys::did_you_mean(bottle, names()).unwrap_or_else(|| available.clone());
+                let e = ManifestError::new(
+                    file,
+                    key_path(&entry.path, "bottle"),
+                    Some(pos),
+                    format!("no bottle named `{bottle}`"),
+                )
+                .with_hint(Some(hint));
+                errors.push(e);
+            }
+            Some(_) => {}
+        }
+    }
+}

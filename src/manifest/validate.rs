@@ -1,0 +1,398 @@
+//! Validation of one manifest file's tree: collects every error, not only the first.
+//!
+//! Checks that need the merged manifest (an agent's `bottle` naming a bottle defined in
+//! the other file) happen in `load` after merging; this module records what they need.
+
+use std::path::Path;
+
+use super::env_value::parse_env_value;
+use super::error::ManifestError;
+use super::fields::{self, Problem};
+use super::json::{Member, Node, Pos, Value};
+use super::keys::{self, AGENT_KEYS, BOTTLE_KEYS, EGRESS_KEYS, RESOURCES_KEYS, RUNTIMES, TOP_KEYS};
+use super::model::{Agent, Bottle, EnvVar, Resources, Runtime};
+
+/// An agent and where its `bottle` reference is, for the check after merging.
+#[derive(Debug, Clone)]
+pub struct AgentEntry {
+    pub agent: Agent,
+    /// JSON path of the agent entry (`agents.<name>`).
+    pub path: String,
+    /// Where the agent entry's value starts.
+    pub pos: Pos,
+    /// Where its `bottle` value is; `None` when the key is missing.
+    pub bottle_pos: Option<Pos>,
+}
+
+/// What one file defines, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct FileEntries {
+    pub bottles: Vec<Bottle>,
+    pub agents: Vec<AgentEntry>,
+}
+
+/// Walks one file's tree, building entries and collecting errors.
+pub struct Checker<'a> {
+    pub(super) file: &'a Path,
+    pub(super) home: Option<&'a Path>,
+    pub(super) errors: Vec<ManifestError>,
+}
+
+/// The JSON path of `key` inside `parent`: `a.b`, or `a["odd key"]` when needed.
+pub fn key_path(parent: &str, key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-$".contains(c));
+    let seg = if plain {
+        key.to_string()
+    } else {
+        format!("[{}]", serde_json::Value::String(key.to_string()))
+    };
+    match (parent.is_empty(), plain) {
+        (true, true) => seg,
+        (false, true) => format!("{parent}.{seg}"),
+        (_, false) => format!("{parent}{seg}"),
+    }
+}
+
+/// Validates one parsed file.
+pub fn check_file(
+    file: &Path,
+    home: Option<&Path>,
+    root: &Node,
+) -> (FileEntries, Vec<ManifestError>) {
+    let mut c = Checker {
+        file,
+        home,
+        errors: Vec::new(),
+    };
+    let mut entries = FileEntries::default();
+    if let Some(members) = c.object("", root, TOP_KEYS, "the top level") {
+        for m in members {
+            match m.key.as_str() {
+                "$schema" => {
+                    c.string("$schema", &m.value);
+                }
+                "bottles" => entries.bottles = c.bottles(&m.value),
+                "agents" => entries.agents = c.agents(&m.value),
+                _ => {}
+            }
+        }
+    }
+    (entries, c.errors)
+}
+
+impl Checker<'_> {
+    pub(super) fn error(&mut self, path: &str, pos: Pos, problem: Problem) {
+        self.errors.push(
+            ManifestError::new(self.file, path, Some(pos), problem.message).with_hint(problem.hint),
+        );
+    }
+
+    pub(super) fn type_error(&mut self, path: &str, node: &Node, expected: &str) {
+        let p = Problem::new(format!("expected {expected}, found {}", node.value.kind()));
+        self.error(path, node.pos, p);
+    }
+
+    /// The object's members if it is an object; unknown keys are reported.
+    /// The members if the node is an object, any keys accepted.
+    pub(super) fn members<'n>(&mut self, path: &str, node: &'n Node) -> Option<&'n [Member]> {
+        if let Value::Object(members) = &node.value {
+            Some(members)
+        } else {
+            self.type_error(path, node, "an object");
+            None
+        }
+    }
+
+    pub(super) fn object<'n>(
+        &mut self,
+        path: &str,
+        node: &'n Node,
+        allowed: &[&str],
+        what: &str,
+    ) -> Option<&'n [Member]> {
+        let members = self.members(path, node)?;
+        for m in members {
+            if !allowed.contains(&m.key.as_str()) {
+                let hint =
+                    keys::did_you_mean(&m.key, allowed.iter().copied()).unwrap_or_else(|| {
+                        format!(
+                            "the keys allowed here are {}",
+                            keys::list(allowed.iter().copied())
+                        )
+                    });
+                let p = Problem::new(format!("unknown key `{}` in {what}", m.key)).hint(hint);
+                self.error(&key_path(path, &m.key), m.key_pos, p);
+            }
+        }
+        Some(members)
+    }
+
+    pub(super) fn string<'n>(&mut self, path: &str, node: &'n Node) -> Option<&'n str> {
+        if let Value::String(s) = &node.value {
+            Some(s)
+        } else {
+            self.type_error(path, node, "a string");
+            None
+        }
+    }
+
+    pub(super) fn list<'n>(&mut self, path: &str, node: &'n Node) -> Option<&'n [Node]> {
+        if let Value::Array(items) = &node.value {
+            Some(items)
+        } else {
+            self.type_error(path, node, "a list");
+            None
+        }
+    }
+
+    /// A whole number in `min..=max`.
+    pub(super) fn integer(&mut self, path: &str, node: &Node, min: i64, max: i64) -> Option<i64> {
+        let Value::Number(raw) = &node.value else {
+            self.type_error(path, node, "a whole number");
+            return None;
+        };
+        if raw.contains(['.', 'e', 'E']) {
+            self.error(
+                path,
+                node.pos,
+                Problem::new(format!("expected a whole number, found {raw}")),
+            );
+            return None;
+        }
+        match raw.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Some(n),
+            _ => {
+                self.error(
+                    path,
+                    node.pos,
+                    Problem::new(format!("{raw} is out of range; expected {min} to {max}")),
+                );
+                None
+            }
+        }
+    }
+
+    fn entry_name(&mut self, kind: &str, path: &str, m: &Member) {
+        if let Err(p) = fields::check_entry_name(kind, &m.key) {
+            self.error(path, m.key_pos, p);
+        }
+    }
+
+    fn bottles(&mut self, node: &Node) -> Vec<Bottle> {
+        let Some(members) = self.members("bottles", node) else {
+            return Vec::new();
+        };
+        members.iter().map(|m| self.bottle(m)).collect()
+    }
+
+    fn bottle(&mut self, m: &Member) -> Bottle {
+        let path = key_path("bottles", &m.key);
+        self.entry_name("bottle", &path, m);
+        let mut bottle = Bottle {
+            name: m.key.clone(),
+            source: self.file.to_path_buf(),
+            runtime: Runtime::default(),
+            env: Vec::new(),
+            ssh: Vec::new(),
+            allowlist: Vec::new(),
+            resources: Resources::default(),
+        };
+        let Some(fields) = self.object(&path, &m.value, BOTTLE_KEYS, "a bottle") else {
+            return bottle;
+        };
+        for f in fields {
+            let fpath = key_path(&path, &f.key);
+            match f.key.as_str() {
+                "runtime" => bottle.runtime = self.runtime(&fpath, &f.value).unwrap_or_default(),
+                "env" => bottle.env = self.env(&fpath, &f.value),
+                "ssh" => bottle.ssh = self.ssh_list(&fpath, &f.value),
+                "egress" => bottle.allowlist = self.egress(&fpath, &f.value),
+                "resources" => bottle.resources = self.resources(&fpath, &f.value),
+                _ => {}
+            }
+        }
+        bottle
+    }
+
+    fn runtime(&mut self, path: &str, node: &Node) -> Option<Runtime> {
+        match self.string(path, node)? {
+            "runc" => Some(Runtime::Runc),
+            "runsc" => Some(Runtime::Runsc),
+            other => {
+                let hint = keys::did_you_mean(other, RUNTIMES.iter().copied())
+                    .unwrap_or_else(|| "`runc` is Docker's default; `runsc` is gVisor".to_string());
+                let p = Problem::new(format!(
+                    "unknown runtime `{other}`; expected `runc` or `runsc`"
+                ))
+                .hint(hint);
+                self.error(path, node.pos, p);
+                None
+            }
+        }
+    }
+
+    fn env(&mut self, path: &str, node: &Node) -> Vec<EnvVar> {
+        let Value::Object(members) = &node.value else {
+            self.type_error(path, node, "an object of NAME: value");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for m in members {
+            let vpath = key_path(path, &m.key);
+            if let Err(p) = fields::check_env_name(&m.key) {
+                self.error(&vpath, m.key_pos, p);
+            }
+            let Value::String(raw) = &m.value.value else {
+                self.type_error(
+                    &vpath,
+                    &m.value,
+                    "a string (write numbers and booleans in quotes)",
+                );
+                continue;
+            };
+            match parse_env_value(raw) {
+                Ok(source) => out.push(EnvVar {
+                    name: m.key.clone(),
+                    source,
+                }),
+                Err(message) => self.error(&vpath, m.value.pos, Problem::new(message)),
+            }
+        }
+        out
+    }
+
+    fn egress(&mut self, path: &str, node: &Node) -> Vec<String> {
+        let Some(fields) = self.object(path, node, EGRESS_KEYS, "`egress`") else {
+            return Vec::new();
+        };
+        let mut hosts = Vec::new();
+        for f in fields.iter().filter(|f| f.key == "allowlist") {
+            let lpath = key_path(path, "allowlist");
+            let Some(items) = self.list(&lpath, &f.value) else {
+                continue;
+            };
+            for (i, item) in items.iter().enumerate() {
+                let ipath = format!("{lpath}[{i}]");
+                let Some(raw) = self.string(&ipath, item) else {
+                    continue;
+                };
+                match fields::normalise_allow_host(raw) {
+                    Ok(host) if !hosts.contains(&host) => hosts.push(host),
+                    Ok(_) => {}
+                    Err(p) => self.error(&ipath, item.pos, p),
+                }
+            }
+        }
+        hosts
+    }
+
+    fn resources(&mut self, path: &str, node: &Node) -> Resources {
+        let mut r = Resources::default();
+        let Some(fields) = self.object(path, node, RESOURCES_KEYS, "`resources`") else {
+            return r;
+        };
+        for f in fields {
+            let fpath = key_path(path, &f.key);
+            match (f.key.as_str(), &f.value.value) {
+                ("cpus", Value::Number(raw)) => match raw.parse::<f64>() {
+                    Ok(n) if n > 0.0 && n.is_finite() => r.cpus = Some(n),
+                    _ => self.error(
+                        &fpath,
+                        f.value.pos,
+                        Problem::new(format!("expected a positive number of CPUs, found {raw}"))
+                            .hint("fractions are fine: `1.5`"),
+                    ),
+                },
+                ("cpus", _) => self.type_error(&fpath, &f.value, "a number"),
+                ("memory", Value::String(s)) => match fields::parse_memory(s) {
+                    Ok(n) => r.memory_bytes = Some(n),
+                    Err(p) => self.error(&fpath, f.value.pos, p),
+                },
+                ("memory", Value::Number(_)) => {
+                    let bytes = self.integer(&fpath, &f.value, 1, i64::MAX);
+                    // `integer` accepted only positive values, so the cast cannot wrap.
+                    match bytes.map(|b| fields::check_memory_bytes(b.unsigned_abs())) {
+                        Some(Ok(n)) => r.memory_bytes = Some(n),
+                        Some(Err(p)) => self.error(&fpath, f.value.pos, p),
+                        None => {}
+                    }
+                }
+                ("memory", _) => {
+                    self.type_error(&fpath, &f.value, "a size like \"2g\" or a number of bytes");
+                }
+                ("pids", _) => r.pids = self.integer(&fpath, &f.value, 1, i64::MAX),
+                _ => {}
+            }
+        }
+        r
+    }
+
+    fn agents(&mut self, node: &Node) -> Vec<AgentEntry> {
+        let Some(members) = self.members("agents", node) else {
+            return Vec::new();
+        };
+        members.iter().map(|m| self.agent(m)).collect()
+    }
+
+    fn agent(&mut self, m: &Member) -> AgentEntry {
+        let path = key_path("agents", &m.key);
+        self.entry_name("agent", &path, m);
+        let mut entry = AgentEntry {
+            agent: Agent {
+                name: m.key.clone(),
+                source: self.file.to_path_buf(),
+                bottle: String::new(),
+                skills: Vec::new(),
+                prompt: None,
+            },
+            path: path.clone(),
+            pos: m.value.pos,
+            bottle_pos: None,
+        };
+        let Some(fields) = self.object(&path, &m.value, AGENT_KEYS, "an agent") else {
+            // Not an object: the type error is enough, skip the missing-bottle check.
+            entry.bottle_pos = Some(m.value.pos);
+            return entry;
+        };
+        for f in fields {
+            let fpath = key_path(&path, &f.key);
+            match f.key.as_str() {
+                "bottle" => {
+                    entry.bottle_pos = Some(f.value.pos);
+                    if let Some(b) = self.string(&fpath, &f.value) {
+                        entry.agent.bottle = b.to_string();
+                    }
+                }
+                "skills" => entry.agent.skills = self.skills(&fpath, &f.value),
+                "prompt" => entry.agent.prompt = self.string(&fpath, &f.value).map(str::to_string),
+                _ => {}
+            }
+        }
+        entry
+    }
+
+    fn skills(&mut self, path: &str, node: &Node) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (i, item) in self.list(path, node).unwrap_or_default().iter().enumerate() {
+            let ipath = format!("{path}[{i}]");
+            let Some(name) = self.string(&ipath, item) else {
+                continue;
+            };
+            if let Err(p) = fields::check_skill_name(name) {
+                self.error(&ipath, item.pos, p);
+            } else if out.iter().any(|s| s == name) {
+                self.error(
+                    &ipath,
+                    item.pos,
+                    Problem::new(format!("skill `{name}` is listed twice")),
+                );
+            } else {
+                out.push(name.to_string());
+            }
+        }
+        out
+    }
+}
