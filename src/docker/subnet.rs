@@ -56,7 +56,12 @@ impl Cidr {
 
     /// The first usable address, which Docker makes the gateway.
     pub fn gateway(self) -> Ipv4Addr {
-        Ipv4Addr::from(self.first() + 1)
+        self.host(1)
+    }
+
+    /// The `n`th address of the block (`0` is the network address).
+    pub fn host(self, n: u32) -> Ipv4Addr {
+        Ipv4Addr::from(self.first() + n)
     }
 }
 

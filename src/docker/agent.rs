@@ -1,0 +1,104 @@
+//! The agent container: on the bottle's internal network only, non-root, no
+//! capabilities, and nothing from the host but the files the manifest grants.
+
+use std::net::Ipv4Addr;
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+
+use super::container::{self, endpoint_at, hardened_host_config};
+use super::engine::{Engine, EngineError};
+use super::files::FileGrant;
+use crate::manifest::{Resources, Runtime};
+
+/// The image's unprivileged user (see assets/agent.Dockerfile).
+pub const AGENT_UID: u64 = 1000;
+pub const AGENT_USER: &str = "1000:1000";
+pub const AGENT_HOME: &str = "/home/agent";
+pub const AGENT_WORKDIR: &str = "/home/agent/work";
+
+/// Limits applied when the manifest sets none.
+pub const DEFAULT_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+pub const DEFAULT_PIDS: i64 = 1024;
+
+/// Where and how the agent container runs.
+#[derive(Debug, Clone)]
+pub struct AgentPlacement<'a> {
+    pub name: &'a str,
+    pub hostname: &'a str,
+    pub image: &'a str,
+    pub runtime: Runtime,
+    pub internal_network: &'a str,
+    pub ip: Ipv4Addr,
+    pub proxy_ip: Ipv4Addr,
+    pub proxy_port: u16,
+    pub resources: Resources,
+    pub labels: std::collections::HashMap<String, String>,
+}
+
+/// The environment stored in the container's config: only the proxy settings,
+/// which are no secret. Manifest env and the OAuth token are given to each
+/// exec instead, so `docker inspect` never shows them.
+pub fn container_env(proxy_ip: Ipv4Addr, proxy_port: u16) -> Vec<String> {
+    let proxy = format!("http://{proxy_ip}:{proxy_port}");
+    let mut env: Vec<String> = ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]
+        .iter()
+        .map(|name| format!("{name}={proxy}"))
+        .collect();
+    env.extend(
+        [
+            "NO_PROXY=localhost,127.0.0.1",
+            "no_proxy=localhost,127.0.0.1",
+            // Updates cannot be fetched through the allowlist; do not try.
+            "DISABLE_AUTOUPDATER=1",
+            "HOME=/home/agent",
+        ]
+        .map(str::to_owned),
+    );
+    env
+}
+
+/// Creates the agent container, copies the granted files in, and starts it.
+/// Returns the container id.
+pub async fn start(
+    engine: &Engine,
+    placement: AgentPlacement<'_>,
+    grants: &[FileGrant],
+) -> Result<String, EngineError> {
+    let limits = placement.resources;
+    let memory = limits.memory_bytes.unwrap_or(DEFAULT_MEMORY_BYTES);
+    let body = ContainerCreateBody {
+        image: Some(placement.image.to_owned()),
+        hostname: Some(placement.hostname.to_owned()),
+        user: Some(AGENT_USER.into()),
+        working_dir: Some(AGENT_WORKDIR.into()),
+        env: Some(container_env(placement.proxy_ip, placement.proxy_port)),
+        // claude runs through exec; the container itself only has to stay up.
+        cmd: Some(vec!["sleep".into(), "infinity".into()]),
+        entrypoint: Some(vec![]),
+        labels: Some(placement.labels.clone()),
+        networking_config: Some(endpoint_at(placement.internal_network, placement.ip)),
+        host_config: Some(HostConfig {
+            runtime: Some(placement.runtime.engine_name().into()),
+            // Forwarded lookups go to the sidecar's address, where no resolver
+            // listens: the agent resolves no names on any engine version, so
+            // DNS cannot carry data out (CVE-2024-29018 needs a host-side
+            // resolver).
+            dns: Some(vec![placement.proxy_ip.to_string()]),
+            memory: Some(i64::try_from(memory).unwrap_or(i64::MAX)),
+            memory_swap: Some(i64::try_from(memory).unwrap_or(i64::MAX)),
+            pids_limit: Some(limits.pids.unwrap_or(DEFAULT_PIDS)),
+            nano_cpus: limits.cpus.map(cpus_to_nano),
+            ..hardened_host_config(placement.internal_network)
+        }),
+        ..Default::default()
+    };
+    let id = container::create(engine, placement.name, body).await?;
+    container::copy_in(engine, &id, grants).await?;
+    engine.docker.start_container(&id, None).await?;
+    Ok(id)
+}
+
+#[allow(clippy::cast_possible_truncation)] // cpus is validated as a small positive number
+fn cpus_to_nano(cpus: f64) -> i64 {
+    (cpus * 1e9).round() as i64
+}

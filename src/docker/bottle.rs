@@ -1,0 +1,233 @@
+//! One bottle, start to finish: check the runtime, make the two networks,
+//! start the sidecar and wait for it, start the agent with its grants; and
+//! tear it all down again.
+
+use std::net::Ipv4Addr;
+
+use super::agent::{self, AgentPlacement};
+use super::engine::{Engine, EngineError};
+use super::grants::{self, GrantError};
+use super::labels::{Role, SessionLabels, new_session_id};
+use super::network::{self, NetworkError};
+use super::reaper;
+use super::sidecar::{self, SidecarError, SidecarPlacement};
+use crate::egress::config::{PIPELOCK_PORT, SidecarSettings};
+use crate::manifest::ResolvedAgent;
+
+/// The images a bottle is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchSettings {
+    pub agent_image: String,
+    pub sidecar_image: String,
+}
+
+/// Where a launch has got to, for progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchStep {
+    CheckingRuntime,
+    CreatingNetworks,
+    StartingSidecar,
+    StartingAgent,
+    Ready,
+}
+
+impl LaunchStep {
+    pub fn describe(self) -> &'static str {
+        match self {
+            LaunchStep::CheckingRuntime => "checking the runtime",
+            LaunchStep::CreatingNetworks => "creating the bottle's networks",
+            LaunchStep::StartingSidecar => "starting the egress sidecar",
+            LaunchStep::StartingAgent => "starting the agent",
+            LaunchStep::Ready => "ready",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(
+        "bottle {bottle:?} uses runtime {runtime:?}, which is not registered with the Docker \
+         engine (it has: {available}). {fix}"
+    )]
+    RuntimeMissing {
+        bottle: String,
+        runtime: String,
+        available: String,
+        fix: String,
+    },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    #[error(transparent)]
+    Sidecar(#[from] SidecarError),
+    #[error(transparent)]
+    Grant(#[from] GrantError),
+}
+
+/// The names of a bottle's resources, readable in `docker ps`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BottleNames {
+    pub internal_network: String,
+    pub egress_network: String,
+    pub sidecar: String,
+    pub agent: String,
+}
+
+impl BottleNames {
+    pub fn new(agent: &str, session: &str) -> Self {
+        let base = format!("cb-{agent}-{session}");
+        Self {
+            internal_network: format!("{base}-int"),
+            egress_network: format!("{base}-egress"),
+            sidecar: format!("{base}-sidecar"),
+            agent: format!("{base}-agent"),
+        }
+    }
+}
+
+/// A running bottle.
+#[derive(Debug, Clone)]
+pub struct Bottle {
+    pub session: String,
+    pub agent: String,
+    pub names: BottleNames,
+    pub agent_container: String,
+    pub sidecar_container: String,
+    /// The sidecar's address on the internal network: the agent's proxy.
+    pub proxy_ip: Ipv4Addr,
+    pub agent_ip: Ipv4Addr,
+    /// What the sidecar enforces now (the allowlist can grow at run time).
+    pub sidecar_settings: SidecarSettings,
+}
+
+impl Bottle {
+    /// `ip:port` of the agent's proxy.
+    pub fn proxy_addr(&self) -> String {
+        format!("{}:{PIPELOCK_PORT}", self.proxy_ip)
+    }
+
+    /// Removes the agent, the sidecar and both networks. Idempotent.
+    pub async fn teardown(&self, engine: &Engine) -> Result<(), EngineError> {
+        reaper::remove_session(engine, &self.session).await
+    }
+}
+
+/// Launches a bottle for a resolved agent. On any failure, whatever was
+/// already created is removed before the error is returned.
+pub async fn launch(
+    engine: &Engine,
+    resolved: &ResolvedAgent,
+    settings: &LaunchSettings,
+    on_step: &mut (dyn FnMut(LaunchStep) + Send),
+) -> Result<Bottle, LaunchError> {
+    on_step(LaunchStep::CheckingRuntime);
+    check_runtime(engine, resolved).await?;
+    let session = new_session_id();
+    let result = launch_session(engine, resolved, settings, &session, on_step).await;
+    if result.is_err() {
+        // Best effort: the launch error is the one worth reporting; `gc`
+        // catches anything this misses.
+        let _ = reaper::remove_session(engine, &session).await;
+    }
+    result
+}
+
+async fn check_runtime(engine: &Engine, resolved: &ResolvedAgent) -> Result<(), LaunchError> {
+    let runtime = resolved.bottle.runtime.engine_name();
+    let info = engine.info().await?;
+    if info.runtimes.iter().any(|r| r == runtime) {
+        return Ok(());
+    }
+    Err(LaunchError::RuntimeMissing {
+        bottle: resolved.bottle.name.clone(),
+        runtime: runtime.to_owned(),
+        available: info.runtimes.join(", "),
+        fix: crate::commands::doctor::runtime_fix(runtime),
+    })
+}
+
+async fn launch_session(
+    engine: &Engine,
+    resolved: &ResolvedAgent,
+    settings: &LaunchSettings,
+    session: &str,
+    on_step: &mut (dyn FnMut(LaunchStep) + Send),
+) -> Result<Bottle, LaunchError> {
+    let agent_name = &resolved.agent.name;
+    let names = BottleNames::new(agent_name, session);
+    let labels = SessionLabels::new(&resolved.bottle.name, agent_name, session);
+
+    on_step(LaunchStep::CreatingNetworks);
+    let internal = network::create(
+        engine,
+        &names.internal_network,
+        true,
+        labels.for_role(Role::InternalNet),
+    )
+    .await?;
+    let egress = network::create(
+        engine,
+        &names.egress_network,
+        false,
+        labels.for_role(Role::EgressNet),
+    )
+    .await?;
+    // Fixed addresses: .1 is the gateway, the sidecar is .2 on both networks
+    // and the agent .3, so the proxy address is known before anything starts.
+    let proxy_ip = internal.subnet.host(2);
+    let agent_ip = internal.subnet.host(3);
+
+    on_step(LaunchStep::StartingSidecar);
+    let sidecar_settings = SidecarSettings {
+        identity: names.agent.clone(),
+        allowlist: resolved.allowlist.iter().map(|e| e.host.clone()).collect(),
+    };
+    let sidecar_container = sidecar::start(
+        engine,
+        SidecarPlacement {
+            name: &names.sidecar,
+            image: &settings.sidecar_image,
+            egress_network: &names.egress_network,
+            egress_ip: egress.subnet.host(2),
+            internal_network: &names.internal_network,
+            internal_ip: proxy_ip,
+            labels: labels.for_role(Role::Sidecar),
+        },
+        &sidecar_settings,
+    )
+    .await?;
+
+    on_step(LaunchStep::StartingAgent);
+    let proxy = format!("{proxy_ip}:{PIPELOCK_PORT}");
+    let grants = grants::agent_files(resolved, &proxy)?;
+    let agent_container = agent::start(
+        engine,
+        AgentPlacement {
+            name: &names.agent,
+            hostname: agent_name,
+            image: &settings.agent_image,
+            runtime: resolved.bottle.runtime,
+            internal_network: &names.internal_network,
+            ip: agent_ip,
+            proxy_ip,
+            proxy_port: PIPELOCK_PORT,
+            resources: resolved.bottle.resources,
+            labels: labels.for_role(Role::Agent),
+        },
+        &grants,
+    )
+    .await?;
+
+    on_step(LaunchStep::Ready);
+    Ok(Bottle {
+        session: session.to_owned(),
+        agent: agent_name.clone(),
+        names,
+        agent_container,
+        sidecar_container,
+        proxy_ip,
+        agent_ip,
+        sidecar_settings,
+    })
+}
