@@ -15,3 +15,33 @@ pub async fn engine() -> Engine {
         }
     }
 }
+
+/// A resolved agent with no grants but the given allowlist, as the manifest
+/// would produce it.
+pub fn resolved_agent(name: &str, allow: &[&str]) -> claude_bottle::manifest::ResolvedAgent {
+    use claude_bottle::manifest::{AllowEntry, AllowOrigin, Agent, Bottle, ResolvedAgent, Resources, Runtime};
+    ResolvedAgent {
+        agent: Agent {
+            name: name.into(),
+            source: "test".into(),
+            bottle: "test-bottle".into(),
+            skills: vec![],
+            prompt: None,
+        },
+        bottle: Bottle {
+            name: "test-bottle".into(),
+            source: "test".into(),
+            runtime: Runtime::Runc,
+            env: vec![],
+            ssh: vec![],
+            allowlist: allow.iter().map(|s| (*s).to_owned()).collect(),
+            resources: Resources::default(),
+        },
+        env: vec![],
+        skills: vec![],
+        allowlist: allow
+            .iter()
+            .map(|h| AllowEntry { host: (*h).to_owned(), origins: vec![AllowOrigin::Manifest] })
+            .collect(),
+    }
+}
