@@ -75,6 +75,9 @@ pub fn check_entry_name(kind: &str, name: &str) -> Result<(), Problem> {
 pub fn check_env_name(name: &str) -> Result<(), Problem> {
     let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if name.is_empty() {
+        return Err(Problem::new("an empty env name"));
+    }
     if !valid {
         return Err(Problem::new(format!(
             "`{name}` is not a valid env name: use letters, digits and `_`, not starting with a digit"

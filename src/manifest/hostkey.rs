@@ -28,7 +28,7 @@ pub fn check_known_host_key(line: &str, hostname: &str, port: Option<u16>) -> Re
     let fields: Vec<&str> = line.split(' ').collect();
     if fields.len() != 3 || fields.iter().any(|f| f.is_empty()) {
         return Err(Problem::new(format!(
-            "expected 3 fields separated by single spaces, `host keytype base64`, found {}",
+            "expected 3 fields separated by single spaces, `host keytype base64`, found {} fields",
             line.split_whitespace().count()
         ))
         .hint(how));

@@ -165,11 +165,13 @@ impl Checker<'_> {
         match raw.parse::<i64>() {
             Ok(n) if (min..=max).contains(&n) => Some(n),
             _ => {
-                self.error(
-                    path,
-                    node.pos,
-                    Problem::new(format!("{raw} is out of range; expected {min} to {max}")),
-                );
+                let range = if max == i64::MAX {
+                    format!("at least {min}")
+                } else {
+                    format!("{min} to {max}")
+                };
+                let p = Problem::new(format!("{raw} is out of range; expected {range}"));
+                self.error(path, node.pos, p);
                 None
             }
         }

@@ -73,13 +73,15 @@ impl Checker<'_> {
             let p = key_path(path, "User");
             let s = self.string(&p, n)?;
             if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                self.error(
-                    &p,
-                    n.pos,
-                    Problem::new(format!(
-                        "`{s}` is not a user name: it must be non-empty, without spaces"
-                    )),
+                let shown = if s.is_empty() {
+                    "an empty string".to_string()
+                } else {
+                    format!("`{s}`")
+                };
+                let msg = format!(
+                    "{shown} is not a user name: leave `User` out or write a name without spaces"
                 );
+                self.error(&p, n.pos, Problem::new(msg));
                 return None;
             }
             Some(s.to_string())
