@@ -11,3 +11,4 @@ pub mod commands;
 pub mod docker;
 pub mod egress;
 pub mod manifest;
+pub mod session;

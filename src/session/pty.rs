@@ -1,0 +1,231 @@
+//! One child program under a pseudo-terminal: spawn, read, write, resize, exit.
+//!
+//! Threads: one OS thread reads the PTY master and feeds the session's
+//! [`TermView`]; one OS thread writes queued input. Blocking reads and writes
+//! stay on those threads, never on the async loop.
+//!
+//! Backpressure: the reader hands the loop only the session id, and only when
+//! the screen goes from clean to dirty, so notifications coalesce however
+//! fast the child writes. Bytes are never queued: if parsing falls behind, the
+//! reader simply reads later, the kernel's PTY buffer fills and the child's
+//! writes block. Input goes through a bounded queue; when it is full a write
+//! is refused (reported to the user) instead of blocking the loop.
+
+use std::io::{Read, Write};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+
+use portable_pty::{ChildKiller, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::screen::TermView;
+
+/// Identifies a session to the loop (the dashboard uses its bottle id).
+pub type SessionId = u64;
+
+/// What a session's threads tell the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionNotice {
+    /// The screen changed since the loop last took the dirty mark.
+    Output(SessionId),
+    /// The child ended; its exit code when it had one.
+    Exited(SessionId, Option<i32>),
+}
+
+/// Chunks of input waiting for the writer thread.
+const INPUT_QUEUE: usize = 256;
+const READ_BUFFER: usize = 64 * 1024;
+
+/// What to run and with which environment.
+#[derive(Debug, Clone, Default)]
+pub struct SessionSpec {
+    pub program: String,
+    pub args: Vec<String>,
+    /// Added to the inherited environment of the spawned process only.
+    pub env: Vec<(String, String)>,
+    pub rows: u16,
+    pub cols: u16,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("cannot open a pseudo-terminal: {0}")]
+    Open(String),
+    #[error("cannot start {program}: {detail}")]
+    Spawn { program: String, detail: String },
+    #[error("the session's input queue is full; the program is not reading its input")]
+    InputFull,
+    #[error("the session has ended")]
+    Closed,
+    #[error("cannot resize the terminal: {0}")]
+    Resize(String),
+}
+
+/// A running child under a PTY.
+pub struct Session {
+    id: SessionId,
+    view: TermView,
+    input: SyncSender<Vec<u8>>,
+    killer: Box<dyn ChildKiller + Send + Sync>,
+    // Dropped last: closing the master ends the reader and writer threads.
+    master: Box<dyn MasterPty + Send>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Starts `spec` under a new PTY of its size. Notices go to `notify`.
+    pub fn spawn(
+        id: SessionId,
+        spec: &SessionSpec,
+        notify: UnboundedSender<SessionNotice>,
+    ) -> Result<Self, SessionError> {
+        let size = PtySize {
+            rows: spec.rows.max(1),
+            cols: spec.cols.max(1),
+            pixel_width: 0,
+            pixel_height: 0,
+        };
+        let pair = native_pty_system()
+            .openpty(size)
+            .map_err(|e| SessionError::Open(e.to_string()))?;
+        let mut cmd = CommandBuilder::new(&spec.program);
+        cmd.args(&spec.args);
+        cmd.env("TERM", "xterm-256color");
+        for (name, value) in &spec.env {
+            cmd.env(name, value);
+        }
+        let spawn_error = |e: &dyn std::fmt::Display| SessionError::Spawn {
+            program: spec.program.clone(),
+            detail: e.to_string(),
+        };
+        let mut child = pair.slave.spawn_command(cmd).map_err(|e| spawn_error(&e))?;
+        // The child holds its own copy of the slave; ours must close, or the
+        // master never sees end-of-file when the child exits.
+        drop(pair.slave);
+        let killer = child.clone_killer();
+        let reader = pair
+            .master
+            .try_clone_reader()
+            .map_err(|e| spawn_error(&e))?;
+        let writer = pair.master.take_writer().map_err(|e| spawn_error(&e))?;
+
+        let view = TermView::new(size.rows, size.cols);
+        let (input, queue) = sync_channel::<Vec<u8>>(INPUT_QUEUE);
+        std::thread::Builder::new()
+            .name(format!("pty-writer-{id}"))
+            .spawn(move || write_loop(writer, &queue))
+            .map_err(|e| spawn_error(&e))?;
+        let (reader_view, answer) = (view.clone(), input.clone());
+        std::thread::Builder::new()
+            .name(format!("pty-reader-{id}"))
+            .spawn(move || {
+                read_loop(reader, &reader_view, &answer, &notify, id);
+                let code = child
+                    .wait()
+                    .ok()
+                    .map(|status| i32::try_from(status.exit_code()).unwrap_or(i32::MAX));
+                let _ = notify.send(SessionNotice::Exited(id, code));
+            })
+            .map_err(|e| spawn_error(&e))?;
+
+        Ok(Self {
+            id,
+            view,
+            input,
+            killer,
+            master: pair.master,
+        })
+    }
+
+    pub fn id(&self) -> SessionId {
+        self.id
+    }
+
+    /// The session's screen.
+    pub fn view(&self) -> TermView {
+        self.view.clone()
+    }
+
+    /// Queues input for the child without blocking.
+    pub fn write(&self, bytes: Vec<u8>) -> Result<(), SessionError> {
+        self.input.try_send(bytes).map_err(|e| match e {
+            TrySendError::Full(_) => SessionError::InputFull,
+            TrySendError::Disconnected(_) => SessionError::Closed,
+        })
+    }
+
+    /// Resizes the PTY (the child gets SIGWINCH) and the screen with it.
+    pub fn resize(&self, rows: u16, cols: u16) -> Result<(), SessionError> {
+        let (rows, cols) = (rows.max(1), cols.max(1));
+        if self.view.size() == (rows, cols) {
+            return Ok(());
+        }
+        self.view.set_size(rows, cols);
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .map_err(|e| SessionError::Resize(e.to_string()))
+    }
+
+    /// Ends the child (SIGHUP, as closing a terminal does). The reader then
+    /// reports the exit.
+    pub fn kill(&mut self) {
+        let _ = self.killer.kill();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn read_loop(
+    mut reader: Box<dyn Read + Send>,
+    view: &TermView,
+    answer: &SyncSender<Vec<u8>>,
+    notify: &UnboundedSender<SessionNotice>,
+    id: SessionId,
+) {
+    let mut buf = vec![0; READ_BUFFER];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // EIO: every slave descriptor is closed, the child is gone.
+            Err(_) => return,
+        };
+        let (answers, became_dirty) = view.feed(&buf[..n]);
+        if !answers.is_empty() {
+            // Never block the reader on input: a child that asks and does
+            // not read its input would otherwise stall its own output.
+            let _ = answer.try_send(answers);
+        }
+        if became_dirty && notify.send(SessionNotice::Output(id)).is_err() {
+            return;
+        }
+    }
+}
+
+fn write_loop(mut writer: Box<dyn Write + Send>, queue: &std::sync::mpsc::Receiver<Vec<u8>>) {
+    for bytes in queue {
+        if writer
+            .write_all(&bytes)
+            .and_then(|()| writer.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Real pseudo-terminals: a child's output lands on the screen, typed input
+//! is echoed, resizes reach the child, and exits are reported.
+
+use std::time::{Duration, Instant};
+
+use claude_bottle::session::{Session, SessionNotice, SessionSpec};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+fn sh(script: &str, rows: u16, cols: u16) -> SessionSpec {
+    SessionSpec {
+        program: "sh".into(),
+        args: vec!["-c".into(), script.into()],
+        env: vec![("GREETING".into(), "from-the-env".into())],
+        rows,
+        cols,
+    }
+}
+
+/// Waits until the screen holds `needle`, failing with what it does hold.
+fn wait_for_text(session: &Session, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = session.view().contents();
+        if text.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never saw {needle:?}; screen:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_for_exit(rx: &mut UnboundedReceiver<SessionNotice>) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match rx.try_recv() {
+            Ok(SessionNotice::Exited(_, code)) => return code,
+            Ok(SessionNotice::Output(_)) => {}
+            Err(_) => {
+                assert!(Instant::now() < deadline, "the child never exited");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+#[test]
+fn output_lands_on_the_screen_with_colours_and_env() {
+    let (tx, mut rx) = unbounded_channel();
+    let session = Session::spawn(
+        1,
+        &sh(
+            r#"printf '\033[31mred\033[0m %s\n' "$GREETING"; exit 3"#,
+            24,
+            80,
+        ),
+        tx,
+    )
+    .unwrap();
+    assert_eq!(wait_for_exit(&mut rx), Some(3));
+    wait_for_text(&session, "red from-the-env");
+    session.view().with_screen(0, |screen| {
+        let cell = screen.cell(0, 0).unwrap();
+        assert_eq!(cell.contents(), "r");
+        assert_eq!(cell.fgcolor(), vt100::Color::Idx(1));
+    });
+}
+
+#[test]
+fn output_notifies_once_until_the_loop_takes_it() {
+    let (tx, mut rx) = unbounded_channel();
+    let session = Session::spawn(
+        2,
+        &sh("for i in 1 2 3 4 5; do echo $i; done; sleep 0.3", 24, 80),
+        tx,
+    )
+    .unwrap();
+    wait_for_text(&session, "5");
+    // However many reads it took, one notice until the dirty mark is taken.
+    assert_eq!(rx.try_recv(), Ok(SessionNotice::Output(2)));
+    assert!(rx.try_recv().is_err());
+    assert!(session.view().take_dirty());
+    assert_eq!(wait_for_exit(&mut rx), Some(0));
+}
+
+#[test]
+fn typed_input_is_echoed_by_cat() {
+    let (tx, _rx) = unbounded_channel();
+    let session = Session::spawn(3, &sh("exec cat", 24, 80), tx).unwrap();
+    session.write(b"hello pty\r".to_vec()).unwrap();
+    // Once from the terminal's echo, once from cat.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while session.view().contents().matches("hello pty").count() < 2 {
+        assert!(Instant::now() < deadline, "{}", session.view().contents());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn resize_reaches_the_child() {
+    let (tx, _rx) = unbounded_channel();
+    let session = Session::spawn(
+        4,
+        &sh("stty size; read line; stty size; sleep 5", 24, 80),
+        tx,
+    )
+    .unwrap();
+    wait_for_text(&session, "24 80");
+    session.resize(30, 100).unwrap();
+    assert_eq!(session.view().size(), (30, 100));
+    session.write(b"\r".to_vec()).unwrap();
+    wait_for_text(&session, "30 100");
+}
+
+#[test]
+fn kill_ends_the_child_and_reports_the_exit() {
+    let (tx, mut rx) = unbounded_channel();
+    let mut session = Session::spawn(5, &sh("echo started; sleep 60", 24, 80), tx).unwrap();
+    wait_for_text(&session, "started");
+    session.kill();
+    let started = Instant::now();
+    wait_for_exit(&mut rx);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_missing_program_is_an_error() {
+    let (tx, _rx) = unbounded_channel();
+    let spec = SessionSpec {
+        program: "/nonexistent/program".into(),
+        rows: 24,
+        cols: 80,
+        ..SessionSpec::default()
+    };
+    let err = Session::spawn(6, &spec, tx).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/program"), "{err}");
+}
