@@ -6,6 +6,7 @@
 //! - [`egress`]: the pipelock sidecar's config and log lines (pure).
 //! - [`docker`]: every call to the Docker engine.
 //! - [`cli`]: the command line.
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod docker;

@@ -1,0 +1,123 @@
+//! Events that come from the world rather than the keyboard: sessions,
+//! launches, egress lines, the engine.
+
+use super::event::{BottleId, Effect, Event};
+use super::state::{App, Focus, Modal, PendingLaunch, TabState};
+
+pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
+    let current = app.tab().map(|t| t.id);
+    let watching = |id| current == Some(id);
+    let in_terminal = app.focus == Focus::Terminal;
+    match event {
+        Event::SessionOutput { id, bell } => {
+            if let Some(tab) = app.tab_by_id(id) {
+                if !watching(id) {
+                    tab.unseen_output = true;
+                }
+                if bell && !(watching(id) && in_terminal) {
+                    tab.needs_attention = true;
+                }
+            }
+        }
+        Event::SessionExited { id, code } => on_exit(app, id, code),
+        Event::Resolved { agent, result } => match result {
+            Ok(resolved) => {
+                app.modal = Some(Modal::Preflight(PendingLaunch {
+                    resolved,
+                    answers: Vec::new(),
+                }));
+            }
+            Err(reason) => app.error(format!("cannot launch {agent}: {reason}")),
+        },
+        Event::LaunchProgress { id, progress } => {
+            if let Some(tab) = app.tab_by_id(id) {
+                if matches!(tab.state, TabState::Launching(_)) {
+                    tab.state = TabState::Launching(progress);
+                }
+            }
+        }
+        Event::Launched { id, view } => {
+            if let Some(tab) = app.tab_by_id(id) {
+                tab.state = TabState::Running;
+                tab.view = Some(view);
+            }
+        }
+        Event::LaunchFailed { id, reason } => {
+            let agent = app.tab_by_id(id).map(|tab| {
+                tab.state = TabState::Failed(reason.clone());
+                tab.agent.clone()
+            });
+            app.error(format!(
+                "{} failed to launch: {reason}",
+                agent.unwrap_or_default()
+            ));
+        }
+        Event::Egress { id, line } => {
+            if let Some(tab) = app.tab_by_id(id) {
+                tab.egress.push(line);
+            }
+        }
+        Event::EngineState(status) => app.engine = status,
+        Event::AllowDone { id, host, result } => match result {
+            Ok(()) => {
+                if let Some(tab) = app.tab_by_id(id) {
+                    tab.allowed_here.push(host.clone());
+                }
+                app.info(format!("{host} allowed; the sidecar reloaded its config"));
+            }
+            Err(reason) => app.error(format!("could not allow {host}: {reason}")),
+        },
+        Event::KillDone { id, result } => on_kill_done(app, id, result),
+        Event::Failure(text) => app.error(text),
+        // Input events are handled by `update` itself.
+        Event::Key(_) | Event::Paste(_) | Event::Mouse(_) | Event::Resize { .. } => {}
+    }
+    Vec::new()
+}
+
+fn on_exit(app: &mut App, id: BottleId, code: Option<i32>) {
+    let watched = app.tab().is_some_and(|t| t.id == id) && app.focus == Focus::Terminal;
+    if let Some(tab) = app.tab_by_id(id) {
+        if tab.state == TabState::Running {
+            tab.state = TabState::Exited(code);
+            tab.needs_attention = !watched;
+        }
+    }
+    if watched {
+        app.focus = if app.egress_open {
+            Focus::Egress
+        } else {
+            Focus::Agents
+        };
+        let code = code.map_or_else(|| "unknown".into(), |c| c.to_string());
+        app.info(format!(
+            "the agent's terminal ended (exit code {code}); x removes the bottle"
+        ));
+    }
+}
+
+fn on_kill_done(app: &mut App, id: BottleId, result: Result<(), String>) {
+    match result {
+        Ok(()) => {
+            let agent = app
+                .tabs
+                .iter()
+                .find(|t| t.id == id)
+                .map(|t| t.agent.clone());
+            app.tabs.retain(|t| t.id != id);
+            app.current_tab = app.current_tab.min(app.tabs.len().saturating_sub(1));
+            if app.focus == Focus::Terminal && app.tab().is_none_or(|t| t.view.is_none()) {
+                app.focus = Focus::Agents;
+            }
+            app.info(format!("{} removed", agent.unwrap_or_default()));
+        }
+        Err(reason) => {
+            if let Some(tab) = app.tab_by_id(id) {
+                tab.state = TabState::Failed(format!("teardown failed: {reason}"));
+            }
+            app.error(format!(
+                "could not remove the bottle: {reason} (`claude-bottle gc` retries)"
+            ));
+        }
+    }
+}

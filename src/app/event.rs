@@ -1,0 +1,164 @@
+//! The vocabulary between the loop and the model: what happened ([`Event`])
+//! and what to do about it ([`Effect`]).
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::docker::bottle::LaunchStep;
+use crate::egress::log::LogLine;
+use crate::manifest::ResolvedAgent;
+use crate::session::TermView;
+
+/// Identifies one launched bottle for the lifetime of the dashboard; its
+/// terminal session has the same id.
+pub type BottleId = u64;
+
+/// A value typed at a hidden prompt. Its `Debug` never shows it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn push(&mut self, c: char) {
+        self.0.push(c);
+    }
+
+    pub fn pop(&mut self) {
+        self.0.pop();
+    }
+
+    /// Characters typed, for the masked field.
+    pub fn len(&self) -> usize {
+        self.0.chars().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<hidden>)")
+    }
+}
+
+/// Whether the Docker engine answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineStatus {
+    Connecting,
+    Ready {
+        version: String,
+    },
+    /// Why not, with the fix.
+    Unavailable(String),
+}
+
+/// How far a launch has got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Building the agent image; the latest line of build output.
+    BuildingImage(String),
+    Step(LaunchStep),
+}
+
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    Paste(String),
+    Mouse(MouseEvent),
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
+    /// A session's screen changed; `bell` when the child rang since last time.
+    SessionOutput {
+        id: BottleId,
+        bell: bool,
+    },
+    SessionExited {
+        id: BottleId,
+        code: Option<i32>,
+    },
+    /// The answer to [`Effect::Resolve`].
+    Resolved {
+        agent: String,
+        result: Result<Box<ResolvedAgent>, String>,
+    },
+    LaunchProgress {
+        id: BottleId,
+        progress: Progress,
+    },
+    /// The bottle runs and its terminal session started.
+    Launched {
+        id: BottleId,
+        view: TermView,
+    },
+    LaunchFailed {
+        id: BottleId,
+        reason: String,
+    },
+    /// One line of the bottle's sidecar output.
+    Egress {
+        id: BottleId,
+        line: LogLine,
+    },
+    EngineState(EngineStatus),
+    AllowDone {
+        id: BottleId,
+        host: String,
+        result: Result<(), String>,
+    },
+    KillDone {
+        id: BottleId,
+        result: Result<(), String>,
+    },
+    /// Something failed that belongs to no bottle.
+    Failure(String),
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Effect {
+    /// Resolve an agent against the manifest and the host environment.
+    Resolve {
+        agent: String,
+    },
+    /// Launch a bottle and start its terminal at this PTY size.
+    Launch {
+        id: BottleId,
+        resolved: Box<ResolvedAgent>,
+        /// Answers to the `?` env prompts; they go to the terminal's
+        /// process environment only.
+        answers: Vec<(String, Secret)>,
+        rows: u16,
+        cols: u16,
+    },
+    /// End the terminal session and remove the bottle.
+    Kill {
+        id: BottleId,
+    },
+    Write {
+        id: BottleId,
+        bytes: Vec<u8>,
+    },
+    /// Resize every terminal session (PTY and screen).
+    ResizeSessions {
+        rows: u16,
+        cols: u16,
+    },
+    /// Add `host` to the bottle's allowlist and reload its sidecar.
+    AllowHost {
+        id: BottleId,
+        host: String,
+    },
+    /// Leave; remove the bottles first when `teardown`.
+    Quit {
+        teardown: bool,
+    },
+}

@@ -1,0 +1,150 @@
+//! States for tests of the model and of the drawing.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+
+use super::event::{EngineStatus, Event};
+use super::state::{AgentEntry, App};
+use super::update::update;
+use crate::egress::log::{LogLine, parse_line};
+use crate::manifest::{
+    Agent, AllowEntry, AllowOrigin, Bottle, EnvSource, ResolvedAgent, ResolvedEnv,
+    ResolvedEnvValue, Resources, Runtime, Skill, SshHost,
+};
+use crate::session::TermView;
+
+pub fn key(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+pub fn ch(c: char) -> Event {
+    key(KeyCode::Char(c))
+}
+
+pub fn ctrl(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+pub fn shift(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::SHIFT))
+}
+
+/// Two agents, engine up, token set, 120x40.
+pub fn app() -> App {
+    let mut app = App::new(
+        vec![
+            AgentEntry {
+                name: "alpha".into(),
+                bottle: "web".into(),
+            },
+            AgentEntry {
+                name: "beta".into(),
+                bottle: "offline".into(),
+            },
+        ],
+        None,
+        true,
+    );
+    app.engine = EngineStatus::Ready {
+        version: "20.10.24".into(),
+    };
+    app.screen = Rect::new(0, 0, 120, 40);
+    app
+}
+
+pub fn resolved(agent: &str) -> Box<ResolvedAgent> {
+    let allow = |host: &str, origins: &[AllowOrigin]| AllowEntry {
+        host: host.into(),
+        origins: origins.to_vec(),
+    };
+    Box::new(ResolvedAgent {
+        agent: Agent {
+            name: agent.into(),
+            source: "/project/claude-bottle.json".into(),
+            bottle: "web".into(),
+            skills: vec!["review".into()],
+            prompt: Some("fix the tests".into()),
+        },
+        bottle: Bottle {
+            name: "web".into(),
+            source: "/project/claude-bottle.json".into(),
+            runtime: Runtime::Runsc,
+            env: vec![],
+            ssh: vec![SshHost {
+                host: "gh".into(),
+                hostname: "github.com".into(),
+                user: Some("git".into()),
+                port: None,
+                identity_file: "/home/u/.ssh/id_ed25519".into(),
+                known_host_key: "github.com ssh-ed25519 AAAA".into(),
+            }],
+            allowlist: vec!["docs.rs".into()],
+            resources: Resources::default(),
+        },
+        env: vec![
+            ResolvedEnv {
+                name: "RUST_LOG".into(),
+                source: EnvSource::Literal("debug".into()),
+                value: ResolvedEnvValue::Value("debug".into()),
+            },
+            ResolvedEnv {
+                name: "GITHUB_TOKEN".into(),
+                source: EnvSource::HostVar("GITHUB_TOKEN".into()),
+                value: ResolvedEnvValue::Value("ghp_secret".into()),
+            },
+            ResolvedEnv {
+                name: "DB_PASSWORD".into(),
+                source: EnvSource::Prompt("Database password".into()),
+                value: ResolvedEnvValue::Ask("Database password".into()),
+            },
+        ],
+        skills: vec![Skill {
+            name: "review".into(),
+            dir: "/project/.claude/skills/review".into(),
+        }],
+        allowlist: vec![
+            allow("api.anthropic.com", &[AllowOrigin::Default]),
+            allow("docs.rs", &[AllowOrigin::Manifest]),
+            allow("github.com", &[AllowOrigin::Ssh]),
+        ],
+    })
+}
+
+/// A resolved agent with nothing to ask.
+pub fn resolved_without_questions(agent: &str) -> Box<ResolvedAgent> {
+    let mut r = resolved(agent);
+    r.env
+        .retain(|e| !matches!(e.value, ResolvedEnvValue::Ask(_)));
+    r
+}
+
+/// Launches `agent` through the real key path and marks it running with a
+/// detached screen holding `text`. Returns the bottle id.
+pub fn running(app: &mut App, agent: &str, text: &str) -> u64 {
+    update(
+        app,
+        Event::Resolved {
+            agent: agent.into(),
+            result: Ok(resolved_without_questions(agent)),
+        },
+    );
+    update(app, ch('y'));
+    let id = app.tabs.last().map(|t| t.id).unwrap_or_default();
+    let (rows, cols) = app.areas().pty_size();
+    let view = TermView::new(rows, cols);
+    view.feed(text.as_bytes());
+    update(app, Event::Launched { id, view });
+    id
+}
+
+pub fn blocked(host: &str, time: &str) -> LogLine {
+    parse_line(&format!(
+        r#"{{"level":"warn","component":"pipelock","event":"blocked","method":"CONNECT","target":"{host}:443","client_ip":"10.0.0.3","request_id":"req-13","scanner":"allowlist","reason":"domain not in allowlist: {host}","agent":"cb-alpha","time":"{time}","message":"request blocked"}}"#
+    ))
+}
+
+pub fn opened(host: &str, time: &str) -> LogLine {
+    parse_line(&format!(
+        r#"{{"level":"info","component":"pipelock","event":"tunnel_open","target":"{host}:443","client_ip":"10.0.0.3","request_id":"req-12","agent":"cb-alpha","time":"{time}","message":"tunnel opened"}}"#
+    ))
+}

@@ -1,0 +1,94 @@
+//! Keys while a modal is open: preflight, hidden prompts, confirmations, help.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::event::{Effect, Secret};
+use super::state::{App, Modal, PendingLaunch, TabState};
+use super::update::{start_launch, typed_char};
+
+pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
+    let Some(modal) = app.modal.take() else {
+        return Vec::new();
+    };
+    match modal {
+        Modal::Help => Vec::new(),
+        Modal::Preflight(pending) => match typed_char(key) {
+            Some('y' | 'Y') => proceed(app, pending),
+            Some('n' | 'N' | 'q') => Vec::new(),
+            _ if key.code == KeyCode::Esc => Vec::new(),
+            _ => {
+                app.modal = Some(Modal::Preflight(pending));
+                Vec::new()
+            }
+        },
+        Modal::Secret { pending, input } => on_secret_key(app, key, pending, input),
+        Modal::ConfirmKill(id) => {
+            if matches!(typed_char(key), Some('y' | 'Y')) {
+                if let Some(tab) = app.tab_by_id(id) {
+                    tab.state = TabState::Stopping;
+                }
+                return vec![Effect::Kill { id }];
+            }
+            Vec::new()
+        }
+        Modal::ConfirmQuit { bottles } => match typed_char(key) {
+            Some('y' | 'Y') => quit(app, true),
+            Some('k' | 'K') => quit(app, false),
+            Some('n' | 'N') => Vec::new(),
+            _ if key.code == KeyCode::Esc => Vec::new(),
+            _ => {
+                app.modal = Some(Modal::ConfirmQuit { bottles });
+                Vec::new()
+            }
+        },
+    }
+}
+
+fn quit(app: &mut App, teardown: bool) -> Vec<Effect> {
+    app.quitting = true;
+    vec![Effect::Quit { teardown }]
+}
+
+/// After the preflight or an answer: ask the next question, or launch.
+fn proceed(app: &mut App, pending: PendingLaunch) -> Vec<Effect> {
+    if pending.next_question().is_some() {
+        app.modal = Some(Modal::Secret {
+            pending,
+            input: Secret::default(),
+        });
+        return Vec::new();
+    }
+    start_launch(app, pending)
+}
+
+fn on_secret_key(
+    app: &mut App,
+    key: &KeyEvent,
+    mut pending: PendingLaunch,
+    mut input: Secret,
+) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Esc => {
+            app.info("launch cancelled");
+            return Vec::new();
+        }
+        KeyCode::Enter => {
+            if let Some((name, _)) = pending.next_question() {
+                let name = name.to_owned();
+                pending.answers.push((name, input));
+            }
+            return proceed(app, pending);
+        }
+        KeyCode::Backspace => input.pop(),
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            input = Secret::default();
+        }
+        _ => {
+            if let Some(c) = typed_char(key) {
+                input.push(c);
+            }
+        }
+    }
+    app.modal = Some(Modal::Secret { pending, input });
+    Vec::new()
+}

@@ -1,0 +1,239 @@
+//! The dashboard's state. Only `update` changes it; the UI only reads it.
+
+use ratatui::layout::Rect;
+
+use super::egress_log::EgressLog;
+use super::event::{BottleId, EngineStatus, Progress, Secret};
+use super::layout::Areas;
+use crate::manifest::{AllowEntry, ResolvedAgent};
+use crate::session::TermView;
+
+/// One agent of the manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentEntry {
+    pub name: String,
+    pub bottle: String,
+}
+
+/// Why there are no agents to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestProblem {
+    /// No `claude-bottle.json` was found.
+    Missing,
+    /// The files have errors (the loader's text, every error).
+    Invalid(String),
+}
+
+/// Where keys go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Agents,
+    Egress,
+    Terminal,
+}
+
+/// A bottle's life, as its tab shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TabState {
+    Launching(Progress),
+    Running,
+    /// The agent's terminal ended; the bottle still exists until killed.
+    Exited(Option<i32>),
+    Failed(String),
+    Stopping,
+}
+
+impl TabState {
+    /// Whether the bottle's containers may exist.
+    pub fn holds_containers(&self) -> bool {
+        !matches!(self, TabState::Failed(_))
+    }
+}
+
+/// One launched bottle.
+#[derive(Debug, Clone)]
+pub struct Tab {
+    pub id: BottleId,
+    pub agent: String,
+    pub bottle: String,
+    pub state: TabState,
+    pub view: Option<TermView>,
+    /// The child wrote something while another tab was shown.
+    pub unseen_output: bool,
+    /// The child rang the bell (or ended) while not being watched.
+    /// Claude rings the bell when it waits for the user (its terminal-bell
+    /// notification channel), which is the one signal that does not guess.
+    pub needs_attention: bool,
+    /// Lines scrolled back from the live screen.
+    pub scroll: usize,
+    pub egress: EgressLog,
+    /// The effective allowlist at launch, with origins.
+    pub allowlist: Vec<AllowEntry>,
+    /// Hosts allowed from the dashboard since.
+    pub allowed_here: Vec<String>,
+}
+
+/// The preflight summary before a launch, and what comes after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingLaunch {
+    pub resolved: Box<ResolvedAgent>,
+    pub answers: Vec<(String, Secret)>,
+}
+
+impl PendingLaunch {
+    /// The next `?` env value still to be asked: (name, question).
+    pub fn next_question(&self) -> Option<(&str, &str)> {
+        self.resolved.env.iter().find_map(|e| match &e.value {
+            crate::manifest::ResolvedEnvValue::Ask(q)
+                if !self.answers.iter().any(|(n, _)| *n == e.name) =>
+            {
+                Some((e.name.as_str(), q.as_str()))
+            }
+            _ => None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modal {
+    Preflight(PendingLaunch),
+    /// A hidden prompt for one `?` env value.
+    Secret {
+        pending: PendingLaunch,
+        input: Secret,
+    },
+    ConfirmKill(BottleId),
+    ConfirmQuit {
+        bottles: usize,
+    },
+    Help,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub is_error: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub agents: Vec<AgentEntry>,
+    pub manifest_problem: Option<ManifestProblem>,
+    pub token_present: bool,
+    pub engine: EngineStatus,
+    pub selected_agent: usize,
+    pub tabs: Vec<Tab>,
+    /// Index into `tabs`.
+    pub current_tab: usize,
+    pub focus: Focus,
+    pub egress_open: bool,
+    pub modal: Option<Modal>,
+    pub message: Option<Message>,
+    pub screen: Rect,
+    pub next_id: BottleId,
+    pub quitting: bool,
+}
+
+impl App {
+    pub fn new(
+        agents: Vec<AgentEntry>,
+        manifest_problem: Option<ManifestProblem>,
+        token_present: bool,
+    ) -> Self {
+        Self {
+            agents,
+            manifest_problem,
+            token_present,
+            engine: EngineStatus::Connecting,
+            selected_agent: 0,
+            tabs: Vec::new(),
+            current_tab: 0,
+            focus: Focus::Agents,
+            egress_open: false,
+            modal: None,
+            message: None,
+            screen: Rect::new(0, 0, 80, 24),
+            next_id: 1,
+            quitting: false,
+        }
+    }
+
+    pub fn areas(&self) -> Areas {
+        Areas::new(self.screen, self.egress_open)
+    }
+
+    pub fn tab(&self) -> Option<&Tab> {
+        self.tabs.get(self.current_tab)
+    }
+
+    pub fn tab_mut(&mut self) -> Option<&mut Tab> {
+        self.tabs.get_mut(self.current_tab)
+    }
+
+    pub fn tab_by_id(&mut self, id: BottleId) -> Option<&mut Tab> {
+        self.tabs.iter_mut().find(|t| t.id == id)
+    }
+
+    /// The latest tab of an agent, for its state in the list.
+    pub fn latest_tab_of(&self, agent: &str) -> Option<&Tab> {
+        self.tabs.iter().rev().find(|t| t.agent == agent)
+    }
+
+    /// Bottles whose containers may exist.
+    pub fn live_bottles(&self) -> usize {
+        self.tabs
+            .iter()
+            .filter(|t| t.state.holds_containers())
+            .count()
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            is_error: false,
+        });
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            is_error: true,
+        });
+    }
+}
+
+/// An agent's state as the list shows it: from its latest bottle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentStatus {
+    Idle,
+    BuildingImage(String),
+    Starting(&'static str),
+    Running,
+    NeedsAttention,
+    Stopping,
+    Exited(Option<i32>),
+    Failed(String),
+}
+
+impl Tab {
+    pub fn status(&self) -> AgentStatus {
+        match &self.state {
+            TabState::Launching(Progress::BuildingImage(line)) => {
+                AgentStatus::BuildingImage(line.clone())
+            }
+            TabState::Launching(Progress::Step(step)) => AgentStatus::Starting(step.describe()),
+            TabState::Running if self.needs_attention => AgentStatus::NeedsAttention,
+            TabState::Running => AgentStatus::Running,
+            TabState::Exited(code) => AgentStatus::Exited(*code),
+            TabState::Failed(reason) => AgentStatus::Failed(reason.clone()),
+            TabState::Stopping => AgentStatus::Stopping,
+        }
+    }
+}
+
+impl App {
+    pub fn agent_status(&self, agent: &str) -> AgentStatus {
+        self.latest_tab_of(agent)
+            .map_or(AgentStatus::Idle, Tab::status)
+    }
+}

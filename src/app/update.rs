@@ -1,0 +1,343 @@
+//! `update`: the one place the state changes. No I/O: anything to do outside
+//! comes back as an [`Effect`] for the runtime.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
+use ratatui::layout::Rect;
+
+use super::event::{Effect, EngineStatus, Event, Progress};
+use super::keymap::{Action, Scope, lookup};
+use super::state::{App, Focus, Modal, PendingLaunch, Tab, TabState};
+use crate::session::keys::{InputModes, encode_key, encode_paste};
+
+/// Lines one wheel notch scrolls.
+const WHEEL_LINES: usize = 3;
+
+pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
+    match event {
+        Event::Key(key) if key.kind == KeyEventKind::Release => Vec::new(),
+        Event::Key(key) => on_key(app, &key),
+        Event::Paste(text) => on_paste(app, &text),
+        Event::Mouse(mouse) => {
+            match mouse.kind {
+                MouseEventKind::ScrollUp => scroll(app, WHEEL_LINES, true),
+                MouseEventKind::ScrollDown => scroll(app, WHEEL_LINES, false),
+                _ => {}
+            }
+            Vec::new()
+        }
+        Event::Resize { cols, rows } => {
+            app.screen = Rect::new(0, 0, cols, rows);
+            resize_sessions(app)
+        }
+        other => super::background::on_background(app, other),
+    }
+}
+
+fn on_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
+    if app.modal.is_some() {
+        return super::modal::on_modal_key(app, key);
+    }
+    if app.focus == Focus::Terminal {
+        return on_terminal_key(app, key);
+    }
+    app.message = None;
+    let scopes: &[Scope] = match app.focus {
+        Focus::Egress => &[Scope::Egress, Scope::Dashboard],
+        _ => &[Scope::Agents, Scope::Dashboard],
+    };
+    match lookup(scopes, key) {
+        Some(action) => on_action(app, action, key),
+        None => Vec::new(),
+    }
+}
+
+fn on_terminal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
+    match lookup(&[Scope::Terminal], key) {
+        Some(Action::LeaveTerminal) => {
+            app.focus = if app.egress_open {
+                Focus::Egress
+            } else {
+                Focus::Agents
+            };
+            Vec::new()
+        }
+        Some(Action::ScrollUp) => {
+            scroll(app, page(app), true);
+            Vec::new()
+        }
+        Some(Action::ScrollDown) => {
+            scroll(app, page(app), false);
+            Vec::new()
+        }
+        _ => {
+            let Some(tab) = app.tab_mut() else {
+                return Vec::new();
+            };
+            let modes = tab
+                .view
+                .as_ref()
+                .map_or(InputModes::default(), crate::session::TermView::modes);
+            // Typing returns to the live screen, as in any terminal.
+            tab.scroll = 0;
+            match encode_key(key, modes) {
+                Some(bytes) => vec![Effect::Write { id: tab.id, bytes }],
+                None => Vec::new(),
+            }
+        }
+    }
+}
+
+fn on_paste(app: &mut App, text: &str) -> Vec<Effect> {
+    if let Some(Modal::Secret { input, .. }) = &mut app.modal {
+        text.chars()
+            .filter(|c| !c.is_control())
+            .for_each(|c| input.push(c));
+        return Vec::new();
+    }
+    if app.focus != Focus::Terminal || app.modal.is_some() {
+        return Vec::new();
+    }
+    let Some(tab) = app.tab_mut() else {
+        return Vec::new();
+    };
+    let modes = tab
+        .view
+        .as_ref()
+        .map_or(InputModes::default(), crate::session::TermView::modes);
+    tab.scroll = 0;
+    vec![Effect::Write {
+        id: tab.id,
+        bytes: encode_paste(text, modes),
+    }]
+}
+
+fn on_action(app: &mut App, action: Action, key: &KeyEvent) -> Vec<Effect> {
+    match action {
+        Action::SelectNext | Action::SelectPrev => {
+            select(app, action == Action::SelectNext);
+            Vec::new()
+        }
+        Action::Launch => request_launch(app),
+        Action::Kill => {
+            match app.tab() {
+                Some(tab) if tab.state.holds_containers() && tab.state != TabState::Stopping => {
+                    app.modal = Some(Modal::ConfirmKill(tab.id));
+                }
+                Some(_) => app.info("this bottle is already gone or going"),
+                None => app.info("no bottle to kill: launch one with Enter"),
+            }
+            Vec::new()
+        }
+        Action::NextTab | Action::PrevTab => {
+            let n = app.tabs.len();
+            if n > 0 {
+                let step = if action == Action::NextTab { 1 } else { n - 1 };
+                show_tab(app, (app.current_tab + step) % n);
+            }
+            Vec::new()
+        }
+        Action::JumpTab => {
+            if let KeyCode::Char(c) = key.code {
+                let index = c.to_digit(10).map_or(0, |d| d as usize).saturating_sub(1);
+                if index < app.tabs.len() {
+                    show_tab(app, index);
+                }
+            }
+            Vec::new()
+        }
+        Action::ToggleEgress => {
+            app.egress_open = !app.egress_open;
+            app.focus = if app.egress_open {
+                Focus::Egress
+            } else {
+                Focus::Agents
+            };
+            resize_sessions(app)
+        }
+        Action::DenialsOnly => {
+            if let Some(tab) = app.tab_mut() {
+                tab.egress.toggle_denials_only();
+            }
+            Vec::new()
+        }
+        Action::AllowHost => allow_selected_host(app),
+        Action::EnterTerminal => {
+            match app.tab_mut() {
+                Some(tab) if tab.view.is_some() && tab.state == TabState::Running => {
+                    tab.needs_attention = false;
+                    tab.scroll = 0;
+                    app.focus = Focus::Terminal;
+                }
+                Some(_) => app.info("this tab has no running terminal"),
+                None => app.info("no bottle yet: select an agent and press Enter"),
+            }
+            Vec::new()
+        }
+        Action::ScrollUp | Action::ScrollDown => {
+            scroll(app, page(app), action == Action::ScrollUp);
+            Vec::new()
+        }
+        Action::Help => {
+            app.modal = Some(Modal::Help);
+            Vec::new()
+        }
+        Action::Quit => {
+            let bottles = app.live_bottles();
+            if bottles > 0 {
+                app.modal = Some(Modal::ConfirmQuit { bottles });
+                Vec::new()
+            } else {
+                app.quitting = true;
+                vec![Effect::Quit { teardown: true }]
+            }
+        }
+        // Only bound in the terminal.
+        Action::LeaveTerminal => Vec::new(),
+    }
+}
+
+fn select(app: &mut App, next: bool) {
+    if app.focus == Focus::Egress {
+        if let Some(tab) = app.tab_mut() {
+            if next {
+                tab.egress.select_newer();
+            } else {
+                tab.egress.select_older();
+            }
+        }
+        return;
+    }
+    let n = app.agents.len();
+    if n == 0 {
+        return;
+    }
+    app.selected_agent = if next {
+        (app.selected_agent + 1).min(n - 1)
+    } else {
+        app.selected_agent.saturating_sub(1)
+    };
+}
+
+fn request_launch(app: &mut App) -> Vec<Effect> {
+    if let Some(problem) = &app.manifest_problem {
+        let text = match problem {
+            super::state::ManifestProblem::Missing => {
+                "no manifest: run `claude-bottle init` to write one"
+            }
+            super::state::ManifestProblem::Invalid(_) => {
+                "the manifest has errors: fix them (`claude-bottle validate`)"
+            }
+        };
+        app.error(text);
+        return Vec::new();
+    }
+    if let EngineStatus::Unavailable(why) = &app.engine {
+        let text = format!("cannot launch: {why}");
+        app.error(text);
+        return Vec::new();
+    }
+    match app.agents.get(app.selected_agent) {
+        Some(agent) => vec![Effect::Resolve {
+            agent: agent.name.clone(),
+        }],
+        None => Vec::new(),
+    }
+}
+
+/// Starts a launch whose preflight was accepted and every question answered.
+pub(super) fn start_launch(app: &mut App, pending: PendingLaunch) -> Vec<Effect> {
+    let id = app.next_id;
+    app.next_id += 1;
+    app.tabs.push(Tab {
+        id,
+        agent: pending.resolved.agent.name.clone(),
+        bottle: pending.resolved.bottle.name.clone(),
+        state: TabState::Launching(Progress::Step(
+            crate::docker::bottle::LaunchStep::CheckingRuntime,
+        )),
+        view: None,
+        unseen_output: false,
+        needs_attention: false,
+        scroll: 0,
+        egress: super::egress_log::EgressLog::default(),
+        allowlist: pending.resolved.allowlist.clone(),
+        allowed_here: Vec::new(),
+    });
+    app.current_tab = app.tabs.len() - 1;
+    let (rows, cols) = app.areas().pty_size();
+    vec![Effect::Launch {
+        id,
+        resolved: pending.resolved,
+        answers: pending.answers,
+        rows,
+        cols,
+    }]
+}
+
+fn allow_selected_host(app: &mut App) -> Vec<Effect> {
+    let Some(tab) = app.tab() else {
+        app.info("no bottle selected");
+        return Vec::new();
+    };
+    let Some(row) = tab.egress.selected_row() else {
+        app.info("no log row selected");
+        return Vec::new();
+    };
+    let Some(host) = row.denied_host().map(str::to_owned) else {
+        app.info("select a denial that names a host (j/k), then press a");
+        return Vec::new();
+    };
+    let already = tab.allowlist.iter().any(|e| e.host == host) || tab.allowed_here.contains(&host);
+    if already {
+        app.info(format!("{host} is already allowed for this bottle"));
+        return Vec::new();
+    }
+    let id = tab.id;
+    app.info(format!("allowing {host} for this bottle…"));
+    vec![Effect::AllowHost { id, host }]
+}
+
+fn show_tab(app: &mut App, index: usize) {
+    app.current_tab = index;
+    if let Some(tab) = app.tab_mut() {
+        tab.unseen_output = false;
+        tab.needs_attention = false;
+    }
+}
+
+/// Half the terminal pane, the usual Shift-PgUp step.
+fn page(app: &App) -> usize {
+    usize::from(app.areas().pty_size().0 / 2).max(1)
+}
+
+fn scroll(app: &mut App, lines: usize, back: bool) {
+    let Some(tab) = app.tab_mut() else { return };
+    let available = tab
+        .view
+        .as_ref()
+        .map_or(0, crate::session::TermView::scrollback_available);
+    tab.scroll = if back {
+        (tab.scroll + lines).min(available)
+    } else {
+        tab.scroll.saturating_sub(lines)
+    };
+}
+
+pub(super) fn resize_sessions(app: &App) -> Vec<Effect> {
+    let (rows, cols) = app.areas().pty_size();
+    vec![Effect::ResizeSessions { rows, cols }]
+}
+
+/// Whether `key` is a plain character (for text fields).
+pub(super) fn typed_char(key: &KeyEvent) -> Option<char> {
+    match key.code {
+        KeyCode::Char(c)
+            if !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            Some(c)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,545 @@
+//! Every key in every focus, and the background events, through `update`.
+
+use crossterm::event::{KeyCode, MouseEvent, MouseEventKind};
+
+use super::fixtures::{app, blocked, ch, ctrl, key, opened, resolved, running, shift};
+use super::*;
+
+#[test]
+fn agent_list_keys_move_the_selection_within_bounds() {
+    let mut a = app();
+    assert!(update(&mut a, ch('j')).is_empty());
+    assert_eq!(a.selected_agent, 1);
+    update(&mut a, key(KeyCode::Down));
+    assert_eq!(a.selected_agent, 1, "stops at the last agent");
+    update(&mut a, ch('k'));
+    assert_eq!(a.selected_agent, 0);
+    update(&mut a, key(KeyCode::Up));
+    assert_eq!(a.selected_agent, 0, "stops at the first agent");
+}
+
+#[test]
+fn enter_and_l_ask_to_resolve_the_selected_agent() {
+    let mut a = app();
+    assert_eq!(
+        update(&mut a, key(KeyCode::Enter)),
+        vec![Effect::Resolve {
+            agent: "alpha".into()
+        }]
+    );
+    update(&mut a, ch('j'));
+    assert_eq!(
+        update(&mut a, ch('l')),
+        vec![Effect::Resolve {
+            agent: "beta".into()
+        }]
+    );
+}
+
+#[test]
+fn launch_is_refused_with_the_fix_when_something_is_missing() {
+    let mut a = app();
+    a.engine = EngineStatus::Unavailable("cannot reach the Docker engine".into());
+    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
+    assert!(
+        a.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("cannot reach the Docker engine")
+    );
+
+    let mut a = App::new(vec![], Some(ManifestProblem::Missing), true);
+    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
+    assert!(
+        a.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("claude-bottle init")
+    );
+}
+
+#[test]
+fn preflight_then_hidden_prompt_then_launch() {
+    let mut a = app();
+    update(
+        &mut a,
+        Event::Resolved {
+            agent: "alpha".into(),
+            result: Ok(resolved("alpha")),
+        },
+    );
+    assert!(matches!(a.modal, Some(Modal::Preflight(_))));
+    // Unrelated keys keep the preflight open.
+    assert!(update(&mut a, ch('z')).is_empty());
+    assert!(matches!(a.modal, Some(Modal::Preflight(_))));
+    assert!(update(&mut a, ch('y')).is_empty());
+    assert!(matches!(a.modal, Some(Modal::Secret { .. })));
+    for c in "hunter2x".chars() {
+        update(&mut a, ch(c));
+    }
+    update(&mut a, key(KeyCode::Backspace));
+    update(&mut a, Event::Paste("!".into()));
+    let Some(Modal::Secret { input, .. }) = &a.modal else {
+        panic!("secret prompt closed")
+    };
+    assert_eq!(input.expose(), "hunter2!");
+    assert!(
+        !format!("{:?}", a.modal).contains("hunter2"),
+        "the answer never shows in Debug"
+    );
+    let effects = update(&mut a, key(KeyCode::Enter));
+    let [
+        Effect::Launch {
+            id,
+            resolved,
+            answers,
+            rows,
+            cols,
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("expected a launch, got {effects:?}")
+    };
+    assert_eq!(resolved.agent.name, "alpha");
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0].0, "DB_PASSWORD");
+    assert_eq!(answers[0].1.expose(), "hunter2!");
+    assert_eq!((*rows, *cols), a.areas().pty_size());
+    assert_eq!(a.tabs.len(), 1);
+    assert_eq!(a.tabs[0].id, *id);
+    assert!(a.modal.is_none());
+    assert_eq!(
+        a.agent_status("alpha"),
+        AgentStatus::Starting("checking the runtime")
+    );
+}
+
+#[test]
+fn preflight_and_prompt_can_be_declined() {
+    let mut a = app();
+    for no in [ch('n'), key(KeyCode::Esc), ch('N')] {
+        update(
+            &mut a,
+            Event::Resolved {
+                agent: "alpha".into(),
+                result: Ok(resolved("alpha")),
+            },
+        );
+        assert!(update(&mut a, no).is_empty());
+        assert!(a.modal.is_none());
+    }
+    update(
+        &mut a,
+        Event::Resolved {
+            agent: "alpha".into(),
+            result: Ok(resolved("alpha")),
+        },
+    );
+    update(&mut a, ch('y'));
+    update(&mut a, ch('s'));
+    update(&mut a, ctrl('u'));
+    let Some(Modal::Secret { input, .. }) = &a.modal else {
+        panic!()
+    };
+    assert!(input.is_empty());
+    assert!(update(&mut a, key(KeyCode::Esc)).is_empty());
+    assert!(a.modal.is_none());
+    assert!(a.tabs.is_empty());
+}
+
+#[test]
+fn resolve_errors_are_shown() {
+    let mut a = app();
+    update(
+        &mut a,
+        Event::Resolved {
+            agent: "alpha".into(),
+            result: Err("GITHUB_TOKEN is not set".into()),
+        },
+    );
+    let m = a.message.unwrap();
+    assert!(m.is_error && m.text.contains("GITHUB_TOKEN is not set"));
+}
+
+#[test]
+fn tabs_switch_with_tab_backtab_and_digits_and_clear_markers() {
+    let mut a = app();
+    let first = running(&mut a, "alpha", "one");
+    let second = running(&mut a, "beta", "two");
+    assert_eq!(a.current_tab, 1);
+    update(
+        &mut a,
+        Event::SessionOutput {
+            id: first,
+            bell: true,
+        },
+    );
+    assert!(a.tabs[0].unseen_output && a.tabs[0].needs_attention);
+    assert_eq!(a.agent_status("alpha"), AgentStatus::NeedsAttention);
+    update(
+        &mut a,
+        Event::SessionOutput {
+            id: second,
+            bell: false,
+        },
+    );
+    assert!(!a.tabs[1].unseen_output, "the shown tab is being watched");
+    update(&mut a, key(KeyCode::Tab));
+    assert_eq!(a.current_tab, 0);
+    assert!(!a.tabs[0].unseen_output && !a.tabs[0].needs_attention);
+    update(&mut a, key(KeyCode::BackTab));
+    assert_eq!(a.current_tab, 1);
+    update(&mut a, ch('1'));
+    assert_eq!(a.current_tab, 0);
+    update(&mut a, ch('2'));
+    assert_eq!(a.current_tab, 1);
+    update(&mut a, ch('9'));
+    assert_eq!(a.current_tab, 1, "no ninth tab");
+}
+
+#[test]
+fn i_enters_the_terminal_and_the_chord_leaves_it() {
+    let mut a = app();
+    assert!(update(&mut a, ch('i')).is_empty());
+    assert_eq!(a.focus, Focus::Agents, "no tab yet");
+    let id = running(&mut a, "alpha", "$ ");
+    update(&mut a, ch('i'));
+    assert_eq!(a.focus, Focus::Terminal);
+    // Dashboard keys are the agent's now.
+    assert_eq!(
+        update(&mut a, ch('q')),
+        vec![Effect::Write {
+            id,
+            bytes: b"q".to_vec()
+        }]
+    );
+    assert_eq!(
+        update(&mut a, ctrl('c')),
+        vec![Effect::Write { id, bytes: vec![3] }]
+    );
+    assert_eq!(
+        update(&mut a, key(KeyCode::Up)),
+        vec![Effect::Write {
+            id,
+            bytes: b"\x1b[A".to_vec()
+        }]
+    );
+    assert!(update(&mut a, ctrl(']')).is_empty());
+    assert_eq!(a.focus, Focus::Agents);
+    update(&mut a, ch('i'));
+    update(&mut a, ctrl('5'));
+    assert_eq!(a.focus, Focus::Agents, "Ctrl-] as terminals send it (0x1d)");
+}
+
+#[test]
+fn terminal_keys_follow_the_childs_modes() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "\x1b[?1h\x1b[?2004h");
+    update(&mut a, ch('i'));
+    assert_eq!(
+        update(&mut a, key(KeyCode::Up)),
+        vec![Effect::Write {
+            id,
+            bytes: b"\x1bOA".to_vec()
+        }]
+    );
+    assert_eq!(
+        update(&mut a, Event::Paste("ls\n".into())),
+        vec![Effect::Write {
+            id,
+            bytes: b"\x1b[200~ls\r\x1b[201~".to_vec()
+        }]
+    );
+}
+
+#[test]
+fn scrolling_in_the_terminal_and_on_the_dashboard() {
+    let mut a = app();
+    let lines = (0..200)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let id = running(&mut a, "alpha", &lines);
+    update(&mut a, shift(KeyCode::PageUp));
+    let page = usize::from(a.areas().pty_size().0 / 2);
+    assert_eq!(a.tabs[0].scroll, page);
+    update(&mut a, shift(KeyCode::PageDown));
+    assert_eq!(a.tabs[0].scroll, 0);
+    let wheel = |kind| {
+        Event::Mouse(MouseEvent {
+            kind,
+            column: 50,
+            row: 10,
+            modifiers: crossterm::event::KeyModifiers::NONE,
+        })
+    };
+    update(&mut a, wheel(MouseEventKind::ScrollUp));
+    assert_eq!(a.tabs[0].scroll, 3);
+    update(&mut a, ch('i'));
+    assert_eq!(
+        a.tabs[0].scroll, 0,
+        "entering the terminal shows the live screen"
+    );
+    update(&mut a, shift(KeyCode::PageUp));
+    update(&mut a, shift(KeyCode::PageUp));
+    assert_eq!(a.tabs[0].scroll, 2 * page);
+    update(&mut a, ch('x'));
+    assert_eq!(a.tabs[0].scroll, 0, "typing returns to the live screen");
+    for _ in 0..100 {
+        update(&mut a, wheel(MouseEventKind::ScrollUp));
+    }
+    let available = a.tabs[0].view.as_ref().unwrap().scrollback_available();
+    assert_eq!(a.tabs[0].scroll, available, "never past the oldest line");
+    update(&mut a, wheel(MouseEventKind::ScrollDown));
+    assert_eq!(a.tabs[0].scroll, available - 3);
+    let _ = id;
+}
+
+#[test]
+fn x_asks_before_killing_and_kill_done_removes_the_tab() {
+    let mut a = app();
+    update(&mut a, ch('x'));
+    assert!(a.modal.is_none());
+    let id = running(&mut a, "alpha", "");
+    update(&mut a, ch('x'));
+    assert_eq!(a.modal, Some(Modal::ConfirmKill(id)));
+    assert!(update(&mut a, ch('n')).is_empty());
+    assert!(a.modal.is_none());
+    update(&mut a, ch('x'));
+    assert_eq!(update(&mut a, ch('y')), vec![Effect::Kill { id }]);
+    assert_eq!(a.tabs[0].state, TabState::Stopping);
+    assert_eq!(a.agent_status("alpha"), AgentStatus::Stopping);
+    update(&mut a, Event::KillDone { id, result: Ok(()) });
+    assert!(a.tabs.is_empty());
+    assert_eq!(a.agent_status("alpha"), AgentStatus::Idle);
+}
+
+#[test]
+fn kill_failures_are_shown_and_keep_the_tab() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "");
+    update(
+        &mut a,
+        Event::KillDone {
+            id,
+            result: Err("engine gone".into()),
+        },
+    );
+    assert!(matches!(&a.tabs[0].state, TabState::Failed(r) if r.contains("engine gone")));
+    assert!(a.message.unwrap().text.contains("claude-bottle gc"));
+}
+
+#[test]
+fn e_toggles_the_egress_pane_and_resizes_sessions() {
+    let mut a = app();
+    let closed = a.areas().pty_size();
+    let effects = update(&mut a, ch('e'));
+    assert!(a.egress_open);
+    assert_eq!(a.focus, Focus::Egress);
+    let (rows, cols) = a.areas().pty_size();
+    assert!(rows < closed.0);
+    assert_eq!(effects, vec![Effect::ResizeSessions { rows, cols }]);
+    update(&mut a, key(KeyCode::Esc));
+    assert!(!a.egress_open);
+    update(&mut a, ch('e'));
+    update(&mut a, ch('e'));
+    assert!(!a.egress_open);
+    assert_eq!(a.focus, Focus::Agents);
+}
+
+#[test]
+fn egress_keys_select_filter_and_allow() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "");
+    update(
+        &mut a,
+        Event::Egress {
+            id,
+            line: blocked("evil.example", "2026-04-28T15:05:20Z"),
+        },
+    );
+    update(
+        &mut a,
+        Event::Egress {
+            id,
+            line: opened("api.anthropic.com", "2026-04-28T15:05:21Z"),
+        },
+    );
+    update(
+        &mut a,
+        Event::Egress {
+            id,
+            line: blocked("docs.rs", "2026-04-28T15:05:22Z"),
+        },
+    );
+    update(&mut a, ch('e'));
+    // The newest row is a denial of a host already on the list.
+    assert!(update(&mut a, ch('a')).is_empty());
+    assert!(a.message.as_ref().unwrap().text.contains("already allowed"));
+    update(&mut a, ch('k'));
+    assert!(update(&mut a, ch('a')).is_empty(), "not a denial");
+    update(&mut a, key(KeyCode::Up));
+    assert_eq!(
+        update(&mut a, ch('a')),
+        vec![Effect::AllowHost {
+            id,
+            host: "evil.example".into()
+        }]
+    );
+    update(
+        &mut a,
+        Event::AllowDone {
+            id,
+            host: "evil.example".into(),
+            result: Ok(()),
+        },
+    );
+    assert_eq!(a.tabs[0].allowed_here, vec!["evil.example".to_string()]);
+    assert!(update(&mut a, ch('a')).is_empty(), "now allowed");
+    update(&mut a, ch('j'));
+    update(&mut a, key(KeyCode::Down));
+    assert_eq!(a.tabs[0].egress.selected, None, "follows the newest again");
+    update(&mut a, ch('d'));
+    assert!(a.tabs[0].egress.denials_only);
+    assert_eq!(a.tabs[0].egress.visible().count(), 2);
+    update(
+        &mut a,
+        Event::AllowDone {
+            id,
+            host: "x.example".into(),
+            result: Err("sidecar gone".into()),
+        },
+    );
+    assert!(a.message.as_ref().unwrap().is_error);
+}
+
+#[test]
+fn help_opens_and_any_key_closes_it() {
+    let mut a = app();
+    update(&mut a, ch('?'));
+    assert_eq!(a.modal, Some(Modal::Help));
+    assert!(
+        update(&mut a, ch('q')).is_empty(),
+        "q closes help, does not quit"
+    );
+    assert!(a.modal.is_none());
+}
+
+#[test]
+fn q_quits_at_once_with_no_bottles_and_asks_otherwise() {
+    let mut a = app();
+    assert_eq!(
+        update(&mut a, ch('q')),
+        vec![Effect::Quit { teardown: true }]
+    );
+    assert!(a.quitting);
+
+    let mut a = app();
+    running(&mut a, "alpha", "");
+    assert!(update(&mut a, ch('q')).is_empty());
+    assert_eq!(a.modal, Some(Modal::ConfirmQuit { bottles: 1 }));
+    update(&mut a, ch('z'));
+    assert_eq!(a.modal, Some(Modal::ConfirmQuit { bottles: 1 }));
+    update(&mut a, key(KeyCode::Esc));
+    assert!(a.modal.is_none() && !a.quitting);
+    update(&mut a, ch('q'));
+    assert_eq!(
+        update(&mut a, ch('k')),
+        vec![Effect::Quit { teardown: false }]
+    );
+    let mut b = app();
+    running(&mut b, "alpha", "");
+    update(&mut b, ch('q'));
+    assert_eq!(
+        update(&mut b, ch('y')),
+        vec![Effect::Quit { teardown: true }]
+    );
+}
+
+#[test]
+fn unbound_keys_do_nothing() {
+    let mut a = app();
+    for event in [ch('z'), key(KeyCode::F(5)), ctrl('x')] {
+        assert!(update(&mut a, event).is_empty());
+    }
+    assert!(a.modal.is_none());
+}
+
+#[test]
+fn launch_progress_failure_and_exit_show_in_states() {
+    let mut a = app();
+    update(
+        &mut a,
+        Event::Resolved {
+            agent: "alpha".into(),
+            result: Ok(super::fixtures::resolved_without_questions("alpha")),
+        },
+    );
+    update(&mut a, ch('y'));
+    let id = a.tabs[0].id;
+    update(
+        &mut a,
+        Event::LaunchProgress {
+            id,
+            progress: Progress::BuildingImage("Step 3/9".into()),
+        },
+    );
+    assert_eq!(
+        a.agent_status("alpha"),
+        AgentStatus::BuildingImage("Step 3/9".into())
+    );
+    update(
+        &mut a,
+        Event::LaunchFailed {
+            id,
+            reason: "no such image".into(),
+        },
+    );
+    assert_eq!(
+        a.agent_status("alpha"),
+        AgentStatus::Failed("no such image".into())
+    );
+    assert!(a.message.as_ref().unwrap().is_error);
+    assert_eq!(a.live_bottles(), 0);
+
+    let id = running(&mut a, "beta", "");
+    update(&mut a, ch('i'));
+    update(&mut a, Event::SessionExited { id, code: Some(0) });
+    assert_eq!(a.agent_status("beta"), AgentStatus::Exited(Some(0)));
+    assert_eq!(a.focus, Focus::Agents, "the terminal is gone");
+}
+
+#[test]
+fn resize_resizes_sessions_to_the_terminal_pane() {
+    let mut a = app();
+    let effects = update(
+        &mut a,
+        Event::Resize {
+            cols: 200,
+            rows: 50,
+        },
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::ResizeSessions {
+            rows: 46,
+            cols: 168
+        }]
+    );
+}
+
+#[test]
+fn engine_state_and_failures_are_recorded() {
+    let mut a = app();
+    update(
+        &mut a,
+        Event::EngineState(EngineStatus::Unavailable("down".into())),
+    );
+    assert_eq!(a.engine, EngineStatus::Unavailable("down".into()));
+    update(&mut a, Event::Failure("tail ended".into()));
+    assert!(a.message.as_ref().unwrap().is_error);
+    update(&mut a, ch('j'));
+    assert!(a.message.is_none(), "a key clears the message");
+}
