@@ -15,9 +15,17 @@ async fn bottle_launches_and_tears_down() {
     };
     let resolved = common::resolved_agent("probe", &["allowed.test"]);
     let mut steps = Vec::new();
-    let b = bottle::launch(&engine, &resolved, &settings, &mut |s| steps.push(s)).await.unwrap();
+    let b = bottle::launch(&engine, &resolved, &settings, &mut |s| steps.push(s))
+        .await
+        .unwrap();
     let out = exec_collect(&engine, &b.agent_container, None, &["sh", "-c", "id -u; env | grep -i proxy | sort; cat /etc/resolv.conf; getent hosts deb.debian.org; echo rc=$?"], vec![]).await.unwrap();
     println!("{out:?}");
     b.teardown(&engine).await.unwrap();
-    assert!(reaper::list_sessions(&engine).await.unwrap().iter().all(|s| s.session != b.session));
+    assert!(
+        reaper::list_sessions(&engine)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.session != b.session)
+    );
 }

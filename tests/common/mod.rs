@@ -19,7 +19,9 @@ pub async fn engine() -> Engine {
 /// A resolved agent with no grants but the given allowlist, as the manifest
 /// would produce it.
 pub fn resolved_agent(name: &str, allow: &[&str]) -> claude_bottle::manifest::ResolvedAgent {
-    use claude_bottle::manifest::{AllowEntry, AllowOrigin, Agent, Bottle, ResolvedAgent, Resources, Runtime};
+    use claude_bottle::manifest::{
+        Agent, AllowEntry, AllowOrigin, Bottle, ResolvedAgent, Resources, Runtime,
+    };
     ResolvedAgent {
         agent: Agent {
             name: name.into(),
@@ -41,7 +43,10 @@ pub fn resolved_agent(name: &str, allow: &[&str]) -> claude_bottle::manifest::Re
         skills: vec![],
         allowlist: allow
             .iter()
-            .map(|h| AllowEntry { host: (*h).to_owned(), origins: vec![AllowOrigin::Manifest] })
+            .map(|h| AllowEntry {
+                host: (*h).to_owned(),
+                origins: vec![AllowOrigin::Manifest],
+            })
             .collect(),
     }
 }
