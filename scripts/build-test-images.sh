@@ -13,6 +13,11 @@ staging_root="$root/target/test-images"
 
 log() { echo "build-test-images: $*" >&2; }
 
+# Test binaries may run this concurrently: one build at a time per worktree.
+mkdir -p "$staging_root"
+exec 9>"$staging_root/.lock"
+flock 9
+
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 # A short hash of the named function's text plus whatever is on stdin.
@@ -47,6 +52,9 @@ build_pipelock_standin() {
     else
         log "building $name:$hash"
         local target_dir="$root/target/standin"
+        # Its unit tests gate the image.
+        CARGO_TARGET_DIR="$target_dir" cargo test --locked --quiet \
+            --manifest-path "$src/Cargo.toml" >&2
         RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$target_dir" \
             cargo build --release --locked --quiet --target x86_64-unknown-linux-gnu \
             --manifest-path "$src/Cargo.toml" >&2
