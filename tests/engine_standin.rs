@@ -369,7 +369,10 @@ fn connect_tunnels_to_allowed_hosts_and_refuses_others() {
     let events = t.events();
     let opened = events.iter().position(|e| e.kind == EventKind::TunnelOpen);
     let closed_at = events.iter().position(|e| e.kind == EventKind::TunnelClose);
-    assert!(opened < closed_at, "tunnel_open comes first: {events:?}");
+    assert!(
+        opened.is_some() && opened < closed_at,
+        "tunnel_open comes first: {events:?}"
+    );
     let blocked = t.wait_for_event(|e| e.kind == EventKind::Blocked, "blocked");
     assert_eq!(blocked.method.as_deref(), Some("CONNECT"));
     assert_eq!(blocked.target.as_deref(), Some("denied.test:80"));
