@@ -1,2 +1,3 @@
 //! Every call to the Docker engine lives under this module (bollard only).
 pub mod engine;
+pub mod image;
