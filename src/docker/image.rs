@@ -104,14 +104,19 @@ async fn build(
 ) -> Result<(), ImageError> {
     let build_args: HashMap<&str, String> = source.build_args().into_iter().collect();
     let labels = HashMap::from([(MANAGED_LABEL, "true")]);
-    let options = BuildImageOptionsBuilder::default()
+    let mut options = BuildImageOptionsBuilder::default()
         .dockerfile("Dockerfile")
         .t(tag)
         .buildargs(&build_args)
         .labels(&labels)
         .rm(true)
-        .forcerm(true)
-        .build();
+        .forcerm(true);
+    if !source.build_needs_network() {
+        // An offline build stays offline, and does not depend on the default bridge
+        // network, which is broken on some engines.
+        options = options.networkmode("none");
+    }
+    let options = options.build();
     let (chunks, writer) =
         context::stream_build_context(agent_dockerfile(), source.claude_binary.as_deref());
     let body = bollard::body_try_stream(chunks.map(|chunk| chunk.map(Into::into)));

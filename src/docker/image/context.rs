@@ -195,7 +195,7 @@ mod tests {
         let binary = dir.path().join("claude");
         // Several chunks' worth, so the channel fills and the writer has to wait.
         let payload: Vec<u8> = (0..3 * CHUNK_BYTES * CHANNEL_CHUNKS)
-            .map(|i| (i % 251) as u8)
+            .map(|i| u8::try_from(i % 251).unwrap())
             .collect();
         std::fs::write(&binary, &payload).unwrap();
         let (chunks, writer) = stream_build_context("FROM x\n", Some(&binary));

@@ -93,6 +93,11 @@ impl AgentImageSource {
         ])
     }
 
+    /// Whether the build's `RUN` steps download anything (apt packages, the npm package).
+    pub fn build_needs_network(&self) -> bool {
+        self.install_packages || self.claude_binary.is_none()
+    }
+
     /// `claude-bottle/agent:<16 hex>`, a hash of the Dockerfile, the build arguments
     /// and the identity of the Claude Code binary: the same inputs give the same tag,
     /// so an image that exists is reused, and a changed input builds a new one.
@@ -151,8 +156,12 @@ fn tag_for(dockerfile: &str, args: &BTreeMap<&str, String>, binary: Option<&str>
     }
     part(binary.unwrap_or("npm").as_bytes());
     let digest = hash.finalize();
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{AGENT_IMAGE_REPOSITORY}:{hex}")
+    let mut prefix = [0u8; 8];
+    prefix.copy_from_slice(&digest[..8]);
+    format!(
+        "{AGENT_IMAGE_REPOSITORY}:{:016x}",
+        u64::from_be_bytes(prefix)
+    )
 }
 
 #[cfg(test)]
@@ -174,6 +183,7 @@ mod tests {
         assert_eq!(source, AgentImageSource::default());
         assert_eq!(source.base_image, "debian:bookworm-slim");
         assert!(source.install_packages);
+        assert!(source.build_needs_network());
         assert_eq!(source.build_args()["CLAUDE_SOURCE"], "npm");
     }
 
@@ -188,6 +198,7 @@ mod tests {
         assert_eq!(source.base_image, "local/base:1");
         assert_eq!(source.claude_binary, Some(PathBuf::from("/opt/claude")));
         assert!(!source.install_packages);
+        assert!(!source.build_needs_network());
         let args = source.build_args();
         assert_eq!(args["CLAUDE_SOURCE"], "context");
         assert_eq!(args["INSTALL_PACKAGES"], "0");
