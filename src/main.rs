@@ -27,9 +27,11 @@ async fn dispatch(cli: Cli) -> i32 {
         Some(Command::Init) => Ok(commands::init::run()),
         Some(Command::Doctor) => Ok(commands::doctor::run_for(&source).await),
         Some(Command::Start { agent, yes }) => commands::start::run(&source, &agent, yes).await,
-        Some(Command::Run { agent, yes, command }) => {
-            commands::run::run(&source, &agent, yes, &command).await
-        }
+        Some(Command::Run {
+            agent,
+            yes,
+            command,
+        }) => commands::run::run(&source, &agent, yes, &command).await,
         Some(Command::Completions { shell }) => Ok(commands::completions::run(shell)),
         Some(Command::Gc { dry_run, yes }) => commands::gc::run(dry_run, yes).await,
         _ => {
