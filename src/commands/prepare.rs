@@ -85,8 +85,12 @@ pub async fn prepare(source: &ManifestSource, agent: &str, yes: bool) -> anyhow:
 pub async fn launch_settings(engine: &Engine) -> anyhow::Result<LaunchSettings> {
     let source = AgentImageSource::from_env()?;
     let mut on_progress = |p: &BuildProgress| match p {
-        BuildProgress::Started { tag } => eprintln!("claude-bottle: building the agent image {tag}"),
-        BuildProgress::Output(line) | BuildProgress::Status(line) => eprintln!("  {}", line.trim_end()),
+        BuildProgress::Started { tag } => {
+            eprintln!("claude-bottle: building the agent image {tag}");
+        }
+        BuildProgress::Output(line) | BuildProgress::Status(line) => {
+            eprintln!("  {}", line.trim_end());
+        }
     };
     let agent_image = image::ensure_agent_image(engine, &source, &mut on_progress).await?;
     Ok(LaunchSettings {

@@ -10,9 +10,18 @@ use super::signals::stop_requested;
 use crate::docker::agent::AGENT_WORKDIR;
 use crate::docker::engine::Engine;
 
-pub async fn run(source: &ManifestSource, agent: &str, yes: bool, command: &[String]) -> anyhow::Result<i32> {
+pub async fn run(
+    source: &ManifestSource,
+    agent: &str,
+    yes: bool,
+    command: &[String],
+) -> anyhow::Result<i32> {
     let prepared = prepare(source, agent, yes).await?;
-    let command: Vec<String> = if command.is_empty() { vec!["claude".into()] } else { command.to_vec() };
+    let command: Vec<String> = if command.is_empty() {
+        vec!["claude".into()]
+    } else {
+        command.to_vec()
+    };
     let outcome = tokio::select! {
         code = exec_streaming(&prepared, &command) => code,
         code = stop_requested() => Ok(code),
@@ -27,7 +36,12 @@ pub async fn run(source: &ManifestSource, agent: &str, yes: bool, command: &[Str
 /// Runs the command in the agent container with the session's env, copying
 /// its output to ours. Returns its exit code.
 async fn exec_streaming(prepared: &Prepared, command: &[String]) -> anyhow::Result<i32> {
-    let Prepared { engine, bottle, exec_env, .. } = prepared;
+    let Prepared {
+        engine,
+        bottle,
+        exec_env,
+        ..
+    } = prepared;
     let exec = create_exec(engine, &bottle.agent_container, command, exec_env).await?;
     let started = engine.docker.start_exec(&exec, None).await?;
     if let bollard::exec::StartExecResults::Attached { mut output, .. } = started {
@@ -46,7 +60,12 @@ async fn exec_streaming(prepared: &Prepared, command: &[String]) -> anyhow::Resu
             }
         }
     }
-    let code = engine.docker.inspect_exec(&exec).await?.exit_code.unwrap_or(-1);
+    let code = engine
+        .docker
+        .inspect_exec(&exec)
+        .await?
+        .exit_code
+        .unwrap_or(-1);
     Ok(i32::try_from(code).unwrap_or(1))
 }
 
