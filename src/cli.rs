@@ -51,6 +51,24 @@ pub enum Command {
         #[arg(long, short)]
         yes: bool,
     },
+    /// Launch a bottle and run claude in it, full screen; tear down when it exits.
+    Start {
+        agent: String,
+        /// Launch without asking.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Launch a bottle, run one command in it (default: claude), stream its
+    /// output, exit with its code, tear down.
+    Run {
+        agent: String,
+        /// Launch without asking.
+        #[arg(long, short)]
+        yes: bool,
+        /// The command and its arguments, after `--` (e.g. `-- claude -p "..."`).
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]

@@ -4,6 +4,7 @@ use clap::Parser as _;
 
 use claude_bottle::cli::{Cli, Command};
 use claude_bottle::commands;
+use claude_bottle::commands::context::ManifestSource;
 
 fn main() {
     let cli = Cli::parse();
@@ -18,7 +19,19 @@ fn main() {
 }
 
 async fn dispatch(cli: Cli) -> i32 {
+    let source = ManifestSource::from_cli(&cli.manifest);
     let result = match cli.command {
+        Some(Command::List { json }) => Ok(commands::list::run(&source, json)),
+        Some(Command::Show { agent, json }) => Ok(commands::show::run(&source, &agent, json)),
+        Some(Command::Validate { files }) => Ok(commands::validate::run(&source, &files)),
+        Some(Command::Init) => Ok(commands::init::run()),
+        Some(Command::Doctor) => Ok(commands::doctor::run_for(&source).await),
+        Some(Command::Start { agent, yes }) => commands::start::run(&source, &agent, yes).await,
+        Some(Command::Run {
+            agent,
+            yes,
+            command,
+        }) => commands::run::run(&source, &agent, yes, &command).await,
         Some(Command::Completions { shell }) => Ok(commands::completions::run(shell)),
         Some(Command::Gc { dry_run, yes }) => commands::gc::run(dry_run, yes).await,
         _ => {

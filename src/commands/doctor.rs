@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::context::ManifestSource;
 use crate::docker::engine::{Engine, version_at_least};
 
 /// The first engine release with the fix for CVE-2024-29018 (DNS from
@@ -62,6 +63,37 @@ impl fmt::Display for Check {
         }
         Ok(())
     }
+}
+
+/// Runs every check for this invocation's manifest.
+pub async fn run_for(source: &ManifestSource) -> i32 {
+    let (runtimes, line) = match source.load() {
+        Ok(m) if m.files.is_empty() => (
+            vec![],
+            Check::warning(
+                "no manifest found",
+                "run `claude-bottle init` to write a starter one",
+            ),
+        ),
+        Ok(m) => {
+            let mut runtimes: Vec<&str> = m
+                .bottles
+                .values()
+                .map(|b| b.runtime.engine_name())
+                .collect();
+            runtimes.sort_unstable();
+            runtimes.dedup();
+            let summary = format!(
+                "manifest valid: {} bottle(s), {} agent(s) in {}",
+                m.bottles.len(),
+                m.agents.len(),
+                super::list::display_files(&m.files)
+            );
+            (runtimes, manifest_line(Ok(summary)))
+        }
+        Err(errors) => (vec![], manifest_line(Err(errors.to_string()))),
+    };
+    run(&runtimes, line).await
 }
 
 /// Runs every check; exit 1 if any is an error.

@@ -1,5 +1,14 @@
 //! One module per subcommand. Each returns the process exit code.
 pub mod completions;
 pub mod confirm;
+pub mod context;
 pub mod doctor;
 pub mod gc;
+pub mod init;
+pub mod list;
+pub mod prepare;
+pub mod run;
+pub mod show;
+pub mod signals;
+pub mod start;
+pub mod validate;

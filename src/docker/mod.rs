@@ -1,10 +1,18 @@
 //! Every call to the Docker engine lives under this module (bollard only).
+//!
+//! - [`engine`]: connect, negotiate the API version, info and runtimes.
+//! - [`image`]: the agent image, built through the engine when its inputs change.
+//! - [`labels`], [`subnet`], [`network`]: labelled resources on small subnets.
+//! - [`files`], [`grants`], [`container`]: files copied in, hardened containers, exec.
+//! - [`sidecar`], [`agent`], [`bottle`]: one bottle, start to finish.
+//! - [`reaper`]: sessions by label; teardown and `gc`.
 pub mod agent;
 pub mod bottle;
 pub mod container;
 pub mod engine;
 pub mod files;
 pub mod grants;
+pub mod image;
 pub mod labels;
 pub mod network;
 pub mod reaper;

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Builds the local images the engine tests run (no registry is reachable from
+# the test machines, so nothing can be pulled).
+#
+# One function per image. Each image is tagged with a hash of its inputs (and of
+# its own build function), so a run with nothing changed does no work; `:latest`
+# is moved to the image just built or found. Image names go to stdout, one per
+# line; progress goes to stderr.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+staging_root="$root/target/test-images"
+
+log() { echo "build-test-images: $*" >&2; }
+
+# Test binaries may run this concurrently: one build at a time per worktree.
+mkdir -p "$staging_root"
+exec 9>"$staging_root/.lock"
+flock 9
+
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# A short hash of the named function's text plus whatever is on stdin.
+inputs_hash() {
+    local recipe=$1
+    { declare -f "$recipe"; cat; } | sha256sum | cut -c1-16
+}
+
+# import_tree DIR IMAGE [--change ...]: a root file system from a folder, owned by root.
+import_tree() {
+    local dir=$1 image=$2
+    shift 2
+    tar --numeric-owner --owner=0 --group=0 -C "$dir" -c . | docker import "$@" - "$image" >/dev/null
+}
+
+# Tags IMAGE:HASH as IMAGE:latest and reports it.
+finish() {
+    docker tag "$1:$2" "$1:latest"
+    echo "$1:$2"
+}
+
+# The pipelock stand-in (tests/pipelock-standin): one static binary at /pipelock,
+# with real pipelock's entrypoint, default command and port.
+build_pipelock_standin() {
+    local name=claude-bottle-test/pipelock-standin
+    local src=tests/pipelock-standin
+    local hash
+    hash=$(cd "$src" && find . -path ./target -prune -o -type f -print | LC_ALL=C sort |
+        xargs sha256sum | inputs_hash build_pipelock_standin)
+    if image_exists "$name:$hash"; then
+        log "$name:$hash is up to date"
+    else
+        log "building $name:$hash"
+        local target_dir="$root/target/standin"
+        # Its unit tests gate the image.
+        CARGO_TARGET_DIR="$target_dir" cargo test --locked --quiet \
+            --manifest-path "$src/Cargo.toml" >&2
+        RUSTFLAGS='-C target-feature=+crt-static' CARGO_TARGET_DIR="$target_dir" \
+            cargo build --release --locked --quiet --target x86_64-unknown-linux-gnu \
+            --manifest-path "$src/Cargo.toml" >&2
+        local dir="$staging_root/pipelock-standin"
+        rm -rf "$dir"
+        mkdir -p "$dir/config"
+        cp "$target_dir/x86_64-unknown-linux-gnu/release/pipelock" "$dir/pipelock"
+        import_tree "$dir" "$name:$hash" \
+            --change 'ENTRYPOINT ["/pipelock"]' \
+            --change 'CMD ["run", "--listen", "0.0.0.0:8888"]' \
+            --change 'EXPOSE 8888' \
+            --change 'LABEL claude-bottle.test=1'
+    fi
+    finish "$name" "$hash"
+}
+
+# A 2 MB userland from Debian's busybox-static: /bin/busybox and a symlink per
+# applet (sh, wget, nc, httpd, sleep, ...).
+build_busybox() {
+    local name=claude-bottle-test/busybox
+    local busybox=/bin/busybox
+    if ! dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
+        log "installing Debian's busybox-static"
+        apt-get update -q >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox-static >&2
+    fi
+    local hash
+    hash=$(sha256sum "$busybox" | inputs_hash build_busybox)
+    if image_exists "$name:$hash"; then
+        log "$name:$hash is up to date"
+    else
+        log "building $name:$hash"
+        local dir="$staging_root/busybox"
+        rm -rf "$dir"
+        mkdir -p "$dir/bin" "$dir/etc" "$dir/tmp" "$dir/www"
+        chmod 1777 "$dir/tmp"
+        cp "$busybox" "$dir/bin/busybox"
+        local applet
+        for applet in $("$busybox" --list); do
+            [ "$applet" = busybox ] || ln -s busybox "$dir/bin/$applet"
+        done
+        echo 'root:x:0:0:root:/:/bin/sh' >"$dir/etc/passwd"
+        echo 'root:x:0:' >"$dir/etc/group"
+        import_tree "$dir" "$name:$hash" \
+            --change 'ENV PATH=/bin' \
+            --change 'CMD ["sh"]' \
+            --change 'LABEL claude-bottle.test=1'
+    fi
+    finish "$name" "$hash"
+}
+
+build_pipelock_standin
+build_busybox

@@ -1,0 +1,135 @@
+//! What `start` and `run` do before the agent's command runs: resolve the
+//! agent, show what its bottle grants, ask for `?` values and the go-ahead,
+//! make sure the images exist, and launch the bottle.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal as _, Write as _};
+
+use anyhow::{Context as _, bail};
+
+use super::confirm::ask_yes_no;
+use super::context::ManifestSource;
+use super::{gc, show};
+use crate::docker::bottle::{self, Bottle, LaunchSettings};
+use crate::docker::engine::Engine;
+use crate::docker::image::{self, AgentImageSource, BuildProgress};
+use crate::docker::reaper;
+use crate::egress::config::DEFAULT_PIPELOCK_IMAGE;
+use crate::manifest::{self, ResolvedAgent, ResolvedEnvValue};
+
+/// The host variable holding the user's long-lived Claude OAuth token.
+pub const TOKEN_VAR: &str = "CLAUDE_BOTTLE_OAUTH_TOKEN";
+/// The name claude reads it under, inside the bottle.
+pub const CLAUDE_TOKEN_VAR: &str = "CLAUDE_CODE_OAUTH_TOKEN";
+
+/// A launched bottle and the environment for the processes run in it.
+#[derive(Debug)]
+pub struct Prepared {
+    pub engine: Engine,
+    pub resolved: ResolvedAgent,
+    pub bottle: Bottle,
+    /// `NAME=value` pairs for the exec: manifest env, answers, and the token.
+    /// Never printed, never stored in the container's config.
+    pub exec_env: Vec<(String, String)>,
+}
+
+/// The sidecar image: `CLAUDE_BOTTLE_PIPELOCK_IMAGE`, or the pinned release.
+pub fn sidecar_image() -> String {
+    std::env::var("CLAUDE_BOTTLE_PIPELOCK_IMAGE")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_PIPELOCK_IMAGE.to_owned())
+}
+
+/// The token from the host, or an error that says how to make one.
+pub fn oauth_token() -> anyhow::Result<String> {
+    match std::env::var(TOKEN_VAR) {
+        Ok(token) if !token.trim().is_empty() => Ok(token.trim().to_owned()),
+        _ => bail!(
+            "{TOKEN_VAR} is not set. Run `claude setup-token` on this machine (it prints a \
+             long-lived token for your Claude subscription), then `export {TOKEN_VAR}=<token>`"
+        ),
+    }
+}
+
+/// Resolves, confirms, asks, builds and launches. `yes` skips the y/N.
+pub async fn prepare(source: &ManifestSource, agent: &str, yes: bool) -> anyhow::Result<Prepared> {
+    let loaded = source.load().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let resolved = manifest::resolve(&loaded, agent, &source.resolve_context(&loaded))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = oauth_token()?;
+    let engine = Engine::connect().await?;
+    warn_about_leftovers(&engine).await;
+
+    eprint!("{}", show::to_text(&resolved));
+    if !yes && !ask_yes_no(&format!("\nLaunch a bottle for {agent}?"))? {
+        bail!("not launched");
+    }
+    let mut exec_env = answer_env(&resolved)?;
+    exec_env.push((CLAUDE_TOKEN_VAR.to_owned(), token));
+
+    let settings = launch_settings(&engine).await?;
+    let bottle = bottle::launch(&engine, &resolved, &settings, &mut |step| {
+        eprintln!("claude-bottle: {}", step.describe());
+    })
+    .await?;
+    Ok(Prepared {
+        engine,
+        resolved,
+        bottle,
+        exec_env,
+    })
+}
+
+/// The images for a launch, building the agent image if it is missing.
+pub async fn launch_settings(engine: &Engine) -> anyhow::Result<LaunchSettings> {
+    let source = AgentImageSource::from_env()?;
+    let mut on_progress = |p: &BuildProgress| match p {
+        BuildProgress::Started { tag } => {
+            eprintln!("claude-bottle: building the agent image {tag}");
+        }
+        BuildProgress::Output(line) | BuildProgress::Status(line) => {
+            eprintln!("  {}", line.trim_end());
+        }
+    };
+    let agent_image = image::ensure_agent_image(engine, &source, &mut on_progress).await?;
+    Ok(LaunchSettings {
+        agent_image,
+        sidecar_image: sidecar_image(),
+    })
+}
+
+/// Known values, plus an answer for each `?` value, asked with hidden input.
+fn answer_env(resolved: &ResolvedAgent) -> anyhow::Result<Vec<(String, String)>> {
+    let mut answers = BTreeMap::new();
+    for e in &resolved.env {
+        let value = match &e.value {
+            ResolvedEnvValue::Value(v) => v.clone(),
+            ResolvedEnvValue::Ask(question) => ask_hidden(&e.name, question)?,
+        };
+        answers.insert(e.name.clone(), value);
+    }
+    Ok(answers.into_iter().collect())
+}
+
+fn ask_hidden(name: &str, question: &str) -> anyhow::Result<String> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "env {name} must be asked ({question:?}) but stdin is not a terminal; run \
+             interactively, or give the bottle a literal or ${{HOST_VAR}} value for it"
+        );
+    }
+    std::io::stderr().flush().ok();
+    rpassword::prompt_password(format!("{name} ({question}): "))
+        .with_context(|| format!("reading the value for {name}"))
+}
+
+/// Tells the user about bottles a crashed run left behind.
+async fn warn_about_leftovers(engine: &Engine) {
+    if let Ok(orphans) = reaper::orphaned_sessions(engine).await {
+        if !orphans.is_empty() {
+            eprint!("{}", gc::describe(&orphans));
+            eprintln!("Run `claude-bottle gc` to remove them.\n");
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Teardown on every way a session can end: the command finishing, Ctrl-C,
+//! SIGTERM and SIGHUP (the terminal closing).
+
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Resolves when the process is told to stop, with the conventional exit
+/// code (128 + signal number).
+pub async fn stop_requested() -> i32 {
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        // Without handlers the default action (exit) applies; wait forever here.
+        std::future::pending::<()>().await;
+        return 1;
+    };
+    tokio::select! {
+        _ = int.recv() => 130,
+        _ = term.recv() => 143,
+        _ = hup.recv() => 129,
+    }
+}

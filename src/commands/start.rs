@@ -1,0 +1,46 @@
+//! `claude-bottle start <agent>`: one bottle, claude full screen in this
+//! terminal, teardown when claude exits.
+//!
+//! The terminal is `docker exec -it`: the docker CLI already does raw mode,
+//! resize forwarding and every key. The secrets reach it as `-e NAME` with the
+//! value in the CLI's own environment, so no value is ever on an argv.
+
+use super::context::ManifestSource;
+use super::prepare::{Prepared, prepare};
+use super::signals::stop_requested;
+use crate::docker::agent::AGENT_WORKDIR;
+
+pub async fn run(source: &ManifestSource, agent: &str, yes: bool) -> anyhow::Result<i32> {
+    let prepared = prepare(source, agent, yes).await?;
+    let outcome = tokio::select! {
+        code = attach_claude(&prepared) => code,
+        code = stop_requested() => Ok(code),
+    };
+    let teardown = prepared.bottle.teardown(&prepared.engine).await;
+    let code = outcome?;
+    teardown?;
+    Ok(code)
+}
+
+/// The docker CLI invocation for claude in the bottle, and the env it needs.
+pub fn claude_exec_command(prepared: &Prepared) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new("docker");
+    cmd.args(["exec", "-it", "-w", AGENT_WORKDIR]);
+    for (name, value) in &prepared.exec_env {
+        cmd.arg("-e").arg(name);
+        cmd.env(name, value);
+    }
+    cmd.arg(&prepared.bottle.agent_container).arg("claude");
+    if let Some(prompt) = &prepared.resolved.agent.prompt {
+        // The agent's prompt is claude's first message of the session.
+        cmd.arg(prompt);
+    }
+    // A signal to us ends the session: the child must not outlive it.
+    cmd.kill_on_drop(true);
+    cmd
+}
+
+async fn attach_claude(prepared: &Prepared) -> anyhow::Result<i32> {
+    let status = claude_exec_command(prepared).status().await?;
+    Ok(status.code().unwrap_or(1))
+}

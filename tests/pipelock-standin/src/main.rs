@@ -1,0 +1,121 @@
+//! A stand-in for the pipelock egress sidecar, for tests where the real image
+//! cannot be pulled. Same argv (`pipelock run --listen ADDR --config FILE`),
+//! same allowlist rules, same zerolog-shaped JSON lines on stdout, same hot
+//! reload triggers. No DLP, entropy, SSRF or SNI scanning.
+
+mod allowlist;
+mod config;
+mod events;
+mod http;
+mod proxy;
+mod reload;
+mod state;
+mod yaml;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use config::{Config, DEFAULT_LISTEN};
+use events::{Val, emit};
+use state::{Shared, VERSION};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("healthcheck") => healthcheck(&args[1..]),
+        Some("version" | "--version") => {
+            println!("pipelock {VERSION}");
+            Ok(())
+        }
+        _ => Err("usage: pipelock run [--listen ADDR] [--config FILE] [--mode MODE] | healthcheck [--addr ADDR]".to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pipelock: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--name value`, `--name=value` or `-n value`.
+fn flag(args: &[String], long: &str, short: &str) -> Result<Option<String>, String> {
+    let mut iter = args.iter();
+    let mut found = None;
+    while let Some(arg) = iter.next() {
+        if let Some(value) = arg
+            .strip_prefix(long)
+            .and_then(|rest| rest.strip_prefix('='))
+        {
+            found = Some(value.to_string());
+        } else if arg == long || arg == short {
+            found = Some(iter.next().ok_or(format!("{long} needs a value"))?.clone());
+        }
+    }
+    Ok(found)
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    eprintln!("Pipelock standin starting");
+    let config_path = flag(args, "--config", "-c")?.map(PathBuf::from);
+    let (mut config, config_hash) = match &config_path {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+            let config = Config::parse(&String::from_utf8_lossy(&bytes))
+                .map_err(|e| format!("loading {}: {e}", path.display()))?;
+            (config, reload::sha256_hex(&bytes))
+        }
+        None => (Config::default(), String::new()),
+    };
+    if let Some(mode) = flag(args, "--mode", "-m")? {
+        config.mode = mode;
+        config.validate()?;
+    }
+    let listen = flag(args, "--listen", "-l")?
+        .or_else(|| config.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    eprintln!("  Mode:   {}", config.mode);
+    eprintln!("  Listen: {listen}");
+    let listener = TcpListener::bind(&listen).map_err(|e| format!("listening on {listen}: {e}"))?;
+    reload::install_signal_handlers();
+    let fields = [
+        ("listen", Val::Str(&listen)),
+        ("mode", Val::Str(&config.mode)),
+        ("version", Val::Str(VERSION)),
+        ("config_hash", Val::Str(&config_hash)),
+    ];
+    emit("info", "startup", &fields, "pipelock started");
+
+    let shared = Arc::new(Shared::new(config));
+    let watcher = reload::Watcher::new(config_path, config_hash);
+    let for_watcher = Arc::clone(&shared);
+    std::thread::spawn(move || watcher.run(&for_watcher));
+    proxy::serve(&listener, &shared);
+    Ok(())
+}
+
+/// Exit 0 when `GET /health` answers 200, like `pipelock healthcheck`.
+fn healthcheck(args: &[String]) -> Result<(), String> {
+    let addr = flag(args, "--addr", "-a")?.unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let mut stream = TcpStream::connect(&addr).map_err(|e| format!("{addr}: {e}"))?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
+    stream
+        .write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    if http::status_code(&response) == Some(200) {
+        Ok(())
+    } else {
+        Err(format!(
+            "unhealthy: {}",
+            response.lines().next().unwrap_or("no answer")
+        ))
+    }
+}

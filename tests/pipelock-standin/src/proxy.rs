@@ -1,0 +1,292 @@
+//! One listener, three jobs, as in pipelock: CONNECT tunnels, absolute-URI
+//! HTTP forwarding, and `GET /health`.
+
+use std::io::{self, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::events::{Val, emit};
+use crate::http::{
+    Request, parse_request, read_head, respond, respond_text, split_host_port, status_code,
+};
+use crate::state::Shared;
+
+const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn serve(listener: &TcpListener, shared: &Arc<Shared>) {
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => {
+                let shared = Arc::clone(shared);
+                thread::spawn(move || handle(stream, &shared));
+            }
+            Err(e) => eprintln!("pipelock: accept failed: {e}"),
+        }
+    }
+}
+
+/// Who asked, for the log line.
+struct Caller {
+    client_ip: String,
+    request_id: String,
+    agent: String,
+}
+
+fn handle(mut client: TcpStream, shared: &Shared) {
+    let _ = client.set_read_timeout(Some(HEAD_TIMEOUT));
+    let Ok((head, first_bytes)) = read_head(&mut client) else {
+        return;
+    };
+    let _ = client.set_read_timeout(None);
+    let Some(request) = parse_request(&head) else {
+        respond_text(&mut client, 400, "bad request");
+        return;
+    };
+    let caller = Caller {
+        client_ip: client
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
+        request_id: shared.next_request_id(),
+        agent: shared.config().identity,
+    };
+    if request.method == "CONNECT" {
+        tunnel(client, &request, &first_bytes, &caller, shared);
+    } else if request.target.contains("://") {
+        forward(client, &request, &first_bytes, &caller, shared);
+    } else if request.method == "GET" && request.target == "/health" {
+        respond(&mut client, 200, "application/json", &shared.health_json());
+    } else {
+        respond_text(&mut client, 404, "404 page not found");
+    }
+}
+
+fn tunnel(
+    mut client: TcpStream,
+    request: &Request,
+    first_bytes: &[u8],
+    caller: &Caller,
+    shared: &Shared,
+) {
+    if !shared.forward_enabled {
+        respond_text(&mut client, 405, "CONNECT not supported");
+        return;
+    }
+    let target = if split_host_port(&request.target, 0).is_some_and(|(_, port)| port != 0) {
+        request.target.clone()
+    } else {
+        format!("{}:443", request.target)
+    };
+    let Some((host, port)) = split_host_port(&target, 443) else {
+        respond_text(&mut client, 400, "bad CONNECT target");
+        return;
+    };
+    if !shared.config().allows(&host) {
+        let reason = format!("domain not in allowlist: {}", host.to_ascii_lowercase());
+        respond_text(&mut client, 403, &format!("CONNECT blocked: {reason}"));
+        log_blocked("CONNECT", ("target", &target), &reason, caller);
+        return;
+    }
+    let mut upstream = match dial(&host, port) {
+        Ok(upstream) => upstream,
+        Err(e) => {
+            respond_text(&mut client, 502, "tunnel dial failed");
+            log_error("CONNECT", ("target", &target), &e.to_string(), caller);
+            return;
+        }
+    };
+    if client
+        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+        .is_err()
+    {
+        return;
+    }
+    let ids = [
+        ("target", Val::Str(&target)),
+        ("client_ip", Val::Str(&caller.client_ip)),
+        ("request_id", Val::Str(&caller.request_id)),
+        ("agent", Val::Str(&caller.agent)),
+    ];
+    emit("info", "tunnel_open", &ids, "tunnel opened");
+    let started = Instant::now();
+    let total = if upstream.write_all(first_bytes).is_ok() {
+        relay(client, upstream) + first_bytes.len() as u64
+    } else {
+        0
+    };
+    let mut fields = ids.into_iter().collect::<Vec<_>>();
+    fields.push(("total_bytes", Val::Int(total)));
+    fields.push(("duration_ms", Val::Float(millis(started))));
+    emit("info", "tunnel_close", &fields, "tunnel closed");
+}
+
+fn forward(
+    mut client: TcpStream,
+    request: &Request,
+    first_bytes: &[u8],
+    caller: &Caller,
+    shared: &Shared,
+) {
+    if !shared.forward_enabled {
+        respond_text(&mut client, 405, "forward proxy not enabled");
+        return;
+    }
+    let url = request.target.as_str();
+    let Some(rest) = url.strip_prefix("http://") else {
+        respond_text(&mut client, 400, "only http:// URLs can be forwarded");
+        return;
+    };
+    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(split);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let Some((host, port)) = split_host_port(authority, 80) else {
+        respond_text(&mut client, 400, "bad URL");
+        return;
+    };
+    if !shared.config().allows(&host) {
+        let reason = format!("domain not in allowlist: {}", host.to_ascii_lowercase());
+        respond_text(&mut client, 403, &format!("blocked: {reason}"));
+        log_blocked(&request.method, ("url", url), &reason, caller);
+        return;
+    }
+    let started = Instant::now();
+    let result = dial(&host, port).and_then(|mut upstream| {
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        upstream.write_all(origin_form(request, &path, authority).as_bytes())?;
+        upstream.write_all(first_bytes)?;
+        relay_response(&mut client, upstream)
+    });
+    match result {
+        Ok((status, size)) => {
+            let fields = [
+                ("method", Val::Str(&request.method)),
+                ("url", Val::Str(url)),
+                ("client_ip", Val::Str(&caller.client_ip)),
+                ("request_id", Val::Str(&caller.request_id)),
+                ("agent", Val::Str(&caller.agent)),
+                ("status_code", Val::Int(u64::from(status))),
+                ("size_bytes", Val::Int(size)),
+                ("duration_ms", Val::Float(millis(started))),
+            ];
+            emit("info", "forward_http", &fields, "forward proxy request");
+        }
+        Err(e) => {
+            respond_text(&mut client, 502, "forward request failed");
+            log_error(&request.method, ("url", url), &e.to_string(), caller);
+        }
+    }
+    let _ = client.shutdown(Shutdown::Both);
+}
+
+/// The request as the origin server expects it: path only, no hop-by-hop
+/// headers, one request per connection.
+fn origin_form(request: &Request, path: &str, authority: &str) -> String {
+    let hop_by_hop = [
+        "connection",
+        "proxy-connection",
+        "keep-alive",
+        "proxy-authorization",
+        "te",
+        "upgrade",
+    ];
+    let mut head = format!("{} {path} {}\r\n", request.method, request.version);
+    let mut has_host = false;
+    for (name, value) in &request.headers {
+        let lower = name.to_ascii_lowercase();
+        has_host |= lower == "host";
+        if !hop_by_hop.contains(&lower.as_str()) {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    if !has_host {
+        head.push_str(&format!("Host: {authority}\r\n"));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    head
+}
+
+/// Copies the request body on (in a thread) and the response back; returns
+/// the status code and the response body's size.
+fn relay_response(client: &mut TcpStream, mut upstream: TcpStream) -> io::Result<(u16, u64)> {
+    let mut body_in = client.try_clone()?;
+    let mut body_out = upstream.try_clone()?;
+    thread::spawn(move || {
+        let _ = io::copy(&mut body_in, &mut body_out);
+    });
+    let (head, first_body) = read_head(&mut upstream)?;
+    let status = status_code(&head).unwrap_or(0);
+    client.write_all(head.as_bytes())?;
+    client.write_all(&first_body)?;
+    let copied = io::copy(&mut upstream, client)?;
+    Ok((status, first_body.len() as u64 + copied))
+}
+
+/// Relays both ways until the server side ends; returns the bytes moved.
+/// The client's half-close is passed on; the server's end closes the tunnel.
+fn relay(client: TcpStream, upstream: TcpStream) -> u64 {
+    let (Ok(mut from_client), Ok(mut to_upstream)) = (client.try_clone(), upstream.try_clone())
+    else {
+        return 0;
+    };
+    let up = thread::spawn(move || {
+        let n = io::copy(&mut from_client, &mut to_upstream).unwrap_or(0);
+        let _ = to_upstream.shutdown(Shutdown::Write);
+        n
+    });
+    let (mut from_upstream, mut to_client) = (upstream, client);
+    let down = io::copy(&mut from_upstream, &mut to_client).unwrap_or(0);
+    let _ = to_client.shutdown(Shutdown::Both);
+    let _ = from_upstream.shutdown(Shutdown::Both);
+    down + up.join().unwrap_or(0)
+}
+
+/// Resolves through the container's resolver, then connects.
+fn dial(host: &str, port: u16) -> io::Result<TcpStream> {
+    let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
+    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}"));
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, DIAL_TIMEOUT) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn log_blocked(method: &str, what: (&str, &str), reason: &str, caller: &Caller) {
+    let fields = [
+        ("method", Val::Str(method)),
+        (what.0, Val::Str(what.1)),
+        ("client_ip", Val::Str(&caller.client_ip)),
+        ("request_id", Val::Str(&caller.request_id)),
+        ("scanner", Val::Str("allowlist")),
+        ("reason", Val::Str(reason)),
+        ("agent", Val::Str(&caller.agent)),
+        ("mitre_technique", Val::Str("T1071.001")),
+    ];
+    emit("warn", "blocked", &fields, "request blocked");
+}
+
+fn log_error(method: &str, what: (&str, &str), error: &str, caller: &Caller) {
+    let fields = [
+        ("method", Val::Str(method)),
+        (what.0, Val::Str(what.1)),
+        ("client_ip", Val::Str(&caller.client_ip)),
+        ("request_id", Val::Str(&caller.request_id)),
+        ("agent", Val::Str(&caller.agent)),
+        ("error", Val::Str(error)),
+    ];
+    emit("error", "error", &fields, "request error");
+}
+
+fn millis(since: Instant) -> f64 {
+    // Three decimals, like the durations pipelock prints.
+    (since.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
+}

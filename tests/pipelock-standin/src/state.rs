@@ -1,0 +1,56 @@
+//! What every connection thread shares: the live config and counters.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{PoisonError, RwLock};
+use std::time::Instant;
+
+use crate::config::Config;
+
+pub const VERSION: &str = "standin";
+
+pub struct Shared {
+    config: RwLock<Config>,
+    /// Fixed at start-up: pipelock cannot switch forwarding by a reload.
+    pub forward_enabled: bool,
+    started: Instant,
+    requests: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Self {
+        Self {
+            forward_enabled: config.forward_enabled,
+            config: RwLock::new(config),
+            started: Instant::now(),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn replace_config(&self, config: Config) {
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = config;
+    }
+
+    /// `req-<N>`, a per-process counter as in pipelock.
+    pub fn next_request_id(&self) -> String {
+        format!("req-{}", self.requests.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    pub fn health_json(&self) -> String {
+        format!(
+            "{{\"status\":\"healthy\",\"version\":\"{VERSION}\",\"mode\":\"{}\",\"uptime_seconds\":{:.1},\
+             \"dlp_patterns\":0,\"response_scan_enabled\":false,\"git_protection_enabled\":false,\
+             \"rate_limit_enabled\":false,\"forward_proxy_enabled\":{},\"websocket_proxy_enabled\":false,\
+             \"request_body_scan_enabled\":false,\"tls_interception_enabled\":false,\"kill_switch_active\":false}}",
+            self.config().mode,
+            self.started.elapsed().as_secs_f64(),
+            self.forward_enabled,
+        )
+    }
+}
