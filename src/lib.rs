@@ -13,3 +13,4 @@ pub mod docker;
 pub mod egress;
 pub mod manifest;
 pub mod session;
+pub mod ui;

@@ -32,28 +32,22 @@ impl Areas {
         let body_height = screen.height.saturating_sub(2);
         let agents_width = AGENT_COLUMN.min(screen.width / 3);
         let body_y = screen.y + tabs.height;
-        let agents = Rect::new(screen.x, body_y, agents_width, body_height);
-        let main = Rect::new(
+        // The egress pane spans the full width under the rest: log rows are long.
+        let egress_rows = if egress_open {
+            (body_height * 2 / 5).max(EGRESS_MIN_ROWS).min(body_height)
+        } else {
+            0
+        };
+        let top_height = body_height - egress_rows;
+        let agents = Rect::new(screen.x, body_y, agents_width, top_height);
+        let terminal = Rect::new(
             screen.x + agents_width,
             body_y,
             screen.width - agents_width,
-            body_height,
+            top_height,
         );
-        let (terminal, egress) = if egress_open {
-            let egress_rows = (main.height * 2 / 5).max(EGRESS_MIN_ROWS).min(main.height);
-            let terminal = Rect {
-                height: main.height - egress_rows,
-                ..main
-            };
-            let egress = Rect {
-                y: main.y + terminal.height,
-                height: egress_rows,
-                ..main
-            };
-            (terminal, Some(egress))
-        } else {
-            (main, None)
-        };
+        let egress = egress_open
+            .then(|| Rect::new(screen.x, body_y + top_height, screen.width, egress_rows));
         Self {
             tabs,
             agents,
@@ -87,7 +81,9 @@ mod tests {
         let b = Areas::new(Rect::new(0, 0, 200, 50), true);
         let egress = b.egress.unwrap();
         assert_eq!(b.terminal.height + egress.height, 48);
+        assert_eq!(b.agents.height, b.terminal.height);
         assert_eq!(egress.bottom(), 49);
+        assert_eq!(egress.width, 200);
     }
 
     #[test]

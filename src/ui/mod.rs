@@ -1,0 +1,52 @@
+//! Draws `&App`. Nothing here changes state or talks to Docker; the one lock
+//! taken is on a session's screen, to read it.
+//!
+//! - `tabs`: the tab bar, one tab per bottle, with markers.
+//! - `agents`: the agent list with states, or what is wrong with the manifest.
+//! - `terminal`: the current tab's screen (tui-term), or setup advice.
+//! - `egress`: the allowlist, denial counts and the log.
+//! - `status`: engine, bottle count, message or keys.
+//! - `modal`: preflight, hidden prompt, confirmations, help.
+mod agents;
+mod egress;
+mod modal;
+#[cfg(test)]
+mod snapshot_tests;
+mod status;
+mod tabs;
+mod terminal;
+
+use ratatui::Frame;
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::app::App;
+
+/// Draws the whole dashboard.
+pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let areas = app.areas();
+    let buf = frame.buffer_mut();
+    tabs::draw(app, areas.tabs, buf);
+    agents::draw(app, areas.agents, buf);
+    terminal::draw(app, areas.terminal, buf);
+    if let Some(area) = areas.egress {
+        egress::draw(app, area, buf);
+    }
+    status::draw(app, areas.status, buf);
+    modal::draw(app, frame.area(), frame.buffer_mut());
+}
+
+fn focused_border(focused: bool) -> Style {
+    if focused {
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    }
+}
+
+fn error_style() -> Style {
+    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+}
+
+fn dim() -> Style {
+    Style::new().fg(Color::DarkGray)
+}

@@ -1,0 +1,224 @@
+//! Modals drawn over the dashboard: preflight, hidden prompt, confirmations
+//! and the help overlay generated from the keymap.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+
+use crate::app::keymap::{Scope, bindings};
+use crate::app::state::PendingLaunch;
+use crate::app::{App, Modal};
+use crate::manifest::{AllowOrigin, EnvSource};
+
+pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
+    let Some(modal) = &app.modal else { return };
+    let (title, lines) = match modal {
+        Modal::Preflight(pending) => (" Launch? ".to_owned(), preflight(app, pending)),
+        Modal::Secret { pending, input } => {
+            (" Hidden input ".to_owned(), secret(pending, input.len()))
+        }
+        Modal::ConfirmKill(id) => {
+            let agent = app
+                .tabs
+                .iter()
+                .find(|t| t.id == *id)
+                .map_or("?", |t| t.agent.as_str());
+            (
+                " Kill bottle ".to_owned(),
+                vec![
+                    Line::raw(format!("Kill {agent}'s bottle?")),
+                    Line::raw(
+                        "Its terminal, agent container, egress sidecar and networks are removed.",
+                    ),
+                    Line::raw(""),
+                    keys_line(&[("y", "kill"), ("n / Esc", "keep it")]),
+                ],
+            )
+        }
+        Modal::ConfirmQuit { bottles } => (
+            " Quit ".to_owned(),
+            vec![
+                Line::raw(format!(
+                    "{bottles} bottle{} still exist{}. Tear down running bottles?",
+                    if *bottles == 1 { "" } else { "s" },
+                    if *bottles == 1 { "s" } else { "" }
+                )),
+                Line::raw(""),
+                keys_line(&[
+                    ("y", "tear down and quit"),
+                    ("k", "keep them and quit"),
+                    ("n / Esc", "stay"),
+                ]),
+                Line::styled(
+                    "Kept bottles are removed later by `claude-bottle gc`.",
+                    super::dim(),
+                ),
+            ],
+        ),
+        Modal::Help => (" Keys ".to_owned(), help()),
+    };
+    let width = screen.width.saturating_sub(4).min(90);
+    let height = u16::try_from(lines.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(screen.height);
+    let area = centered(screen, width, height);
+    Clear.render(area, buf);
+    let block = Block::bordered()
+        .title(title)
+        .border_style(Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD));
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(block)
+        .render(area, buf);
+}
+
+fn centered(screen: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(screen);
+    let [area] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
+    area
+}
+
+fn keys_line(keys: &[(&str, &str)]) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (key, what) in keys {
+        spans.push(Span::styled(
+            (*key).to_owned(),
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::raw(format!(" {what}   ")));
+    }
+    Line::from(spans)
+}
+
+fn heading(text: &str) -> Line<'static> {
+    Line::styled(text.to_owned(), Style::new().add_modifier(Modifier::BOLD))
+}
+
+fn preflight(app: &App, pending: &PendingLaunch) -> Vec<Line<'static>> {
+    let r = &pending.resolved;
+    let mut lines = vec![
+        Line::raw(format!(
+            "Agent {}  in bottle {}",
+            r.agent.name, r.bottle.name
+        )),
+        Line::raw(format!("Runtime: {}", r.bottle.runtime.engine_name())),
+    ];
+    if let Some(prompt) = &r.agent.prompt {
+        lines.push(Line::raw(format!("Prompt: {prompt}")));
+    }
+    lines.push(heading("Env (values not shown)"));
+    if r.env.is_empty() {
+        lines.push(Line::styled("  none", super::dim()));
+    }
+    for e in &r.env {
+        let kind = match &e.source {
+            EnvSource::Literal(_) => "literal".to_owned(),
+            EnvSource::HostVar(var) => format!("from host ${var}"),
+            EnvSource::Template(_) => "template from host vars".to_owned(),
+            EnvSource::Prompt(q) => format!("asked now: {q}"),
+        };
+        lines.push(Line::raw(format!("  {:<20} {kind}", e.name)));
+    }
+    lines.push(heading("SSH"));
+    if r.bottle.ssh.is_empty() {
+        lines.push(Line::styled("  none", super::dim()));
+    }
+    for s in &r.bottle.ssh {
+        let user = s
+            .user
+            .as_deref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        lines.push(Line::raw(format!("  {} → {user}{}", s.host, s.hostname)));
+    }
+    let skills: Vec<&str> = r.skills.iter().map(|s| s.name.as_str()).collect();
+    lines.push(Line::raw(format!(
+        "Skills: {}",
+        if skills.is_empty() {
+            "none".to_owned()
+        } else {
+            skills.join(", ")
+        }
+    )));
+    lines.push(heading("Egress allowlist"));
+    for entry in &r.allowlist {
+        let origins: Vec<&str> = entry
+            .origins
+            .iter()
+            .map(|o| match o {
+                AllowOrigin::Default => "default",
+                AllowOrigin::Manifest => "manifest",
+                AllowOrigin::Ssh => "ssh",
+            })
+            .collect();
+        lines.push(Line::raw(format!(
+            "  {:<32} {}",
+            entry.host,
+            origins.join(", ")
+        )));
+    }
+    if !app.token_present {
+        lines.push(Line::styled(
+            "CLAUDE_BOTTLE_OAUTH_TOKEN is not set: claude will not be logged in.",
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(keys_line(&[("y", "launch"), ("n / Esc", "cancel")]));
+    lines
+}
+
+fn secret(pending: &PendingLaunch, typed: usize) -> Vec<Line<'static>> {
+    let (name, question) = pending.next_question().unwrap_or(("?", "?"));
+    vec![
+        Line::raw(format!("{name}: {question}")),
+        Line::styled(
+            "Typed characters are not shown. The value goes to the agent's process only.",
+            super::dim(),
+        ),
+        Line::raw(""),
+        Line::from(vec![
+            Span::raw("> "),
+            Span::styled("•".repeat(typed.min(40)), Style::new().fg(Color::Cyan)),
+            Span::styled("▏", Style::new().add_modifier(Modifier::SLOW_BLINK)),
+        ]),
+        Line::raw(""),
+        keys_line(&[
+            ("Enter", "done"),
+            ("Ctrl-U", "clear"),
+            ("Esc", "cancel the launch"),
+        ]),
+    ]
+}
+
+fn help() -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for scope in [
+        Scope::Agents,
+        Scope::Egress,
+        Scope::Dashboard,
+        Scope::Terminal,
+    ] {
+        lines.push(heading(scope.title()));
+        for b in bindings(scope) {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("  {:<18}", b.keys_label()),
+                    Style::new().fg(Color::Cyan),
+                ),
+                Span::raw(b.help),
+            ]));
+        }
+    }
+    lines.push(Line::styled(
+        "In the terminal every other key goes to the agent. Mouse wheel scrolls. Any key closes this.",
+        super::dim(),
+    ));
+    lines
+}

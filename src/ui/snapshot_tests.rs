@@ -1,0 +1,217 @@
+//! Whole-dashboard snapshots of the states a person meets.
+
+use crossterm::event::KeyCode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+
+use crate::app::fixtures::{app, blocked, ch, key, opened, resolved, running};
+use crate::app::{App, EngineStatus, Event, ManifestProblem, update};
+use crate::egress::log::{LogLine, parse_line};
+
+fn render(app: &App) -> Terminal<TestBackend> {
+    let mut terminal =
+        Terminal::new(TestBackend::new(app.screen.width, app.screen.height)).unwrap();
+    terminal.draw(|frame| super::draw(frame, app)).unwrap();
+    terminal
+}
+
+fn text(terminal: &Terminal<TestBackend>) -> String {
+    terminal.backend().to_string()
+}
+
+#[test]
+fn no_manifest_says_how_to_fix_it() {
+    let mut a = App::new(vec![], Some(ManifestProblem::Missing), true);
+    a.engine = EngineStatus::Ready {
+        version: "20.10.24".into(),
+    };
+    let t = render(&a);
+    assert!(text(&t).contains("claude-bottle init"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn invalid_manifest_lists_the_errors() {
+    let mut a = App::new(
+        vec![],
+        Some(ManifestProblem::Invalid(
+            "claude-bottle.json:4:17 agents.alpha.bottle: no bottle named `webb`".into(),
+        )),
+        true,
+    );
+    a.engine = EngineStatus::Ready {
+        version: "20.10.24".into(),
+    };
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn no_engine_and_no_token_say_what_to_do() {
+    let mut a = app();
+    a.token_present = false;
+    a.engine = EngineStatus::Unavailable(
+        "cannot reach the Docker engine (socket not found). Start it (e.g. `sudo systemctl start docker` or `dockerd`), or point DOCKER_HOST at a running engine".into(),
+    );
+    let t = render(&a);
+    let s = text(&t);
+    assert!(s.contains("No Docker engine") && s.contains("claude setup-token"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn agents_list_with_states() {
+    let mut a = app();
+    update(&mut a, ch('j'));
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn running_tabs_with_markers() {
+    let mut a = app();
+    let first = running(
+        &mut a,
+        "alpha",
+        "\x1b[32magent@alpha\x1b[0m:~/work$ ls\r\nsrc  Cargo.toml\r\n$ ",
+    );
+    running(&mut a, "beta", "beta is thinking…");
+    update(
+        &mut a,
+        Event::SessionOutput {
+            id: first,
+            bell: true,
+        },
+    );
+    let t = render(&a);
+    let s = text(&t);
+    assert!(s.contains(" 1 alpha !"), "{s}");
+    assert!(s.contains("beta is thinking"));
+    insta::assert_snapshot!(t.backend());
+    // The shown tab's colours come from the child.
+    update(&mut a, ch('1'));
+    update(&mut a, ch('i'));
+    let t = render(&a);
+    let buf = t.backend().buffer();
+    let area = a.areas().terminal;
+    assert_eq!(buf[(area.x + 1, area.y + 1)].fg, Color::Indexed(2));
+    insta::assert_snapshot!("terminal_focused", t.backend());
+}
+
+#[test]
+fn egress_pane_with_denials() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "$ ");
+    let lines: Vec<LogLine> = vec![
+        parse_line(
+            r#"{"level":"info","component":"pipelock","event":"startup","listen":"0.0.0.0:8888","mode":"strict","version":"2.3.0","time":"2026-04-28T15:04:05Z","message":"pipelock started"}"#,
+        ),
+        opened("api.anthropic.com", "2026-04-28T15:04:09Z"),
+        blocked("evil.example.com", "2026-04-28T15:05:20Z"),
+        parse_line(
+            r#"{"level":"warn","component":"pipelock","event":"blocked","method":"GET","url":"http://example.org/pkg.tgz","client_ip":"10.0.0.3","request_id":"req-14","scanner":"allowlist","reason":"domain not in allowlist: example.org","time":"2026-04-28T15:05:21Z","message":"request blocked"}"#,
+        ),
+        blocked("evil.example.com", "2026-04-28T15:05:22Z"),
+        LogLine::Note("WARNING: listening on all interfaces".into()),
+    ];
+    for line in lines {
+        update(&mut a, Event::Egress { id, line });
+    }
+    update(&mut a, ch('e'));
+    update(&mut a, ch('k'));
+    let t = render(&a);
+    let s = text(&t);
+    assert!(s.contains("3 denials") && s.contains("BLOCKED"));
+    // Denials are red and bold.
+    let buf = t.backend().buffer();
+    let egress = a.areas().egress.unwrap();
+    let blocked_cell = (egress.x..egress.right())
+        .flat_map(|x| (egress.y..egress.bottom()).map(move |y| (x, y)))
+        .find(|&(x, y)| buf[(x, y)].symbol() == "B" && buf[(x + 1, y)].symbol() == "L")
+        .unwrap();
+    assert_eq!(buf[blocked_cell].fg, Color::Red);
+    assert!(buf[blocked_cell].modifier.contains(Modifier::BOLD));
+    insta::assert_snapshot!(t.backend());
+    update(&mut a, ch('d'));
+    insta::assert_snapshot!("egress_denials_only", render(&a).backend());
+}
+
+#[test]
+fn preflight_modal() {
+    let mut a = app();
+    a.token_present = false;
+    update(
+        &mut a,
+        Event::Resolved {
+            agent: "alpha".into(),
+            result: Ok(resolved("alpha")),
+        },
+    );
+    let t = render(&a);
+    assert!(!text(&t).contains("ghp_secret"), "values are never shown");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn secret_prompt_never_shows_the_value() {
+    let mut a = app();
+    update(
+        &mut a,
+        Event::Resolved {
+            agent: "alpha".into(),
+            result: Ok(resolved("alpha")),
+        },
+    );
+    update(&mut a, ch('y'));
+    for c in "s3cr3t".chars() {
+        update(&mut a, ch(c));
+    }
+    let t = render(&a);
+    assert!(!text(&t).contains("s3cr3t"));
+    assert!(text(&t).contains("••••••"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn confirm_kill_and_quit_modals() {
+    let mut a = app();
+    running(&mut a, "alpha", "$ ");
+    update(&mut a, ch('x'));
+    insta::assert_snapshot!("confirm_kill", render(&a).backend());
+    update(&mut a, key(KeyCode::Esc));
+    update(&mut a, ch('q'));
+    insta::assert_snapshot!("confirm_quit", render(&a).backend());
+}
+
+#[test]
+fn help_overlay_lists_every_binding() {
+    let mut a = app();
+    update(&mut a, ch('?'));
+    let t = render(&a);
+    let s = text(&t);
+    for b in crate::app::keymap::KEYMAP {
+        assert!(s.contains(b.help), "help lacks {:?}", b.help);
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn launch_failure_shows_in_the_pane() {
+    let mut a = app();
+    update(
+        &mut a,
+        Event::Resolved {
+            agent: "beta".into(),
+            result: Ok(crate::app::fixtures::resolved_without_questions("beta")),
+        },
+    );
+    update(&mut a, ch('y'));
+    let id = a.tabs[0].id;
+    update(
+        &mut a,
+        Event::LaunchFailed {
+            id,
+            reason: "bottle \"web\" uses runtime \"runsc\", which is not registered".into(),
+        },
+    );
+    insta::assert_snapshot!(render(&a).backend());
+}

@@ -1,0 +1,66 @@
+//! The status line: engine, bottles, then the message or the keys that work here.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::app::keymap::{Scope, bindings};
+use crate::app::{App, EngineStatus, Focus};
+
+pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
+    let (engine, engine_style) = match &app.engine {
+        EngineStatus::Connecting => ("engine: connecting".to_owned(), super::dim()),
+        EngineStatus::Ready { version } => {
+            (format!("engine {version}"), Style::new().fg(Color::Green))
+        }
+        EngineStatus::Unavailable(_) => ("engine: unreachable".to_owned(), super::error_style()),
+    };
+    let bottles = app.live_bottles();
+    let mut spans = vec![
+        Span::styled(format!(" {engine} "), engine_style),
+        Span::raw("│ "),
+        Span::raw(format!(
+            "{bottles} bottle{} ",
+            if bottles == 1 { "" } else { "s" }
+        )),
+        Span::raw("│ "),
+    ];
+    if let Some(message) = &app.message {
+        let style = if message.is_error {
+            super::error_style()
+        } else {
+            Style::new().fg(Color::Yellow)
+        };
+        spans.push(Span::styled(message.text.replace('\n', " "), style));
+    } else {
+        spans.extend(keys(app));
+    }
+    Line::from(spans).render(area, buf);
+}
+
+fn keys(app: &App) -> Vec<Span<'static>> {
+    let scopes: &[Scope] = match app.focus {
+        Focus::Agents => &[Scope::Agents, Scope::Dashboard],
+        Focus::Egress => &[Scope::Egress, Scope::Dashboard],
+        Focus::Terminal => &[Scope::Terminal],
+    };
+    let mut spans = Vec::new();
+    if app.focus == Focus::Terminal {
+        spans.push(Span::styled(
+            "typing into the agent · ",
+            Style::new().fg(Color::Cyan),
+        ));
+    }
+    for scope in scopes {
+        for b in bindings(*scope).filter(|b| !b.status.is_empty()) {
+            spans.push(Span::styled(
+                b.keys_label(),
+                Style::new().add_modifier(Modifier::BOLD),
+            ));
+            spans.push(Span::raw(format!(" {}  ", b.status)));
+        }
+    }
+    spans
+}

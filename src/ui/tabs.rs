@@ -1,0 +1,44 @@
+//! The tab bar: `1 alpha ●  2 beta !`, the current tab reversed.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::app::{App, TabState};
+
+/// Marks: new output since the tab was last shown, and a request for the user.
+pub const UNSEEN_MARK: &str = "●";
+pub const ATTENTION_MARK: &str = "!";
+
+pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
+    let mut spans = vec![Span::styled(
+        " claude-bottle ",
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    if app.tabs.is_empty() {
+        spans.push(Span::styled(" no bottles yet", super::dim()));
+    }
+    for (i, tab) in app.tabs.iter().enumerate() {
+        let mut style = match tab.state {
+            TabState::Failed(_) => Style::new().fg(Color::Red),
+            TabState::Exited(_) | TabState::Stopping => Style::new().fg(Color::DarkGray),
+            _ => Style::new(),
+        };
+        if i == app.current_tab {
+            style = style.add_modifier(Modifier::REVERSED | Modifier::BOLD);
+        }
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(format!(" {} {} ", i + 1, tab.agent), style));
+        if tab.needs_attention {
+            spans.push(Span::styled(
+                ATTENTION_MARK,
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            ));
+        } else if tab.unseen_output {
+            spans.push(Span::styled(UNSEEN_MARK, Style::new().fg(Color::Green)));
+        }
+    }
+    Line::from(spans).render(area, buf);
+}

@@ -1,0 +1,118 @@
+//! The terminal pane: the current tab's screen, or what to do next.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use tui_term::widget::{Cursor, PseudoTerminal};
+
+use crate::app::{App, EngineStatus, Focus, Tab};
+
+pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
+    let focused = app.focus == Focus::Terminal && app.modal.is_none();
+    match app.tab() {
+        Some(tab) => draw_tab(tab, focused, area, buf),
+        None => draw_setup(app, area, buf),
+    }
+}
+
+fn draw_tab(tab: &Tab, focused: bool, area: Rect, buf: &mut Buffer) {
+    let (state, _) = super::agents::describe(&tab.status());
+    let scrolled = if tab.scroll > 0 {
+        format!("· {} lines back ", tab.scroll)
+    } else {
+        String::new()
+    };
+    let title = format!(" {} · {} · {state} {scrolled}", tab.agent, tab.bottle);
+    let hint = if focused {
+        " Ctrl-] leaves "
+    } else {
+        " i to type "
+    };
+    let block = Block::bordered()
+        .title(title)
+        .title_bottom(Line::from(hint).right_aligned())
+        .border_style(super::focused_border(focused));
+    let Some(view) = &tab.view else {
+        let text = match &tab.status() {
+            crate::app::AgentStatus::Failed(reason) => {
+                format!("The launch failed:\n\n{reason}\n\nx removes what is left of the bottle.")
+            }
+            _ => format!("{state}…"),
+        };
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(block)
+            .render(area, buf);
+        return;
+    };
+    view.with_screen(tab.scroll, |screen| {
+        // The agent's own cursor only matters while typing into it.
+        let cursor = Cursor::default().visibility(focused && tab.scroll == 0);
+        PseudoTerminal::new(screen)
+            .block(block)
+            .cursor(cursor)
+            .render(area, buf);
+    });
+}
+
+fn draw_setup(app: &App, area: Rect, buf: &mut Buffer) {
+    let mut lines = Vec::new();
+    match &app.engine {
+        EngineStatus::Connecting => lines.push(Line::styled(
+            "Connecting to the Docker engine…",
+            super::dim(),
+        )),
+        EngineStatus::Ready { version } => lines.push(Line::styled(
+            format!("Docker engine {version} is ready."),
+            Style::new().fg(Color::Green),
+        )),
+        EngineStatus::Unavailable(why) => {
+            lines.push(Line::styled("No Docker engine.", super::error_style()));
+            lines.push(Line::raw(why.clone()));
+        }
+    }
+    lines.push(Line::raw(""));
+    if !app.token_present {
+        lines.push(Line::styled("No Claude token.", super::error_style()));
+        lines.push(Line::raw(
+            "CLAUDE_BOTTLE_OAUTH_TOKEN is not set, so claude in a bottle cannot log in. Fix: run \
+             `claude setup-token` on this machine, then `export CLAUDE_BOTTLE_OAUTH_TOKEN=<token>` \
+             and restart.",
+        ));
+        lines.push(Line::raw(""));
+    }
+    match &app.manifest_problem {
+        Some(crate::app::ManifestProblem::Missing) => {
+            lines.push(Line::styled("No manifest.", super::error_style()));
+            lines.push(Line::raw(
+                "No claude-bottle.json was found here (up to the git root) or in $HOME. Fix: run \
+                 `claude-bottle init` to write a starter one, or start with --manifest PATH.",
+            ));
+        }
+        Some(crate::app::ManifestProblem::Invalid(_)) => {
+            lines.push(Line::styled(
+                "The manifest has errors (listed on the left).",
+                super::error_style(),
+            ));
+            lines.push(Line::raw(
+                "Fix them and restart; `claude-bottle validate` checks them.",
+            ));
+        }
+        None => {}
+    }
+    if app.manifest_problem.is_none() && !app.agents.is_empty() {
+        lines.push(Line::raw(
+            "Select an agent (j/k) and press Enter to launch its bottle.",
+        ));
+        lines.push(Line::raw("Press ? for every key."));
+    }
+    let block = Block::bordered()
+        .title(" Terminal ")
+        .border_style(super::dim());
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(block)
+        .render(area, buf);
+}
