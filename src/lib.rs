@@ -12,5 +12,7 @@ pub mod commands;
 pub mod docker;
 pub mod egress;
 pub mod manifest;
+pub mod runtime;
 pub mod session;
+pub mod terminal;
 pub mod ui;

@@ -34,9 +34,11 @@ async fn dispatch(cli: Cli) -> i32 {
         }) => commands::run::run(&source, &agent, yes, &command).await,
         Some(Command::Completions { shell }) => Ok(commands::completions::run(shell)),
         Some(Command::Gc { dry_run, yes }) => commands::gc::run(dry_run, yes).await,
-        _ => {
-            eprintln!("claude-bottle: not implemented yet");
-            Ok(1)
+        None => {
+            claude_bottle::runtime::run_dashboard(
+                claude_bottle::runtime::DashboardContext::from_process(&cli.manifest),
+            )
+            .await
         }
     };
     result.unwrap_or_else(|e| {

@@ -1,3 +1,5 @@
-//! Egress: the pipelock sidecar's config (pure) and its log lines (pure).
+//! Egress: the pipelock sidecar's config (pure), its log lines (pure), and
+//! following its output (`tail`).
 pub mod config;
 pub mod log;
+pub mod tail;

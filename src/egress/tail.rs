@@ -1,0 +1,107 @@
+//! Following a sidecar's output (stdout and stderr) as parsed log lines.
+
+use bollard::container::LogOutput;
+use bollard::query_parameters::LogsOptions;
+use futures_util::StreamExt as _;
+
+use super::log::{LogLine, parse_line};
+use crate::docker::engine::{Engine, EngineError};
+
+/// A line longer than this is cut: a sidecar must not grow our memory.
+const MAX_LINE: usize = 64 * 1024;
+
+/// Splits a byte stream that arrives in arbitrary chunks into lines.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    pending: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// The complete lines in `chunk` (with what came before), without `\n`.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<String> {
+        let mut lines = Vec::new();
+        for &b in chunk {
+            if b == b'\n' {
+                lines.push(String::from_utf8_lossy(&self.pending).into_owned());
+                self.pending.clear();
+            } else if self.pending.len() < MAX_LINE {
+                self.pending.push(b);
+            }
+        }
+        lines
+    }
+
+    /// Whatever is left when the stream ends.
+    pub fn finish(&mut self) -> Option<String> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let line = String::from_utf8_lossy(&self.pending).into_owned();
+        self.pending.clear();
+        Some(line)
+    }
+}
+
+/// Follows `container`'s output from its start until it stops, calling
+/// `on_line` for each line; stops early when `on_line` returns false.
+pub async fn follow(
+    engine: &Engine,
+    container: &str,
+    mut on_line: impl FnMut(LogLine) -> bool,
+) -> Result<(), EngineError> {
+    let options = LogsOptions {
+        follow: true,
+        stdout: true,
+        stderr: true,
+        ..Default::default()
+    };
+    let mut stream = engine.docker.logs(container, Some(options));
+    // stdout carries the JSON events, stderr the plain-text notes; each has
+    // its own partial line.
+    let (mut out, mut err) = (LineSplitter::default(), LineSplitter::default());
+    while let Some(chunk) = stream.next().await {
+        let lines = match chunk? {
+            LogOutput::StdOut { message } | LogOutput::Console { message } => out.push(&message),
+            LogOutput::StdErr { message } => err.push(&message),
+            LogOutput::StdIn { .. } => Vec::new(),
+        };
+        for line in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            if !on_line(parse_line(&line)) {
+                return Ok(());
+            }
+        }
+    }
+    for line in out.finish().into_iter().chain(err.finish()) {
+        on_line(parse_line(&line));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_joined_across_chunks() {
+        let mut s = LineSplitter::default();
+        assert!(s.push(b"{\"a\":").is_empty());
+        assert_eq!(s.push(b"1}\nnext"), vec!["{\"a\":1}".to_string()]);
+        assert_eq!(
+            s.push(b" line\n\n"),
+            vec!["next line".to_string(), String::new()]
+        );
+        assert_eq!(s.push(b"tail"), Vec::<String>::new());
+        assert_eq!(s.finish().as_deref(), Some("tail"));
+        assert_eq!(s.finish(), None);
+    }
+
+    #[test]
+    fn overlong_lines_are_cut() {
+        let mut s = LineSplitter::default();
+        s.push(&vec![b'x'; MAX_LINE * 2]);
+        assert_eq!(s.push(b"\n")[0].len(), MAX_LINE);
+    }
+}

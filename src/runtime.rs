@@ -1,0 +1,161 @@
+//! The loop: input, session notices and background results in; `update`;
+//! effects out; a frame drawn when something changed.
+//!
+//! Drawing is throttled to one frame per [`FRAME`] and happens only when an
+//! event arrived since the last frame: with nothing happening the loop sleeps
+//! in `select!` with no timer armed, so an idle dashboard never wakes up.
+
+mod context;
+mod effects;
+
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures_util::StreamExt as _;
+use tokio::sync::mpsc::unbounded_channel;
+use tokio::time::Instant;
+
+pub use self::context::{AGENT_COMMAND_VAR, DashboardContext};
+use self::effects::{Msg, Runtime};
+use crate::app::{App, EngineStatus, Event, update};
+use crate::docker::engine::Engine;
+use crate::session::SessionNotice;
+use crate::terminal::{self, Tui};
+
+/// The shortest time between two frames (about 60 per second).
+const FRAME: Duration = Duration::from_millis(16);
+/// How long quitting may spend removing bottles.
+const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the dashboard until the user quits; returns the exit code.
+pub async fn run_dashboard(ctx: DashboardContext) -> anyhow::Result<i32> {
+    let mut tui = terminal::init()?;
+    let result = event_loop(&mut tui, ctx).await;
+    terminal::restore();
+    match result {
+        Ok(Some(problem)) => {
+            eprintln!("claude-bottle: {problem}");
+            Ok(1)
+        }
+        Ok(None) => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
+/// Returns a problem to print after the terminal is restored, if any.
+async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<Option<String>> {
+    let mut app = ctx.initial_app();
+    let size = tui.size()?;
+    update(
+        &mut app,
+        Event::Resize {
+            cols: size.width,
+            rows: size.height,
+        },
+    );
+
+    let (tx, mut messages) = unbounded_channel::<Msg>();
+    let (notice_tx, mut notices) = unbounded_channel::<SessionNotice>();
+    let mut runtime = Runtime::new(ctx, tx.clone(), notice_tx);
+    tokio::spawn(async move {
+        let result = match Engine::connect().await {
+            Ok(engine) => match engine.info().await {
+                Ok(info) => Ok((engine, info.version)),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        let _ = tx.send(Msg::Engine(result));
+    });
+
+    let mut input = EventStream::new();
+    let mut dirty = true;
+    let mut next_frame = Instant::now();
+    let teardown = loop {
+        if dirty && Instant::now() >= next_frame {
+            // Take the dirty marks first: output that lands during the draw
+            // sends a fresh notice and gets its own frame.
+            for session in runtime.sessions.values() {
+                session.view().take_dirty();
+            }
+            tui.draw(|frame| crate::ui::draw(frame, &app))?;
+            dirty = false;
+            next_frame = Instant::now() + FRAME;
+        }
+        let event = tokio::select! {
+            input_event = input.next() => match input_event {
+                Some(Ok(e)) => translate(e),
+                Some(Err(e)) => return Err(e.into()),
+                None => break true,
+            },
+            Some(notice) = notices.recv() => Some(on_notice(&runtime, notice)),
+            Some(msg) = messages.recv() => on_message(&mut runtime, &app, msg),
+            () = tokio::time::sleep_until(next_frame), if dirty => None,
+        };
+        let Some(event) = event else { continue };
+        dirty = true;
+        let mut quit = None;
+        for effect in update(&mut app, event) {
+            if let Some(teardown) = runtime.run(effect) {
+                quit = Some(teardown);
+            }
+        }
+        if let Some(teardown) = quit {
+            break teardown;
+        }
+    };
+    if teardown && !runtime.bottles.is_empty() {
+        app.info("removing bottles…");
+        tui.draw(|frame| crate::ui::draw(frame, &app))?;
+    }
+    match tokio::time::timeout(TEARDOWN_TIMEOUT, runtime.shutdown(teardown)).await {
+        Ok(Ok(())) => Ok(None),
+        Ok(Err(e)) => Ok(Some(format!(
+            "some bottles could not be removed ({e}); `claude-bottle gc` removes them"
+        ))),
+        Err(_) => Ok(Some(
+            "removing the bottles took too long; `claude-bottle gc` removes what is left".into(),
+        )),
+    }
+}
+
+fn translate(event: TermEvent) -> Option<Event> {
+    match event {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Event::Key(key)),
+        TermEvent::Paste(text) => Some(Event::Paste(text)),
+        TermEvent::Mouse(mouse) => Some(Event::Mouse(mouse)),
+        TermEvent::Resize(cols, rows) => Some(Event::Resize { cols, rows }),
+        _ => None,
+    }
+}
+
+fn on_notice(runtime: &Runtime, notice: SessionNotice) -> Event {
+    match notice {
+        SessionNotice::Output(id) => {
+            let bell = runtime
+                .sessions
+                .get(&id)
+                .is_some_and(|s| s.view().take_bell());
+            Event::SessionOutput { id, bell }
+        }
+        SessionNotice::Exited(id, code) => Event::SessionExited { id, code },
+    }
+}
+
+fn on_message(runtime: &mut Runtime, app: &App, msg: Msg) -> Option<Event> {
+    match msg {
+        Msg::Event(event) => Some(event),
+        Msg::Engine(Ok((engine, version))) => {
+            runtime.engine = Some(engine);
+            Some(Event::EngineState(EngineStatus::Ready { version }))
+        }
+        Msg::Engine(Err(reason)) => Some(Event::EngineState(EngineStatus::Unavailable(reason))),
+        Msg::BottleUp { id, bottle, plan } => {
+            Some(runtime.bottle_up(id, *bottle, plan, app.areas().pty_size()))
+        }
+        Msg::Allowed { id, settings } => {
+            runtime.allowed(id, settings);
+            None
+        }
+    }
+}

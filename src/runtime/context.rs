@@ -1,0 +1,82 @@
+//! What the dashboard starts from: the manifest, the token, the images and
+//! the command run in each bottle.
+
+use std::path::PathBuf;
+
+use crate::app::{AgentEntry, App, ManifestProblem};
+use crate::commands::context::ManifestSource;
+use crate::commands::prepare::TOKEN_VAR;
+use crate::docker::bottle::LaunchSettings;
+use crate::manifest::{Manifest, ResolveContext};
+
+/// Overrides the command run in each bottle's terminal (default `claude`),
+/// split on spaces; tests run `sh` instead. When set, the agent's prompt is
+/// not appended.
+pub const AGENT_COMMAND_VAR: &str = "CLAUDE_BOTTLE_AGENT_COMMAND";
+
+#[derive(Debug, Clone)]
+pub struct DashboardContext {
+    pub source: ManifestSource,
+    /// The loaded manifest, or what is wrong with it.
+    pub manifest: Result<Manifest, ManifestProblem>,
+    /// `CLAUDE_BOTTLE_OAUTH_TOKEN`, given to claude as `CLAUDE_CODE_OAUTH_TOKEN`.
+    pub token: Option<String>,
+    /// The images; `None` finds (or builds) the agent image at each launch.
+    pub settings: Option<LaunchSettings>,
+    pub agent_command: Vec<String>,
+    /// Whether the agent's prompt follows the command (only for claude).
+    pub append_prompt: bool,
+}
+
+impl DashboardContext {
+    /// From the `--manifest` paths and the process environment.
+    pub fn from_process(explicit: &[PathBuf]) -> Self {
+        let source = ManifestSource::from_cli(explicit);
+        let manifest = match source.load() {
+            Ok(m) if m.files.is_empty() => Err(ManifestProblem::Missing),
+            Ok(m) => Ok(m),
+            Err(errors) => Err(ManifestProblem::Invalid(errors.to_string())),
+        };
+        let token = std::env::var(TOKEN_VAR)
+            .ok()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        let custom = std::env::var(AGENT_COMMAND_VAR)
+            .ok()
+            .map(|c| c.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .filter(|c| !c.is_empty());
+        Self {
+            source,
+            manifest,
+            token,
+            settings: None,
+            append_prompt: custom.is_none(),
+            agent_command: custom.unwrap_or_else(|| vec!["claude".to_owned()]),
+        }
+    }
+
+    /// The model's starting state.
+    pub fn initial_app(&self) -> App {
+        let (agents, problem) = match &self.manifest {
+            Ok(m) => (
+                m.agents
+                    .values()
+                    .map(|a| AgentEntry {
+                        name: a.name.clone(),
+                        bottle: a.bottle.clone(),
+                    })
+                    .collect(),
+                None,
+            ),
+            Err(problem) => (Vec::new(), Some(problem.clone())),
+        };
+        App::new(agents, problem, self.token.is_some())
+    }
+
+    pub fn resolve_context(&self) -> Option<ResolveContext> {
+        self.manifest
+            .as_ref()
+            .ok()
+            .map(|m| self.source.resolve_context(m))
+    }
+}

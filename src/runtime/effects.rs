@@ -1,0 +1,391 @@
+//! Running the model's effects. Docker work runs in tokio tasks whose results
+//! come back to the loop as messages; nothing here blocks the loop.
+
+use std::collections::HashMap;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use super::context::DashboardContext;
+use crate::app::{BottleId, Effect, Event, Progress, Secret};
+use crate::commands::prepare::{CLAUDE_TOKEN_VAR, sidecar_image};
+use crate::docker::agent::AGENT_WORKDIR;
+use crate::docker::bottle::{self, Bottle, LaunchSettings};
+use crate::docker::engine::Engine;
+use crate::docker::image::{AgentImageSource, BuildProgress, ensure_agent_image};
+use crate::docker::{labels, reaper, sidecar};
+use crate::egress::config::SidecarSettings;
+use crate::egress::tail;
+use crate::manifest::{ResolvedAgent, ResolvedEnvValue};
+use crate::session::{Session, SessionNotice, SessionSpec};
+
+/// The terminal to start once the bottle is up.
+#[derive(Debug, Clone)]
+pub struct ExecPlan {
+    /// Names and values for the docker CLI's environment (never its argv).
+    pub env: Vec<(String, String)>,
+    /// The command inside the bottle.
+    pub command: Vec<String>,
+    pub rows: u16,
+    pub cols: u16,
+}
+
+impl ExecPlan {
+    /// `docker exec -it -w DIR -e NAME... <container> <command>`: the docker
+    /// CLI copies each `-e NAME` value from its own environment.
+    pub fn spec(&self, container: &str) -> SessionSpec {
+        let mut args: Vec<String> = ["exec", "-it", "-w", AGENT_WORKDIR]
+            .map(String::from)
+            .to_vec();
+        for (name, _) in &self.env {
+            args.push("-e".into());
+            args.push(name.clone());
+        }
+        args.push(container.to_owned());
+        args.extend(self.command.iter().cloned());
+        SessionSpec {
+            program: "docker".into(),
+            args,
+            env: self.env.clone(),
+            rows: self.rows,
+            cols: self.cols,
+        }
+    }
+}
+
+/// What background tasks send the loop.
+#[derive(Debug)]
+pub enum Msg {
+    /// Something for the model.
+    Event(Event),
+    /// The engine answered (with its version), or why not.
+    Engine(Result<(Engine, String), String>),
+    /// A bottle is up; the loop starts its terminal.
+    BottleUp {
+        id: BottleId,
+        bottle: Box<Bottle>,
+        plan: ExecPlan,
+    },
+    /// A host was added; the sidecar runs with `settings` now.
+    Allowed {
+        id: BottleId,
+        settings: SidecarSettings,
+    },
+}
+
+pub struct Runtime {
+    pub ctx: DashboardContext,
+    pub engine: Option<Engine>,
+    pub tx: UnboundedSender<Msg>,
+    pub notices: UnboundedSender<SessionNotice>,
+    pub sessions: HashMap<BottleId, Session>,
+    pub bottles: HashMap<BottleId, Bottle>,
+    launches: HashMap<BottleId, JoinHandle<()>>,
+    tails: HashMap<BottleId, JoinHandle<()>>,
+}
+
+impl Runtime {
+    pub fn new(
+        ctx: DashboardContext,
+        tx: UnboundedSender<Msg>,
+        notices: UnboundedSender<SessionNotice>,
+    ) -> Self {
+        Self {
+            ctx,
+            engine: None,
+            tx,
+            notices,
+            sessions: HashMap::new(),
+            bottles: HashMap::new(),
+            launches: HashMap::new(),
+            tails: HashMap::new(),
+        }
+    }
+
+    fn send(&self, event: Event) {
+        let _ = self.tx.send(Msg::Event(event));
+    }
+
+    /// Runs one effect. Returns `Some(teardown)` when the model asked to quit.
+    pub fn run(&mut self, effect: Effect) -> Option<bool> {
+        match effect {
+            Effect::Resolve { agent } => self.resolve(agent),
+            Effect::Launch {
+                id,
+                resolved,
+                answers,
+                rows,
+                cols,
+            } => self.launch(id, resolved, &answers, (rows, cols)),
+            Effect::Kill { id } => self.kill(id),
+            Effect::Write { id, bytes } => {
+                if let Some(Err(e)) = self.sessions.get(&id).map(|s| s.write(bytes)) {
+                    self.send(Event::Failure(e.to_string()));
+                }
+            }
+            Effect::ResizeSessions { rows, cols } => {
+                for session in self.sessions.values() {
+                    if let Err(e) = session.resize(rows, cols) {
+                        self.send(Event::Failure(e.to_string()));
+                    }
+                }
+            }
+            Effect::AllowHost { id, host } => self.allow(id, host),
+            Effect::Quit { teardown } => return Some(teardown),
+        }
+        None
+    }
+
+    fn resolve(&self, agent: String) {
+        let result = match (&self.ctx.manifest, self.ctx.resolve_context()) {
+            (Ok(manifest), Some(rc)) => crate::manifest::resolve(manifest, &agent, &rc)
+                .map(Box::new)
+                .map_err(|e| e.to_string()),
+            _ => Err("the manifest did not load".to_owned()),
+        };
+        self.send(Event::Resolved { agent, result });
+    }
+
+    fn launch(
+        &mut self,
+        id: BottleId,
+        resolved: Box<ResolvedAgent>,
+        answers: &[(String, Secret)],
+        (rows, cols): (u16, u16),
+    ) {
+        let Some(engine) = self.engine.clone() else {
+            self.send(Event::LaunchFailed {
+                id,
+                reason: "the Docker engine is not connected".into(),
+            });
+            return;
+        };
+        let plan = self.exec_plan(&resolved, answers, rows, cols);
+        let settings = self.ctx.settings.clone();
+        let tx = self.tx.clone();
+        let task = tokio::spawn(async move {
+            let progress = |p: Progress| {
+                let _ = tx.send(Msg::Event(Event::LaunchProgress { id, progress: p }));
+            };
+            let result = launch_bottle(&engine, &resolved, settings, &progress).await;
+            let msg = match result {
+                Ok(bottle) => Msg::BottleUp {
+                    id,
+                    bottle: Box::new(bottle),
+                    plan,
+                },
+                Err(reason) => Msg::Event(Event::LaunchFailed { id, reason }),
+            };
+            let _ = tx.send(msg);
+        });
+        self.launches.insert(id, task);
+    }
+
+    /// The values go to the terminal process's environment only.
+    fn exec_plan(
+        &self,
+        resolved: &ResolvedAgent,
+        answers: &[(String, Secret)],
+        rows: u16,
+        cols: u16,
+    ) -> ExecPlan {
+        let mut env: Vec<(String, String)> = resolved
+            .env
+            .iter()
+            .filter_map(|e| match &e.value {
+                ResolvedEnvValue::Value(v) => Some((e.name.clone(), v.clone())),
+                ResolvedEnvValue::Ask(_) => None,
+            })
+            .collect();
+        env.extend(
+            answers
+                .iter()
+                .map(|(n, s)| (n.clone(), s.expose().to_owned())),
+        );
+        if let Some(token) = &self.ctx.token {
+            env.push((CLAUDE_TOKEN_VAR.to_owned(), token.clone()));
+        }
+        let mut command = self.ctx.agent_command.clone();
+        if self.ctx.append_prompt {
+            command.extend(resolved.agent.prompt.clone());
+        }
+        ExecPlan {
+            env,
+            command,
+            rows,
+            cols,
+        }
+    }
+
+    /// The bottle is up: start its terminal and follow its sidecar.
+    /// `size` is the PTY size now, which may differ from the one at launch.
+    pub fn bottle_up(
+        &mut self,
+        id: BottleId,
+        bottle: Bottle,
+        plan: ExecPlan,
+        size: (u16, u16),
+    ) -> Event {
+        self.launches.remove(&id);
+        let plan = ExecPlan {
+            rows: size.0,
+            cols: size.1,
+            ..plan
+        };
+        let result = Session::spawn(
+            id,
+            &plan.spec(&bottle.agent_container),
+            self.notices.clone(),
+        );
+        if let Some(engine) = self.engine.clone() {
+            let tx = self.tx.clone();
+            let sidecar = bottle.sidecar_container.clone();
+            self.tails.insert(
+                id,
+                tokio::spawn(async move {
+                    let forward = |line| tx.send(Msg::Event(Event::Egress { id, line })).is_ok();
+                    if let Err(e) = tail::follow(&engine, &sidecar, forward).await {
+                        let text = format!("the egress log stopped: {e}");
+                        let _ = tx.send(Msg::Event(Event::Failure(text)));
+                    }
+                }),
+            );
+        }
+        self.bottles.insert(id, bottle);
+        match result {
+            Ok(session) => {
+                let view = session.view();
+                self.sessions.insert(id, session);
+                Event::Launched { id, view }
+            }
+            Err(e) => Event::LaunchFailed {
+                id,
+                reason: format!("the bottle is up but its terminal did not start: {e}"),
+            },
+        }
+    }
+
+    fn kill(&mut self, id: BottleId) {
+        if let Some(mut session) = self.sessions.remove(&id) {
+            session.kill();
+        }
+        if let Some(task) = self.tails.remove(&id) {
+            task.abort();
+        }
+        let bottle = self.bottles.remove(&id);
+        let (Some(engine), Some(bottle)) = (self.engine.clone(), bottle) else {
+            self.send(Event::KillDone { id, result: Ok(()) });
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = bottle.teardown(&engine).await.map_err(|e| e.to_string());
+            let _ = tx.send(Msg::Event(Event::KillDone { id, result }));
+        });
+    }
+
+    fn allow(&mut self, id: BottleId, host: String) {
+        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottles.get(&id)) else {
+            self.send(Event::AllowDone {
+                id,
+                host,
+                result: Err("the bottle is not running".into()),
+            });
+            return;
+        };
+        let mut settings = bottle.sidecar_settings.clone();
+        settings.allowlist.push(host.clone());
+        let container = bottle.sidecar_container.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = sidecar::reload(&engine, &container, &settings).await;
+            if result.is_ok() {
+                let _ = tx.send(Msg::Allowed { id, settings });
+            }
+            let result = result.map_err(|e| e.to_string());
+            let _ = tx.send(Msg::Event(Event::AllowDone { id, host, result }));
+        });
+    }
+
+    pub fn allowed(&mut self, id: BottleId, settings: SidecarSettings) {
+        if let Some(bottle) = self.bottles.get_mut(&id) {
+            bottle.sidecar_settings = settings;
+        }
+    }
+
+    /// Ends every terminal and, when asked, removes every bottle this process
+    /// started, half-launched ones included (found by their owner label).
+    pub async fn shutdown(&mut self, teardown: bool) -> Result<(), String> {
+        for (_, mut session) in self.sessions.drain() {
+            session.kill();
+        }
+        for (_, task) in self.tails.drain().chain(self.launches.drain()) {
+            task.abort();
+        }
+        let Some(engine) = &self.engine else {
+            return Ok(());
+        };
+        if !teardown {
+            return Ok(());
+        }
+        let me = labels::Owner::current();
+        let sessions = reaper::list_sessions(engine)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mine = sessions.iter().filter(|s| s.owner.as_ref() == Some(&me));
+        let removals = mine.map(|s| reaper::remove_session(engine, &s.session));
+        let failures: Vec<String> = futures_util::future::join_all(removals)
+            .await
+            .into_iter()
+            .filter_map(|r| r.err().map(|e| e.to_string()))
+            .collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        }
+    }
+}
+
+/// Finds (or builds) the images, then launches the bottle.
+async fn launch_bottle(
+    engine: &Engine,
+    resolved: &ResolvedAgent,
+    settings: Option<LaunchSettings>,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Bottle, String> {
+    let settings = match settings {
+        Some(s) => s,
+        None => images(engine, progress).await?,
+    };
+    bottle::launch(engine, resolved, &settings, &mut |step| {
+        progress(Progress::Step(step));
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// The agent image (built now if missing, with its output as progress) and
+/// the sidecar image.
+async fn images(
+    engine: &Engine,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<LaunchSettings, String> {
+    let source = AgentImageSource::from_env().map_err(|e| e.to_string())?;
+    let mut on_build = |p: &BuildProgress| {
+        let line = match p {
+            BuildProgress::Started { tag } => format!("building {tag}"),
+            BuildProgress::Output(l) | BuildProgress::Status(l) => l.trim().to_owned(),
+        };
+        if !line.is_empty() {
+            progress(Progress::BuildingImage(line));
+        }
+    };
+    let agent_image = ensure_agent_image(engine, &source, &mut on_build)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(LaunchSettings {
+        agent_image,
+        sidecar_image: sidecar_image(),
+    })
+}
