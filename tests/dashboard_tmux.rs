@@ -1,0 +1,311 @@
+//! The real binary in tmux, driven as a person would: keys in, screen out.
+//!
+//! tmux must be installed; the launch test also needs the Docker engine and
+//! builds its images locally first (`scripts/build-test-images.sh`,
+//! `scripts/build-agent-test-base.sh`). Nothing here skips.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_claude-bottle");
+
+/// One detached tmux session running a shell command; killed on drop.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    /// Starts `script` (run by sh) in a 200x50 window. When the dashboard
+    /// exits, the script prints its exit code and whether the terminal is
+    /// back in canonical (cooked) mode, then waits to be read.
+    fn start(tag: &str, dir: &Path, env: &[(&str, &str)], args: &str) -> Self {
+        let name = format!("cb-{tag}-{}", std::process::id());
+        let exports: String = env
+            .iter()
+            .map(|(k, v)| format!("export {k}='{v}'; "))
+            .collect();
+        let script = format!(
+            "cd '{}'; {exports}'{BIN}' {args}; echo EXITED=$?; \
+             stty -a | grep -q -- '-icanon' && echo MODE=raw || echo MODE=cooked; sleep 600",
+            dir.display()
+        );
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "200",
+                "-y",
+                "50",
+                &script,
+            ])
+            .status()
+            .expect("tmux is installed (apt-get install tmux)");
+        assert!(status.success());
+        Self { name }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let status = Command::new("tmux")
+                .args(["send-keys", "-t", &self.name, key])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+    }
+
+    /// Types text literally (no key names).
+    fn type_text(&self, text: &str) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name, "-l", text])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen satisfies `ok`, failing with the screen.
+    fn wait(&self, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        self.wait(needle, Duration::from_secs(15), |s| s.contains(needle))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+fn manifest(dir: &Path, agents: &[&str]) -> String {
+    let agents: Vec<String> = agents
+        .iter()
+        .map(|a| format!(r#""{a}": {{ "bottle": "plain" }}"#))
+        .collect();
+    let text = format!(
+        r#"{{ "bottles": {{ "plain": {{}} }}, "agents": {{ {} }} }}"#,
+        agents.join(", ")
+    );
+    let path = dir.join("claude-bottle.json");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn opens_lists_agents_shows_help_and_quits_restoring_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest(dir.path(), &["alpha", "beta"]);
+    let tmux = Tmux::start("help", dir.path(), &[], &format!("--manifest '{path}'"));
+    let screen = tmux.wait_for("beta");
+    assert!(
+        screen.contains("alpha") && screen.contains("idle"),
+        "{screen}"
+    );
+    tmux.keys(&["j"]);
+    tmux.wait("beta selected", Duration::from_secs(5), |s| {
+        s.contains("▶ beta")
+    });
+    tmux.keys(&["?"]);
+    let help = tmux.wait_for("allow the selected denial's host");
+    assert!(
+        help.contains("Ctrl-]") && help.contains("back to the dashboard"),
+        "{help}"
+    );
+    tmux.keys(&["Escape"]);
+    tmux.wait("help closed", Duration::from_secs(5), |s| {
+        !s.contains("back to the dashboard")
+    });
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for("EXITED=");
+    assert!(after.contains("EXITED=0"), "{after}");
+    assert!(after.contains("MODE=cooked"), "raw mode left on:\n{after}");
+    assert!(
+        !after.contains("Agents"),
+        "the alternate screen was left:\n{after}"
+    );
+}
+
+#[test]
+fn with_nothing_set_up_it_opens_and_says_how_to_fix_each_thing() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().display().to_string();
+    let env = [
+        ("HOME", home.as_str()),
+        ("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
+        ("CLAUDE_BOTTLE_OAUTH_TOKEN", ""),
+    ];
+    let tmux = Tmux::start("empty", dir.path(), &env, "");
+    let screen = tmux.wait_for("No Docker engine");
+    assert!(screen.contains("claude-bottle init"), "{screen}");
+    assert!(screen.contains("claude setup-token"), "{screen}");
+    assert!(screen.contains("DOCKER_HOST"), "{screen}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("no manifest: run `claude-bottle init`");
+    tmux.keys(&["q"]);
+    assert!(tmux.wait_for("EXITED=").contains("EXITED=0"));
+}
+
+/// The sidecar stand-in, and the agent image's inputs, built locally.
+fn image_env(dir: &Path) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(root.join("scripts/build-test-images.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names = String::from_utf8_lossy(&out.stdout).into_owned();
+    let standin = names
+        .lines()
+        .find(|l| l.starts_with("claude-bottle-test/pipelock-standin:"))
+        .unwrap()
+        .to_owned();
+    let status = Command::new(root.join("scripts/build-agent-test-base.sh"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let claude = root.join("target/test-images/claude");
+    vec![
+        ("HOME".into(), dir.display().to_string()),
+        ("CLAUDE_BOTTLE_AGENT_COMMAND".into(), "sh".into()),
+        ("CLAUDE_BOTTLE_PIPELOCK_IMAGE".into(), standin),
+        (
+            "CLAUDE_BOTTLE_BASE_IMAGE".into(),
+            "claude-bottle-test/debian-base:bookworm".into(),
+        ),
+        ("CLAUDE_BOTTLE_INSTALL_PACKAGES".into(), "0".into()),
+        (
+            "CLAUDE_BOTTLE_CLAUDE_BINARY".into(),
+            claude.display().to_string(),
+        ),
+        (
+            "CLAUDE_BOTTLE_OAUTH_TOKEN".into(),
+            "test-token-not-real".into(),
+        ),
+    ]
+}
+
+fn labelled_containers() -> String {
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            "label=claude-bottle.managed=true",
+            "--format",
+            "{{.Names}}",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the Docker engine must run for this test"
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn two_bottles_typed_separately_one_killed_none_left_after_quit() {
+    let dir = tempfile::tempdir().unwrap();
+    let suffix = std::process::id();
+    let (one, two) = (format!("one{suffix}"), format!("two{suffix}"));
+    let path = manifest(dir.path(), &[&one, &two]);
+    let env = image_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let tmux = Tmux::start("two", dir.path(), &env, &format!("--manifest '{path}'"));
+    tmux.wait_for(&two);
+    let launch = Duration::from_secs(240);
+
+    // First bottle: preflight, launch, wait for the shell prompt.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Launch?");
+    tmux.keys(&["y"]);
+    tmux.wait(&format!("{one} running"), launch, |s| {
+        s.contains("· running") && s.contains("$ ")
+    });
+    // Second bottle.
+    tmux.keys(&["j", "Enter"]);
+    tmux.wait_for("Launch?");
+    tmux.keys(&["y"]);
+    tmux.wait("both running", launch, |s| {
+        s.contains(&format!("{two} · plain · running")) && s.contains("$ ")
+    });
+    let names = labelled_containers();
+    assert_eq!(
+        names
+            .lines()
+            .filter(|n| n.contains(&one) || n.contains(&two))
+            .count(),
+        4,
+        "{names}"
+    );
+
+    // Type into the second bottle only.
+    tmux.keys(&["i"]);
+    tmux.type_text("echo typed-$((40+2)) in $(hostname)");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("typed-42 in");
+    assert!(screen.contains(&format!("typed-42 in {two}")), "{screen}");
+    tmux.keys(&["C-]"]);
+    // The first tab does not have it.
+    tmux.keys(&["1"]);
+    let first = tmux.wait(&format!("tab {one} shown"), Duration::from_secs(5), |s| {
+        s.contains(&format!("{one} · plain · running"))
+    });
+    assert!(!first.contains("typed-42"), "{first}");
+
+    // Kill the first bottle.
+    tmux.keys(&["x"]);
+    tmux.wait_for("Kill bottle");
+    tmux.keys(&["y"]);
+    tmux.wait("first bottle removed", Duration::from_secs(60), |s| {
+        s.contains(&format!("{one} removed"))
+    });
+    let names = labelled_containers();
+    assert!(!names.contains(&one), "{names}");
+    assert!(names.contains(&two), "{names}");
+
+    // Quit, tearing down what is left.
+    tmux.keys(&["q"]);
+    tmux.wait_for("Tear down running bottles?");
+    tmux.keys(&["y"]);
+    let after = tmux.wait("exit", Duration::from_secs(90), |s| s.contains("EXITED="));
+    assert!(
+        after.contains("EXITED=0") && after.contains("MODE=cooked"),
+        "{after}"
+    );
+    let names = labelled_containers();
+    assert!(
+        !names.contains(&one) && !names.contains(&two),
+        "left behind:\n{names}"
+    );
+}
