@@ -3,6 +3,7 @@
 //! tmux must be installed; the launch test also needs the Docker engine and
 //! builds its images locally first (`scripts/build-test-images.sh`,
 //! `scripts/build-agent-test-base.sh`). Nothing here skips.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fixture should fail the test loudly
 
 use std::path::Path;
 use std::process::Command;
@@ -21,10 +22,11 @@ impl Tmux {
     /// back in canonical (cooked) mode, then waits to be read.
     fn start(tag: &str, dir: &Path, env: &[(&str, &str)], args: &str) -> Self {
         let name = format!("cb-{tag}-{}", std::process::id());
-        let exports: String = env
+        let exports = env
             .iter()
             .map(|(k, v)| format!("export {k}='{v}'; "))
-            .collect();
+            .collect::<Vec<_>>()
+            .concat();
         let script = format!(
             "cd '{}'; {exports}'{BIN}' {args}; echo EXITED=$?; \
              stty -a | grep -q -- '-icanon' && echo MODE=raw || echo MODE=cooked; sleep 600",
