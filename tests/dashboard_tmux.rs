@@ -145,7 +145,7 @@ fn opens_lists_agents_shows_help_and_quits_restoring_the_terminal() {
         !s.contains("back to the dashboard")
     });
     tmux.keys(&["q"]);
-    let after = tmux.wait_for("EXITED=");
+    let after = tmux.wait_for("MODE=");
     assert!(after.contains("EXITED=0"), "{after}");
     assert!(after.contains("MODE=cooked"), "raw mode left on:\n{after}");
     assert!(
@@ -171,7 +171,7 @@ fn with_nothing_set_up_it_opens_and_says_how_to_fix_each_thing() {
     tmux.keys(&["Enter"]);
     tmux.wait_for("no manifest: run `claude-bottle init`");
     tmux.keys(&["q"]);
-    assert!(tmux.wait_for("EXITED=").contains("EXITED=0"));
+    assert!(tmux.wait_for("MODE=").contains("EXITED=0"));
 }
 
 /// The sidecar stand-in, and the agent image's inputs, built locally.
@@ -300,7 +300,7 @@ fn two_bottles_typed_separately_one_killed_none_left_after_quit() {
     tmux.keys(&["q"]);
     tmux.wait_for("Tear down running bottles?");
     tmux.keys(&["y"]);
-    let after = tmux.wait("exit", Duration::from_secs(90), |s| s.contains("EXITED="));
+    let after = tmux.wait("exit", Duration::from_secs(90), |s| s.contains("MODE="));
     assert!(
         after.contains("EXITED=0") && after.contains("MODE=cooked"),
         "{after}"
