@@ -5,7 +5,11 @@
 //! - [`manifest`]: find, merge, validate and resolve `claude-bottle.json`.
 //! - [`egress`]: the pipelock sidecar's config and log lines (pure).
 //! - [`docker`]: every call to the Docker engine.
-//! - [`cli`]: the command line.
+//! - [`session`]: agent terminals: a PTY per bottle feeding a vt100 screen.
+//! - [`app`]: the dashboard's model: state, events, effects, keymap (no I/O).
+//! - [`ui`]: draws the model (ratatui, tui-term).
+//! - [`runtime`]: the dashboard's loop; [`terminal`]: host terminal setup.
+//! - [`cli`], [`commands`]: the command line and its subcommands.
 pub mod app;
 pub mod cli;
 pub mod commands;

@@ -88,12 +88,12 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<Opti
                 Some(Err(e)) => return Err(e.into()),
                 None => break true,
             },
-            Some(notice) = notices.recv() => Some(on_notice(&runtime, notice)),
+            Some(notice) = notices.recv() => Some(on_notice(notice)),
             Some(msg) = messages.recv() => on_message(&mut runtime, &app, msg),
             () = tokio::time::sleep_until(next_frame), if dirty => None,
         };
         let Some(event) = event else { continue };
-        dirty = true;
+        dirty |= changes_screen(&app, &event);
         let mut quit = None;
         for effect in update(&mut app, event) {
             if let Some(teardown) = runtime.run(effect) {
@@ -129,17 +129,28 @@ fn translate(event: TermEvent) -> Option<Event> {
     }
 }
 
-fn on_notice(runtime: &Runtime, notice: SessionNotice) -> Event {
+fn on_notice(notice: SessionNotice) -> Event {
     match notice {
-        SessionNotice::Output(id) => {
-            let bell = runtime
-                .sessions
-                .get(&id)
-                .is_some_and(|s| s.view().take_bell());
-            Event::SessionOutput { id, bell }
-        }
+        SessionNotice::Output(id) => Event::SessionOutput { id, bell: false },
+        SessionNotice::Bell(id) => Event::SessionOutput { id, bell: true },
         SessionNotice::Exited(id, code) => Event::SessionExited { id, code },
     }
+}
+
+/// Whether an event can change what is on screen. Output of a tab that is
+/// not shown only matters when it changes the tab's markers; a busy hidden
+/// agent must not cost a frame per write.
+fn changes_screen(app: &App, event: &Event) -> bool {
+    let Event::SessionOutput { id, bell } = event else {
+        return true;
+    };
+    let shown = app.tab().is_some_and(|t| t.id == *id);
+    let marked = app
+        .tabs
+        .iter()
+        .find(|t| t.id == *id)
+        .is_some_and(|t| t.unseen_output && (t.needs_attention || !bell));
+    shown || !marked
 }
 
 fn on_message(runtime: &mut Runtime, app: &App, msg: Msg) -> Option<Event> {
@@ -157,5 +168,27 @@ fn on_message(runtime: &mut Runtime, app: &App, msg: Msg) -> Option<Event> {
             runtime.allowed(id, settings);
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::{app, running};
+
+    #[test]
+    fn hidden_output_redraws_only_when_it_changes_a_marker() {
+        let mut a = app();
+        let hidden = running(&mut a, "alpha", "");
+        let shown = running(&mut a, "beta", "");
+        let output = |id, bell| Event::SessionOutput { id, bell };
+        assert!(changes_screen(&a, &output(shown, false)));
+        assert!(changes_screen(&a, &output(hidden, false)), "first output sets a marker");
+        update(&mut a, output(hidden, false));
+        assert!(!changes_screen(&a, &output(hidden, false)));
+        assert!(changes_screen(&a, &output(hidden, true)), "a bell sets the other marker");
+        update(&mut a, output(hidden, true));
+        assert!(!changes_screen(&a, &output(hidden, true)));
+        assert!(changes_screen(&a, &Event::Failure("x".into())));
     }
 }

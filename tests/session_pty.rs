@@ -37,7 +37,7 @@ fn wait_for_exit(rx: &mut UnboundedReceiver<SessionNotice>) -> Option<i32> {
     loop {
         match rx.try_recv() {
             Ok(SessionNotice::Exited(_, code)) => return code,
-            Ok(SessionNotice::Output(_)) => {}
+            Ok(_) => {}
             Err(_) => {
                 assert!(Instant::now() < deadline, "the child never exited");
                 std::thread::sleep(Duration::from_millis(20));
@@ -136,4 +136,35 @@ fn a_missing_program_is_an_error() {
     };
     let err = Session::spawn(6, &spec, tx).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/program"), "{err}");
+}
+
+#[test]
+fn the_bell_is_reported_even_when_the_screen_is_already_dirty() {
+    let (tx, mut rx) = unbounded_channel();
+    let session = Session::spawn(
+        7,
+        &sh(
+            r"printf 'working'; sleep 0.3; printf '\a'; sleep 0.3; printf 'x\a'",
+            24,
+            80,
+        ),
+        tx,
+    )
+    .unwrap();
+    let mut bells = 0;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match rx.try_recv() {
+            Ok(SessionNotice::Bell(7)) => bells += 1,
+            Ok(SessionNotice::Exited(..)) => break,
+            Ok(_) => {}
+            Err(_) => {
+                assert!(Instant::now() < deadline);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+    // Nobody took the dirty mark, yet both bells arrived.
+    assert_eq!(bells, 2);
+    assert!(session.view().contents().contains("workingx"));
 }

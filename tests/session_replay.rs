@@ -12,7 +12,7 @@ const RECORDING: &[u8] = include_bytes!("fixtures/terminal/claude-welcome-100x30
 #[test]
 fn recorded_claude_screen_replays_and_renders() {
     let view = TermView::new(30, 100);
-    let (answers, _) = view.feed(RECORDING);
+    let answers = view.feed(RECORDING).answers;
     // claude asks for device attributes three times and waits for them.
     assert_eq!(answers.windows(3).filter(|w| w == b"62;").count(), 3);
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();

@@ -27,6 +27,9 @@ pub type SessionId = u64;
 pub enum SessionNotice {
     /// The screen changed since the loop last took the dirty mark.
     Output(SessionId),
+    /// The child rang the bell (sent every time, dirty or not: it is rare
+    /// and it is how an agent asks for the user).
+    Bell(SessionId),
     /// The child ended; its exit code when it had one.
     Exited(SessionId, Option<i32>),
 }
@@ -206,14 +209,20 @@ fn read_loop(
             // EIO: every slave descriptor is closed, the child is gone.
             Err(_) => return,
         };
-        let (answers, became_dirty) = view.feed(&buf[..n]);
-        if !answers.is_empty() {
+        let fed = view.feed(&buf[..n]);
+        if !fed.answers.is_empty() {
             // Never block the reader on input: a child that asks and does
             // not read its input would otherwise stall its own output.
-            let _ = answer.try_send(answers);
+            let _ = answer.try_send(fed.answers);
         }
-        if became_dirty && notify.send(SessionNotice::Output(id)).is_err() {
-            return;
+        let notices = [
+            fed.became_dirty.then_some(SessionNotice::Output(id)),
+            fed.bell.then_some(SessionNotice::Bell(id)),
+        ];
+        for notice in notices.into_iter().flatten() {
+            if notify.send(notice).is_err() {
+                return;
+            }
         }
     }
 }

@@ -59,7 +59,17 @@ struct Shared {
     /// Set by the reader when it feeds bytes, cleared by the loop when it
     /// takes the notification: one pending notice per session at most.
     dirty: AtomicBool,
-    bell: AtomicBool,
+}
+
+/// What one call to [`TermView::feed`] found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Fed {
+    /// Bytes to write back to the child (answers to its queries).
+    pub answers: Vec<u8>,
+    /// The screen was clean before: the loop should hear about it.
+    pub became_dirty: bool,
+    /// The child rang the bell.
+    pub bell: bool,
 }
 
 /// A handle on one session's terminal screen. Cheap to clone.
@@ -85,7 +95,6 @@ impl TermView {
             shared: Arc::new(Shared {
                 parser: Mutex::new(parser),
                 dirty: AtomicBool::new(false),
-                bell: AtomicBool::new(false),
             }),
         }
     }
@@ -99,9 +108,8 @@ impl TermView {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Feeds child output. Returns the answers to write back, and marks the
-    /// view dirty; `true` in the second place when it was clean before.
-    pub fn feed(&self, bytes: &[u8]) -> (Vec<u8>, bool) {
+    /// Feeds child output and marks the view dirty.
+    pub fn feed(&self, bytes: &[u8]) -> Fed {
         let (answers, bell) = {
             let mut parser = self.lock();
             parser.process(bytes);
@@ -111,21 +119,17 @@ impl TermView {
                 std::mem::take(&mut replies.bell),
             )
         };
-        if bell {
-            self.shared.bell.store(true, Ordering::Release);
-        }
         let was_dirty = self.shared.dirty.swap(true, Ordering::AcqRel);
-        (answers, !was_dirty)
+        Fed {
+            answers,
+            became_dirty: !was_dirty,
+            bell,
+        }
     }
 
     /// Clears the dirty mark; whether it was set.
     pub fn take_dirty(&self) -> bool {
         self.shared.dirty.swap(false, Ordering::AcqRel)
-    }
-
-    /// Clears the bell mark; whether the child rang since the last call.
-    pub fn take_bell(&self) -> bool {
-        self.shared.bell.swap(false, Ordering::AcqRel)
     }
 
     /// The child's input modes, for key encoding.
@@ -176,28 +180,27 @@ mod tests {
     #[test]
     fn cursor_position_queries_are_answered() {
         let view = TermView::new(24, 80);
-        let (answers, _) = view.feed(b"\x1b[3;7Hx\x1b[6n");
-        assert_eq!(answers, b"\x1b[3;8R");
-        let (answers, _) = view.feed(b"\x1b[c\x1b[5n");
-        assert_eq!(answers, b"\x1b[?62;22c\x1b[0n");
+        let fed = view.feed(b"\x1b[3;7Hx\x1b[6n");
+        assert_eq!(fed.answers, b"\x1b[3;8R");
+        let fed = view.feed(b"\x1b[c\x1b[5n");
+        assert_eq!(fed.answers, b"\x1b[?62;22c\x1b[0n");
     }
 
     #[test]
     fn dirty_is_reported_once_until_taken() {
         let view = TermView::new(24, 80);
-        assert!(view.feed(b"a").1);
-        assert!(!view.feed(b"b").1);
+        assert!(view.feed(b"a").became_dirty);
+        assert!(!view.feed(b"b").became_dirty);
         assert!(view.take_dirty());
         assert!(!view.take_dirty());
-        assert!(view.feed(b"c").1);
+        assert!(view.feed(b"c").became_dirty);
     }
 
     #[test]
-    fn bell_is_remembered_until_taken() {
+    fn bell_is_reported_per_feed() {
         let view = TermView::new(24, 80);
-        view.feed(b"ding\x07");
-        assert!(view.take_bell());
-        assert!(!view.take_bell());
+        assert!(view.feed(b"ding\x07").bell);
+        assert!(!view.feed(b"dong").bell);
     }
 
     #[test]
