@@ -32,18 +32,17 @@ pub async fn run_dashboard(ctx: DashboardContext) -> anyhow::Result<i32> {
     let mut tui = terminal::init()?;
     let result = event_loop(&mut tui, ctx).await;
     terminal::restore();
-    match result {
-        Ok(Some(problem)) => {
-            eprintln!("claude-bottle: {problem}");
-            Ok(1)
-        }
-        Ok(None) => Ok(0),
-        Err(e) => Err(e),
+    let (code, problem) = result?;
+    if let Some(problem) = problem {
+        eprintln!("claude-bottle: {problem}");
+        return Ok(code.max(1));
     }
+    Ok(code)
 }
 
-/// Returns a problem to print after the terminal is restored, if any.
-async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<Option<String>> {
+/// Returns the exit code, and a problem to print after the terminal is
+/// restored, if any.
+async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32, Option<String>)> {
     let mut app = ctx.initial_app();
     let size = tui.size()?;
     update(
@@ -69,6 +68,10 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<Opti
     });
 
     let mut input = EventStream::new();
+    // SIGTERM or SIGHUP (the terminal closing): tear down and leave.
+    let stop = crate::commands::signals::stop_requested();
+    tokio::pin!(stop);
+    let mut code = 0;
     let mut dirty = true;
     let mut next_frame = Instant::now();
     let teardown = loop {
@@ -91,6 +94,10 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<Opti
             Some(notice) = notices.recv() => Some(on_notice(notice)),
             Some(msg) = messages.recv() => on_message(&mut runtime, &app, msg),
             () = tokio::time::sleep_until(next_frame), if dirty => None,
+            signal_code = &mut stop => {
+                code = signal_code;
+                break true;
+            }
         };
         let Some(event) = event else { continue };
         dirty |= changes_screen(&app, &event);
@@ -108,15 +115,16 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<Opti
         app.info("removing bottles…");
         tui.draw(|frame| crate::ui::draw(frame, &app))?;
     }
-    match tokio::time::timeout(TEARDOWN_TIMEOUT, runtime.shutdown(teardown)).await {
-        Ok(Ok(())) => Ok(None),
-        Ok(Err(e)) => Ok(Some(format!(
+    let problem = match tokio::time::timeout(TEARDOWN_TIMEOUT, runtime.shutdown(teardown)).await {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!(
             "some bottles could not be removed ({e}); `claude-bottle gc` removes them"
-        ))),
-        Err(_) => Ok(Some(
-            "removing the bottles took too long; `claude-bottle gc` removes what is left".into(),
         )),
-    }
+        Err(_) => Some(
+            "removing the bottles took too long; `claude-bottle gc` removes what is left".into(),
+        ),
+    };
+    Ok((code, problem))
 }
 
 fn translate(event: TermEvent) -> Option<Event> {
@@ -183,10 +191,16 @@ mod tests {
         let shown = running(&mut a, "beta", "");
         let output = |id, bell| Event::SessionOutput { id, bell };
         assert!(changes_screen(&a, &output(shown, false)));
-        assert!(changes_screen(&a, &output(hidden, false)), "first output sets a marker");
+        assert!(
+            changes_screen(&a, &output(hidden, false)),
+            "first output sets a marker"
+        );
         update(&mut a, output(hidden, false));
         assert!(!changes_screen(&a, &output(hidden, false)));
-        assert!(changes_screen(&a, &output(hidden, true)), "a bell sets the other marker");
+        assert!(
+            changes_screen(&a, &output(hidden, true)),
+            "a bell sets the other marker"
+        );
         update(&mut a, output(hidden, true));
         assert!(!changes_screen(&a, &output(hidden, true)));
         assert!(changes_screen(&a, &Event::Failure("x".into())));

@@ -69,6 +69,22 @@ impl Tmux {
         assert!(status.success());
     }
 
+    /// The dashboard's process id: the pane's shell's child.
+    fn dashboard_pid(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["list-panes", "-t", &self.name, "-F", "#{pane_pid}"])
+            .output()
+            .unwrap();
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert!(
+            !pid.is_empty() && !pid.contains('\n'),
+            "children of {shell}: {pid:?}"
+        );
+        pid
+    }
+
     fn screen(&self) -> String {
         let out = Command::new("tmux")
             .args(["capture-pane", "-p", "-t", &self.name])
@@ -310,4 +326,31 @@ fn two_bottles_typed_separately_one_killed_none_left_after_quit() {
         !names.contains(&one) && !names.contains(&two),
         "left behind:\n{names}"
     );
+}
+
+#[test]
+fn sigterm_tears_the_bottles_down_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = format!("term{}", std::process::id());
+    let path = manifest(dir.path(), &[&agent]);
+    let env = image_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let tmux = Tmux::start("term", dir.path(), &env, &format!("--manifest '{path}'"));
+    tmux.wait_for(&agent);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Launch?");
+    tmux.keys(&["y"]);
+    tmux.wait("running", Duration::from_secs(240), |s| {
+        s.contains("· running")
+    });
+    assert!(labelled_containers().contains(&agent));
+    let pid = tmux.dashboard_pid();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let after = tmux.wait("exit", Duration::from_secs(90), |s| s.contains("MODE="));
+    assert!(
+        after.contains("EXITED=143") && after.contains("MODE=cooked"),
+        "{after}"
+    );
+    assert!(!labelled_containers().contains(&agent));
 }
