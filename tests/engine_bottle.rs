@@ -9,10 +9,7 @@ use claude_bottle::docker::reaper;
 #[tokio::test]
 async fn bottle_launches_and_tears_down() {
     let engine = common::engine().await;
-    let settings = LaunchSettings {
-        agent_image: std::env::var("CB_AGENT_IMAGE").unwrap(),
-        sidecar_image: "claude-bottle-test/pipelock-standin:latest".into(),
-    };
+    let settings: LaunchSettings = common::launch_settings().await;
     let resolved = common::resolved_agent("probe", &["allowed.test"]);
     let mut steps = Vec::new();
     let b = bottle::launch(&engine, &resolved, &settings, &mut |s| steps.push(s))
