@@ -1,4 +1,5 @@
 //! The real engine: a bottle launches, isolates its agent, and leaves nothing behind.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should stop the test where it happened
 
 mod common;
 

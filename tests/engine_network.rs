@@ -1,4 +1,5 @@
 //! The real engine: connect, negotiate, and create and remove labelled networks.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should stop the test where it happened
 
 mod common;
 
