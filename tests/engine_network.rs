@@ -39,7 +39,9 @@ async fn internal_network_is_created_labelled_and_removed() {
     assert_eq!(inspected.internal, Some(true));
     let options = inspected.options.clone().unwrap_or_default();
     assert_eq!(
-        options.get("com.docker.network.bridge.inhibit_ipv4").map(String::as_str),
+        options
+            .get("com.docker.network.bridge.inhibit_ipv4")
+            .map(String::as_str),
         Some("true"),
         "the host must have no address on an internal bridge"
     );
