@@ -58,7 +58,7 @@ RUN case "$CLAUDE_SOURCE" in \
         fi; \
         scratch="$(mktemp -d)"; \
         cd "$scratch"; \
-        npm pack --silent "@anthropic-ai/claude-code-$platform@$CLAUDE_VERSION"; \
+        npm pack --loglevel=warn "@anthropic-ai/claude-code-$platform@$CLAUDE_VERSION"; \
         tar -xzf ./*.tgz package/claude; \
         install -m 0755 package/claude /usr/local/bin/claude; \
         cd /; \

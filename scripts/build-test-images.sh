@@ -108,3 +108,9 @@ build_busybox() {
 
 build_pipelock_standin
 build_busybox
+# The agent image's offline base and the claude binary. Sourced, not run: it
+# would wait for the lock this script already holds.
+# shellcheck source=scripts/build-agent-test-base.sh
+source "$root/scripts/build-agent-test-base.sh"
+build_debian_base
+fetch_claude_binary

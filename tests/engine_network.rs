@@ -1,4 +1,5 @@
 //! The real engine: connect, negotiate, and create and remove labelled networks.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should stop the test where it happened
 
 mod common;
 
@@ -36,6 +37,14 @@ async fn internal_network_is_created_labelled_and_removed() {
         .await
         .unwrap();
     assert_eq!(inspected.internal, Some(true));
+    let options = inspected.options.clone().unwrap_or_default();
+    assert_eq!(
+        options
+            .get("com.docker.network.bridge.inhibit_ipv4")
+            .map(String::as_str),
+        Some("true"),
+        "the host must have no address on an internal bridge"
+    );
     let labels = inspected.labels.unwrap_or_default();
     assert_eq!(
         labels.get(labels::MANAGED).map(String::as_str),

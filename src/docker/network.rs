@@ -81,6 +81,14 @@ pub async fn create(
                 options: None,
             }),
             labels: Some(labels.clone()),
+            options: internal.then(|| {
+                // No address on the host side of the bridge: an agent cannot
+                // reach services listening on the host through the gateway.
+                HashMap::from([(
+                    "com.docker.network.bridge.inhibit_ipv4".to_owned(),
+                    "true".to_owned(),
+                )])
+            }),
             ..Default::default()
         };
         match engine.docker.create_network(request).await {

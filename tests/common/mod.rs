@@ -1,4 +1,5 @@
 //! Helpers shared by the tests that talk to the real Docker engine.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //!
 //! These tests never skip: with no engine they fail, saying how to start one
 //! (`scripts/test.sh` starts one itself when run as root).
@@ -49,4 +50,58 @@ pub fn resolved_agent(name: &str, allow: &[&str]) -> claude_bottle::manifest::Re
             })
             .collect(),
     }
+}
+
+/// Builds every test image once per test process (the script skips what is
+/// up to date) and returns the images a bottle is made of in tests: the agent
+/// image from the offline Debian base with the real claude binary, and the
+/// pipelock stand-in.
+pub async fn launch_settings() -> claude_bottle::docker::bottle::LaunchSettings {
+    use claude_bottle::docker::image::{AgentImageSource, ensure_agent_image};
+    static BUILT: tokio::sync::OnceCell<claude_bottle::docker::bottle::LaunchSettings> =
+        tokio::sync::OnceCell::const_new();
+    BUILT
+        .get_or_init(|| async {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let status = std::process::Command::new("bash")
+                .arg(root.join("scripts/build-test-images.sh"))
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("run scripts/build-test-images.sh");
+            assert!(
+                status.success(),
+                "scripts/build-test-images.sh failed: {status}"
+            );
+            let source = AgentImageSource {
+                base_image: TEST_BASE_IMAGE.into(),
+                install_packages: false,
+                claude_binary: Some(root.join("target/test-images/claude")),
+            };
+            let agent_image = ensure_agent_image(&engine().await, &source, &mut |_| {})
+                .await
+                .expect("build the agent image");
+            claude_bottle::docker::bottle::LaunchSettings {
+                agent_image,
+                sidecar_image: SIDECAR_TEST_IMAGE.into(),
+            }
+        })
+        .await
+        .clone()
+}
+
+pub const TEST_BASE_IMAGE: &str = "claude-bottle-test/debian-base:bookworm";
+pub const SIDECAR_TEST_IMAGE: &str = "claude-bottle-test/pipelock-standin:latest";
+
+/// The environment that makes the real binary use the test images.
+pub fn test_image_env() -> Vec<(&'static str, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    vec![
+        ("CLAUDE_BOTTLE_PIPELOCK_IMAGE", SIDECAR_TEST_IMAGE.into()),
+        ("CLAUDE_BOTTLE_BASE_IMAGE", TEST_BASE_IMAGE.into()),
+        ("CLAUDE_BOTTLE_INSTALL_PACKAGES", "0".into()),
+        (
+            "CLAUDE_BOTTLE_CLAUDE_BINARY",
+            root.join("target/test-images/claude").display().to_string(),
+        ),
+    ]
 }
