@@ -24,6 +24,8 @@ use crate::terminal::{self, Tui};
 
 /// The shortest time between two frames (about 60 per second).
 const FRAME: Duration = Duration::from_millis(16);
+/// How often to look for an engine that did not answer.
+const ENGINE_RETRY: Duration = Duration::from_secs(3);
 /// How long quitting may spend removing bottles.
 const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -56,16 +58,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     let (tx, mut messages) = unbounded_channel::<Msg>();
     let (notice_tx, mut notices) = unbounded_channel::<SessionNotice>();
     let mut runtime = Runtime::new(ctx, tx.clone(), notice_tx);
-    tokio::spawn(async move {
-        let result = match Engine::connect().await {
-            Ok(engine) => match engine.info().await {
-                Ok(info) => Ok((engine, info.version)),
-                Err(e) => Err(e.to_string()),
-            },
-            Err(e) => Err(e.to_string()),
-        };
-        let _ = tx.send(Msg::Engine(result));
-    });
+    tokio::spawn(connect_engine(tx));
 
     let mut input = EventStream::new();
     // SIGTERM or SIGHUP (the terminal closing): tear down and leave.
@@ -125,6 +118,35 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
         ),
     };
     Ok((code, problem))
+}
+
+/// Connects to the engine, trying again every few seconds while it is away,
+/// so starting dockerd is noticed without restarting the dashboard. The loop
+/// hears only of changes.
+async fn connect_engine(tx: tokio::sync::mpsc::UnboundedSender<Msg>) {
+    let mut last_error = None;
+    loop {
+        let result = match Engine::connect().await {
+            Ok(engine) => engine.info().await.map(|info| (engine, info.version)),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(ready) => {
+                let _ = tx.send(Msg::Engine(Ok(ready)));
+                return;
+            }
+            Err(e) => {
+                let text = e.to_string();
+                if last_error.as_ref() != Some(&text) {
+                    if tx.send(Msg::Engine(Err(text.clone()))).is_err() {
+                        return;
+                    }
+                    last_error = Some(text);
+                }
+            }
+        }
+        tokio::time::sleep(ENGINE_RETRY).await;
+    }
 }
 
 fn translate(event: TermEvent) -> Option<Event> {
