@@ -215,3 +215,54 @@ fn launch_failure_shows_in_the_pane() {
     );
     insta::assert_snapshot!(render(&a).backend());
 }
+
+#[test]
+fn no_token_alone_says_how_to_make_one() {
+    let mut a = app();
+    a.token_present = false;
+    let t = render(&a);
+    let s = text(&t);
+    assert!(s.contains("claude setup-token") && !s.contains("No Docker engine"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn launching_states_show_in_the_list_and_the_pane() {
+    use crate::app::Progress;
+    use crate::docker::bottle::LaunchStep;
+    let mut a = app();
+    for agent in ["alpha", "beta"] {
+        update(
+            &mut a,
+            Event::Resolved {
+                agent: agent.into(),
+                result: Ok(crate::app::fixtures::resolved_without_questions(agent)),
+            },
+        );
+        update(&mut a, ch('y'));
+    }
+    let (first, second) = (a.tabs[0].id, a.tabs[1].id);
+    update(
+        &mut a,
+        Event::LaunchProgress {
+            id: first,
+            progress: Progress::BuildingImage(
+                "Step 4/9 : COPY claude /usr/local/bin/claude".into(),
+            ),
+        },
+    );
+    update(
+        &mut a,
+        Event::LaunchProgress {
+            id: second,
+            progress: Progress::Step(LaunchStep::StartingSidecar),
+        },
+    );
+    let t = render(&a);
+    let s = text(&t);
+    assert!(
+        s.contains("building image: Step 4/9") && s.contains("starting the egress sidecar"),
+        "{s}"
+    );
+    insta::assert_snapshot!(t.backend());
+}
