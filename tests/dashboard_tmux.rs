@@ -122,6 +122,21 @@ impl Drop for Tmux {
     }
 }
 
+/// Context switches of every thread of a process so far.
+fn context_switches(pid: &str) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status =
+            std::fs::read_to_string(task.unwrap().path().join("status")).unwrap_or_default();
+        total += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    total
+}
+
 fn manifest(dir: &Path, agents: &[&str]) -> String {
     let agents: Vec<String> = agents
         .iter()
@@ -146,6 +161,13 @@ fn opens_lists_agents_shows_help_and_quits_restoring_the_terminal() {
         screen.contains("alpha") && screen.contains("idle"),
         "{screen}"
     );
+    // Idle means asleep: no timer redraws, no polling.
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = tmux.dashboard_pid();
+    let before = context_switches(&pid);
+    std::thread::sleep(Duration::from_secs(3));
+    let woke = context_switches(&pid) - before;
+    assert!(woke <= 3, "the idle dashboard woke {woke} times in 3 s");
     tmux.keys(&["j"]);
     tmux.wait("beta selected", Duration::from_secs(5), |s| {
         s.contains("▶ beta")

@@ -389,3 +389,55 @@ async fn images(
         sidecar_image: sidecar_image(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::resolved;
+    use crate::commands::context::ManifestSource;
+
+    fn runtime(token: Option<&str>, command: &[&str], append_prompt: bool) -> Runtime {
+        let ctx = DashboardContext {
+            source: ManifestSource::from_cli(&[]),
+            manifest: Err(crate::app::ManifestProblem::Missing),
+            token: token.map(str::to_owned),
+            settings: None,
+            agent_command: command.iter().map(|s| (*s).to_owned()).collect(),
+            append_prompt,
+        };
+        let (tx, _) = tokio::sync::mpsc::unbounded_channel();
+        let (notices, _) = tokio::sync::mpsc::unbounded_channel();
+        Runtime::new(ctx, tx, notices)
+    }
+
+    #[test]
+    fn secrets_go_to_the_environment_never_to_argv() {
+        let rt = runtime(Some("sk-ant-oat01-token"), &["claude"], true);
+        let answers = vec![("DB_PASSWORD".to_owned(), Secret::new("hunter2".into()))];
+        let plan = rt.exec_plan(&resolved("alpha"), &answers, 30, 100);
+        let spec = plan.spec("cb-alpha-1234-agent");
+        let argv = spec.args.join(" ");
+        assert_eq!(
+            argv,
+            "exec -it -w /home/agent/work -e RUST_LOG -e GITHUB_TOKEN -e DB_PASSWORD \
+             -e CLAUDE_CODE_OAUTH_TOKEN cb-alpha-1234-agent claude fix the tests"
+        );
+        for secret in ["hunter2", "ghp_secret", "sk-ant-oat01-token"] {
+            assert!(!argv.contains(secret));
+            assert!(
+                spec.env.iter().any(|(_, v)| v == secret),
+                "{secret} not in the env"
+            );
+        }
+        assert_eq!(spec.program, "docker");
+        assert_eq!((spec.rows, spec.cols), (30, 100));
+    }
+
+    #[test]
+    fn a_custom_command_gets_no_prompt_and_no_token_when_there_is_none() {
+        let rt = runtime(None, &["sh", "-l"], false);
+        let plan = rt.exec_plan(&resolved("alpha"), &[], 24, 80);
+        assert_eq!(plan.command, vec!["sh", "-l"]);
+        assert!(!plan.env.iter().any(|(n, _)| n == CLAUDE_TOKEN_VAR));
+    }
+}
