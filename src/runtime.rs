@@ -65,6 +65,9 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     let stop = crate::commands::signals::stop_requested();
     tokio::pin!(stop);
     let mut code = 0;
+    // A broken terminal (closed, EIO) ends the loop but not before the
+    // bottles are torn down: it is reported after.
+    let mut broken: Option<anyhow::Error> = None;
     let mut dirty = true;
     let mut next_frame = Instant::now();
     let teardown = loop {
@@ -74,14 +77,20 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
             for session in runtime.sessions.values() {
                 session.view().take_dirty();
             }
-            tui.draw(|frame| crate::ui::draw(frame, &app))?;
+            if let Err(e) = tui.draw(|frame| crate::ui::draw(frame, &app)) {
+                broken = Some(e.into());
+                break true;
+            }
             dirty = false;
             next_frame = Instant::now() + FRAME;
         }
         let event = tokio::select! {
             input_event = input.next() => match input_event {
                 Some(Ok(e)) => translate(e),
-                Some(Err(e)) => return Err(e.into()),
+                Some(Err(e)) => {
+                    broken = Some(e.into());
+                    break true;
+                }
                 None => break true,
             },
             Some(notice) = notices.recv() => Some(on_notice(notice)),
@@ -104,9 +113,9 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
             break teardown;
         }
     };
-    if teardown && !runtime.bottles.is_empty() {
+    if teardown && !runtime.bottles.is_empty() && broken.is_none() {
         app.info("removing bottles…");
-        tui.draw(|frame| crate::ui::draw(frame, &app))?;
+        let _ = tui.draw(|frame| crate::ui::draw(frame, &app));
     }
     let problem = match tokio::time::timeout(TEARDOWN_TIMEOUT, runtime.shutdown(teardown)).await {
         Ok(Ok(())) => None,
@@ -117,7 +126,13 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
             "removing the bottles took too long; `claude-bottle gc` removes what is left".into(),
         ),
     };
-    Ok((code, problem))
+    match broken {
+        Some(e) => {
+            let what = problem.unwrap_or_else(|| "its bottles were removed".into());
+            Err(e.context(format!("the terminal stopped working; {what}")))
+        }
+        None => Ok((code, problem)),
+    }
 }
 
 /// Connects to the engine, trying again every few seconds while it is away,

@@ -5,6 +5,8 @@
 //! `scripts/build-agent-test-base.sh`). Nothing here skips.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fixture should fail the test loudly
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -101,6 +103,10 @@ impl Tmux {
             if ok(&screen) {
                 return screen;
             }
+            assert!(
+                !screen.contains("failed to launch"),
+                "waited for {what}; the screen:\n{screen}"
+            );
             assert!(
                 Instant::now() < deadline,
                 "waited for {what}; the screen:\n{screen}"
@@ -212,46 +218,27 @@ fn with_nothing_set_up_it_opens_and_says_how_to_fix_each_thing() {
     assert!(tmux.wait_for("MODE=").contains("EXITED=0"));
 }
 
-/// The sidecar stand-in, and the agent image's inputs, built locally.
+/// The environment that makes the dashboard use the test images; the agent
+/// image is built here first, once, so that no launch has to build it.
 fn image_env(dir: &Path) -> Vec<(String, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(root.join("scripts/build-test-images.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let names = String::from_utf8_lossy(&out.stdout).into_owned();
-    let standin = names
-        .lines()
-        .find(|l| l.starts_with("claude-bottle-test/pipelock-standin:"))
-        .unwrap()
-        .to_owned();
-    let status = Command::new(root.join("scripts/build-agent-test-base.sh"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let claude = root.join("target/test-images/claude");
-    vec![
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(common::launch_settings());
+    });
+    let mut env: Vec<(String, String)> = common::test_image_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    env.extend([
         ("HOME".into(), dir.display().to_string()),
         ("CLAUDE_BOTTLE_AGENT_COMMAND".into(), "sh".into()),
-        ("CLAUDE_BOTTLE_PIPELOCK_IMAGE".into(), standin),
-        (
-            "CLAUDE_BOTTLE_BASE_IMAGE".into(),
-            "claude-bottle-test/debian-base:bookworm".into(),
-        ),
-        ("CLAUDE_BOTTLE_INSTALL_PACKAGES".into(), "0".into()),
-        (
-            "CLAUDE_BOTTLE_CLAUDE_BINARY".into(),
-            claude.display().to_string(),
-        ),
         (
             "CLAUDE_BOTTLE_OAUTH_TOKEN".into(),
             "test-token-not-real".into(),
         ),
-    ]
+    ]);
+    env
 }
 
 fn labelled_containers() -> String {
@@ -375,4 +362,31 @@ fn sigterm_tears_the_bottles_down_and_restores_the_terminal() {
         "{after}"
     );
     assert!(!labelled_containers().contains(&agent));
+}
+
+#[test]
+fn closing_the_terminal_tears_the_bottles_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = format!("hup{}", std::process::id());
+    let path = manifest(dir.path(), &[&agent]);
+    let env = image_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let tmux = Tmux::start("hup", dir.path(), &env, &format!("--manifest '{path}'"));
+    tmux.wait_for(&agent);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Launch?");
+    tmux.keys(&["y"]);
+    tmux.wait("running", Duration::from_secs(240), |s| {
+        s.contains("· running")
+    });
+    assert!(labelled_containers().contains(&agent));
+    drop(tmux);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while labelled_containers().contains(&agent) {
+        assert!(
+            Instant::now() < deadline,
+            "the bottle outlived its terminal"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

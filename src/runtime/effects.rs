@@ -2,6 +2,7 @@
 //! come back to the loop as messages; nothing here blocks the loop.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
@@ -82,6 +83,9 @@ pub struct Runtime {
     pub bottles: HashMap<BottleId, Bottle>,
     launches: HashMap<BottleId, JoinHandle<()>>,
     tails: HashMap<BottleId, JoinHandle<()>>,
+    /// One image build at a time: a second launch waits and then finds the
+    /// image the first one built, instead of building it again.
+    image_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Runtime {
@@ -99,6 +103,7 @@ impl Runtime {
             bottles: HashMap::new(),
             launches: HashMap::new(),
             tails: HashMap::new(),
+            image_lock: Arc::default(),
         }
     }
 
@@ -163,11 +168,21 @@ impl Runtime {
         let plan = self.exec_plan(&resolved, answers, rows, cols);
         let settings = self.ctx.settings.clone();
         let tx = self.tx.clone();
+        let image_lock = Arc::clone(&self.image_lock);
         let task = tokio::spawn(async move {
             let progress = |p: Progress| {
                 let _ = tx.send(Msg::Event(Event::LaunchProgress { id, progress: p }));
             };
-            let result = launch_bottle(&engine, &resolved, settings, &progress).await;
+            let settings = if let Some(s) = settings {
+                Ok(s)
+            } else {
+                let _one_build = image_lock.lock().await;
+                images(&engine, &progress).await
+            };
+            let result = match settings {
+                Ok(settings) => launch_bottle(&engine, &resolved, &settings, &progress).await,
+                Err(e) => Err(e),
+            };
             let msg = match result {
                 Ok(bottle) => Msg::BottleUp {
                     id,
@@ -347,18 +362,14 @@ impl Runtime {
     }
 }
 
-/// Finds (or builds) the images, then launches the bottle.
+/// Launches the bottle, reporting each step.
 async fn launch_bottle(
     engine: &Engine,
     resolved: &ResolvedAgent,
-    settings: Option<LaunchSettings>,
+    settings: &LaunchSettings,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Bottle, String> {
-    let settings = match settings {
-        Some(s) => s,
-        None => images(engine, progress).await?,
-    };
-    bottle::launch(engine, resolved, &settings, &mut |step| {
+    bottle::launch(engine, resolved, settings, &mut |step| {
         progress(Progress::Step(step));
     })
     .await
