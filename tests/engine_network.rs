@@ -36,6 +36,16 @@ async fn internal_network_is_created_labelled_and_removed() {
         .await
         .unwrap();
     assert_eq!(inspected.internal, Some(true));
+    // No host-side address on the bridge: the host is not reachable from it.
+    assert_eq!(
+        inspected
+            .options
+            .as_ref()
+            .and_then(|o| o.get(network::INHIBIT_IPV4))
+            .map(String::as_str),
+        Some("true"),
+        "{inspected:?}"
+    );
     let labels = inspected.labels.unwrap_or_default();
     assert_eq!(
         labels.get(labels::MANAGED).map(String::as_str),
