@@ -49,11 +49,31 @@ ensure_engine() {
     exit 1
 }
 
+# Debian packages the tests use: tmux drives the dashboard as a person would;
+# busybox-static and debootstrap make the offline test images.
+ensure_test_tools() {
+    local missing=()
+    command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+    [ -x /bin/busybox ] || missing+=(busybox-static)
+    command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+    [ ${#missing[@]} -eq 0 ] && return
+    if [ "$(id -u)" != 0 ]; then
+        echo "test.sh: missing ${missing[*]}; install them (Debian: apt-get install ${missing[*]})" >&2
+        exit 1
+    fi
+    echo "test.sh: installing ${missing[*]}"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
 echo "== rustfmt"
 cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --all-targets --locked -- -D warnings
+ensure_test_tools
 ensure_engine
+echo "== test images"
+scripts/build-test-images.sh >/dev/null
 echo "== tests"
 # Engine tests must run, never skip: tell them an engine is guaranteed.
 export CLAUDE_BOTTLE_REQUIRE_ENGINE=1

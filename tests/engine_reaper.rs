@@ -1,4 +1,5 @@
 //! The real engine: sessions whose owner died are found and removed by label.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should stop the test where it happened
 
 mod common;
 

@@ -50,14 +50,8 @@ pub fn subnet_pool() -> Result<Cidr, NetworkError> {
     Cidr::parse(&text).ok_or(NetworkError::BadPool(text))
 }
 
-/// Bridge driver option: the host side of the bridge gets no IPv4 address.
-/// Without it the gateway address (`.1`) is the host itself, and `--internal`
-/// only filters forwarded traffic: a container could reach every service the
-/// host listens on (on the gateway and on all the host's other addresses).
-pub const INHIBIT_IPV4: &str = "com.docker.network.bridge.inhibit_ipv4";
-
 /// Creates a labelled bridge network on a free subnet of the pool.
-/// `internal` networks have no gateway to the outside world, nor to the host.
+/// `internal` networks have no gateway to the outside world.
 pub async fn create(
     engine: &Engine,
     name: &str,
@@ -87,8 +81,14 @@ pub async fn create(
                 options: None,
             }),
             labels: Some(labels.clone()),
-            options: internal
-                .then(|| HashMap::from([(INHIBIT_IPV4.to_owned(), "true".to_owned())])),
+            options: internal.then(|| {
+                // No address on the host side of the bridge: an agent cannot
+                // reach services listening on the host through the gateway.
+                HashMap::from([(
+                    "com.docker.network.bridge.inhibit_ipv4".to_owned(),
+                    "true".to_owned(),
+                )])
+            }),
             ..Default::default()
         };
         match engine.docker.create_network(request).await {

@@ -5,6 +5,7 @@
 //! - `validate`, `validate_ssh`, [`fields`], [`hostkey`]: checks that collect every error.
 //! - [`env_value`]: literal / `${VAR}` / `?prompt` values and their escapes.
 //! - [`keys`]: the keys each object accepts (shared with the JSON Schema test).
+pub mod edit;
 pub mod env_value;
 mod error;
 pub mod fields;

@@ -1,4 +1,5 @@
 //! Helpers shared by the tests that talk to the real Docker engine.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //!
 //! These tests never skip: with no engine they fail, saying how to start one
 //! (`scripts/test.sh` starts one itself when run as root).

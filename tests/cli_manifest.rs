@@ -1,0 +1,185 @@
+//! The real binary's manifest commands: exit codes, stdout and stderr.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should stop the test where it happened
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// A project folder (a git root) and a home folder for one test.
+struct Sandbox {
+    project: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let project = tempfile::tempdir().unwrap();
+        std::fs::create_dir(project.path().join(".git")).unwrap();
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+        std::fs::write(home.path().join(".ssh/id_ed25519"), "not a real key").unwrap();
+        Self { project, home }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_claude-bottle"))
+            .args(args)
+            .current_dir(self.project.path())
+            .env("HOME", self.home.path())
+            .env_remove("CLAUDE_BOTTLE_OAUTH_TOKEN")
+            .output()
+            .unwrap()
+    }
+
+    fn write_project(&self, text: &str) {
+        std::fs::write(self.project.path().join("claude-bottle.json"), text).unwrap();
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn init_writes_the_example_once_and_it_validates() {
+    let s = Sandbox::new();
+    let first = s.run(&["init"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let written = std::fs::read_to_string(s.project.path().join("claude-bottle.json")).unwrap();
+    assert!(
+        !written.contains("$schema"),
+        "the starter must not point into this repository"
+    );
+
+    let again = s.run(&["init"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    let after = std::fs::read_to_string(s.project.path().join("claude-bottle.json")).unwrap();
+    assert_eq!(written, after, "init must never overwrite");
+
+    let valid = s.run(&["validate"]);
+    assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
+    assert!(
+        stdout(&valid).starts_with("ok: 2 bottle(s), 2 agent(s)"),
+        "{}",
+        stdout(&valid)
+    );
+}
+
+#[test]
+fn validate_reports_every_error_with_file_line_and_col() {
+    let s = Sandbox::new();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/manifest/invalid/several-errors.json");
+    let out = s.run(&["validate", fixture.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let located = err
+        .lines()
+        .filter(|l| l.starts_with(fixture.to_str().unwrap()))
+        .count();
+    assert!(located >= 3, "expected several located errors, got:\n{err}");
+    assert!(err.trim_end().ends_with("errors found"), "{err}");
+}
+
+#[test]
+fn no_manifest_says_how_to_make_one() {
+    let s = Sandbox::new();
+    let out = s.run(&["list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("claude-bottle init"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn list_and_show_print_no_secret_values() {
+    let s = Sandbox::new();
+    s.write_project(
+        r#"{"bottles":{"b":{"env":{"API_KEY":"literal-secret-value","FROM_HOST":"${HOME}","ASKED":"?the key"},
+            "egress":{"allowlist":["Example.COM."]}}},
+            "agents":{"a":{"bottle":"b","prompt":"hello"}}}"#,
+    );
+    let list = s.run(&["list", "--json"]);
+    assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
+    let rows: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(rows[0]["agent"], "a");
+    assert_eq!(rows[0]["runtime"], "runc");
+
+    let show = s.run(&["show", "a"]);
+    assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
+    let text = stdout(&show);
+    assert!(!text.contains("literal-secret-value"), "{text}");
+    // `${HOME}` resolves to the sandbox home: its value must not be shown either.
+    assert!(!text.contains(s.home.path().to_str().unwrap()), "{text}");
+    assert!(text.contains("API_KEY"), "{text}");
+    let example_row = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|w| w.first() == Some(&"example.com"));
+    assert_eq!(
+        example_row,
+        Some(vec!["example.com", "manifest"]),
+        "normalised host with its origin:
+{text}"
+    );
+    assert!(
+        text.contains("api.anthropic.com"),
+        "defaults listed:\n{text}"
+    );
+
+    let json = s.run(&["show", "a", "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(!json_text(&value).contains("literal-secret-value"));
+    let mut kinds: Vec<&str> = value["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["host var", "literal", "prompt"]);
+}
+
+fn json_text(v: &serde_json::Value) -> String {
+    v.to_string()
+}
+
+#[test]
+fn show_of_an_unknown_agent_suggests_the_close_one() {
+    let s = Sandbox::new();
+    s.write_project(r#"{"bottles":{"b":{}},"agents":{"coder":{"bottle":"b"}}}"#);
+    let out = s.run(&["show", "codr"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("coder"), "{}", stderr(&out));
+}
+
+#[test]
+fn run_without_a_token_says_how_to_make_one() {
+    let s = Sandbox::new();
+    s.write_project(r#"{"bottles":{"b":{}},"agents":{"coder":{"bottle":"b"}}}"#);
+    let out = s.run(&["run", "coder", "--yes", "--", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("CLAUDE_BOTTLE_OAUTH_TOKEN") && err.contains("claude setup-token"),
+        "{err}"
+    );
+}
+
+#[test]
+fn completions_are_printed_for_bash() {
+    let s = Sandbox::new();
+    let out = s.run(&["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("claude-bottle"));
+}
