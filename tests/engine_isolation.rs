@@ -8,6 +8,7 @@
 //! Two bottles run side by side: `attacker` (plain) attacks; `neighbour` has
 //! ssh and skill grants, whose files are checked, and is the bottle the
 //! attacker tries to reach.
+#![allow(clippy::expect_used)] // a broken fixture should fail the test loudly
 
 mod common;
 mod probe;
@@ -218,294 +219,15 @@ async fn an_agent_cannot_leave_its_bottle() {
     }
     let a: Bottle = a.expect("launch the attacker's bottle");
     let b: Bottle = b.expect("launch the neighbour's bottle");
-
-    let web_ip = start_outside_server(&mut cleanup, &a.names.egress_network);
-    let twin = start_sidecar_twin(&mut cleanup, &a.sidecar_container, &settings.agent_image);
-    let host = HostListener::start();
-    let internal_gw = probe::network_gateway(&a.names.internal_network);
-    let egress_gw = probe::network_gateway(&a.names.egress_network);
-    let b_sidecar_egress = probe::ip_on(&b.sidecar_container, &b.names.egress_network);
-    let mut host_ips: Vec<String> = probe::host_ipv4_addresses()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    host_ips.extend([internal_gw.clone(), egress_gw.clone()]);
-    host_ips.push(probe::network_gateway(&b.names.internal_network));
-    host_ips.sort();
-    host_ips.dedup();
-
-    // The neighbour's agent listens, and can be reached inside its own bottle.
-    docker_ok(&[
-        "exec",
-        "-d",
-        "-u",
-        "1000",
-        &b.agent_container,
-        "nc",
-        "-lk",
-        &NEIGHBOUR_PORT.to_string(),
-    ]);
-    let b_self = sh(
-        &engine,
-        &b.agent_container,
-        AGENT,
-        &format!(
-            "for i in $(seq 50); do nc -z -w 1 {} {NEIGHBOUR_PORT} && exit 0; sleep 0.1; done; exit 1",
-            b.agent_ip
-        ),
-    )
-    .await;
-    assert_eq!(
-        b_self.exit_code,
-        0,
-        "control: the neighbour's listener is not up: {}",
-        show(&b_self)
-    );
+    let scene = set_scene(&engine, &a, &b, &settings.agent_image, &mut cleanup).await;
 
     let mut findings = Findings::default();
-
-    // --- Attacks from the attacker's agent, all at once. ---
-    let port = host.port;
-    let mut probes: Vec<(String, String)> = vec![
-        (
-            "direct curl to the outside server".into(),
-            format!("curl --noproxy '*' -sS -m 3 http://{web_ip}/file"),
-        ),
-        (
-            "direct nc to the outside server".into(),
-            format!("nc -z -w 2 {web_ip} 80"),
-        ),
-        (
-            "allowed host through the proxy".into(),
-            "curl -sS -m 10 http://allowed.test/file".into(),
-        ),
-        (
-            "allowed host through a CONNECT tunnel".into(),
-            "curl -sS -m 10 --proxytunnel http://allowed.test/file".into(),
-        ),
-        (
-            "denied host through the proxy".into(),
-            "curl -s -m 10 -o /dev/null -w '%{http_code}' http://denied.test/".into(),
-        ),
-        (
-            "denied host through a CONNECT tunnel".into(),
-            "curl -s -m 10 --proxytunnel -o /dev/null -w '%{http_connect}' http://denied.test/"
-                .into(),
-        ),
-        (
-            "outside server's IP through the proxy".into(),
-            format!("curl -s -m 10 -o /dev/null -w '%{{http_code}}' http://{web_ip}/file"),
-        ),
-        (
-            "host service through the proxy".into(),
-            format!("curl -s -m 10 -o /dev/null -w '%{{http_code}}' http://{egress_gw}:{port}/"),
-        ),
-        (
-            "the neighbour's proxy".into(),
-            format!("nc -z -w 2 {} 8888", b.proxy_ip),
-        ),
-        (
-            "the neighbour's proxy used as a proxy".into(),
-            format!(
-                "curl -sS -m 5 -x http://{}:8888 http://allowed.test/file",
-                b.proxy_ip
-            ),
-        ),
-        (
-            "the neighbour's sidecar on its egress network".into(),
-            format!("nc -z -w 2 {b_sidecar_egress} 8888"),
-        ),
-        (
-            "the neighbour's agent".into(),
-            format!("nc -z -w 2 {} {NEIGHBOUR_PORT}", b.agent_ip),
-        ),
-        (
-            "DNS over TCP to the sidecar".into(),
-            format!("nc -z -w 2 {} 53", a.proxy_ip),
-        ),
-    ];
-    for name in ["allowed.test", "deb.debian.org"] {
-        probes.push((
-            format!("resolve {name}"),
-            format!("{QUICK_RESOLVER} getent hosts {name}"),
-        ));
-        for server in ["127.0.0.11", &a.proxy_ip.to_string(), &internal_gw] {
-            probes.push((
-                format!("DNS query for {name} to {server}"),
-                dns_probe(server, name),
-            ));
-        }
-    }
-    for ip in &host_ips {
-        probes.push((
-            format!("host service on {ip}"),
-            format!("curl --noproxy '*' -sS -m 3 http://{ip}:{port}/"),
-        ));
-    }
-    let r = run_probes(&engine, &a.agent_container, &probes).await;
-    let get = |name: &str| &r[name];
-    let peers_during_attack = host.peers();
-
-    for name in [
-        "direct curl to the outside server",
-        "direct nc to the outside server",
-        "the neighbour's proxy",
-        "the neighbour's proxy used as a proxy",
-        "the neighbour's sidecar on its egress network",
-        "the neighbour's agent",
-        "DNS over TCP to the sidecar",
-    ] {
-        let out = get(name);
-        findings.check(
-            out.exit_code != 0 && !out.stdout.contains(FILE_CONTENT),
-            || {
-                format!(
-                    "{name}: connected from the attacker's agent ({})",
-                    show(out)
-                )
-            },
-        );
-    }
-    for name in [
-        "allowed host through the proxy",
-        "allowed host through a CONNECT tunnel",
-    ] {
-        let out = get(name);
-        findings.check(out.stdout.contains(FILE_CONTENT), || {
-            format!("{name}: the file did not come back ({})", show(out))
-        });
-    }
-    for name in [
-        "denied host through the proxy",
-        "denied host through a CONNECT tunnel",
-        "outside server's IP through the proxy",
-        "host service through the proxy",
-    ] {
-        let out = get(name);
-        findings.check(out.stdout.trim() == "403", || {
-            format!("{name}: expected 403 from the proxy ({})", show(out))
-        });
-    }
-    for name in ["allowed.test", "deb.debian.org"] {
-        let out = get(&format!("resolve {name}"));
-        findings.check(out.exit_code != 0 && out.stdout.trim().is_empty(), || {
-            format!("{name} resolves inside the agent ({})", show(out))
-        });
-        for server in ["127.0.0.11", &a.proxy_ip.to_string(), &internal_gw] {
-            let out = get(&format!("DNS query for {name} to {server}"));
-            findings.check(no_dns_answer(out), || {
-                format!(
-                    "a DNS query for {name} sent to {server} was answered: {}",
-                    out.stdout.trim()
-                )
-            });
-        }
-    }
-    for ip in &host_ips {
-        let out = get(&format!("host service on {ip}"));
-        findings.check(
-            out.exit_code != 0 && !out.stdout.contains(HOST_REPLY),
-            || {
-                format!(
-                    "the agent reached a host service on {ip}:{port} ({})",
-                    show(out)
-                )
-            },
-        );
-    }
-    findings.check(peers_during_attack.is_empty(), || {
-        format!(
-            "the host listener got connections (from, to) during the attack: \
-             {peers_during_attack:?}"
-        )
-    });
-
-    // --- The proxy's log names what it refused and what it let through. ---
-    let events = sidecar_events(&a.sidecar_container);
-    for (kind, host_name, method, what) in [
-        (
-            EventKind::Blocked,
-            "denied.test",
-            Some("GET"),
-            "a blocked GET",
-        ),
-        (
-            EventKind::Blocked,
-            "denied.test",
-            Some("CONNECT"),
-            "a blocked CONNECT",
-        ),
-        (EventKind::Blocked, web_ip.as_str(), None, "a blocked IP"),
-        (
-            EventKind::ForwardHttp,
-            "allowed.test",
-            Some("GET"),
-            "a forwarded GET",
-        ),
-        (
-            EventKind::TunnelOpen,
-            "allowed.test",
-            None,
-            "an opened tunnel",
-        ),
-    ] {
-        findings.check(logged(&events, &kind, host_name, method), || {
-            format!("the sidecar log has no line for {what} to {host_name}: {events:#?}")
-        });
-    }
-
-    // --- Controls: the same probes work from the sidecar's network position. ---
-    let controls = [
-        (
-            "direct",
-            format!("curl --noproxy '*' -sS -m 3 http://{web_ip}/file"),
-        ),
-        (
-            "host",
-            format!("curl --noproxy '*' -sS -m 3 http://{egress_gw}:{port}/"),
-        ),
-        (
-            "resolve",
-            format!("{QUICK_RESOLVER} getent hosts allowed.test"),
-        ),
-        ("dns", dns_probe("127.0.0.11", "allowed.test")),
-    ];
-    let twin_results = join_all(
-        controls
-            .iter()
-            .map(|(_, script)| sh(&engine, &twin, None, script)),
-    )
-    .await;
-    let control = |name: &str| {
-        let i = controls
-            .iter()
-            .position(|(n, _)| *n == name)
-            .expect("control");
-        &twin_results[i]
-    };
-    assert!(
-        control("direct").stdout.contains(FILE_CONTENT),
-        "control: the sidecar's network cannot reach the outside server, so the direct-access \
-         checks prove nothing: {}",
-        show(control("direct"))
-    );
-    assert!(
-        control("host").stdout.contains(HOST_REPLY) && !host.peers().is_empty(),
-        "control: the sidecar's network cannot reach the host listener on {egress_gw}:{port}, \
-         so the host checks prove nothing: {}",
-        show(control("host"))
-    );
-    assert!(
-        control("resolve").stdout.contains(&web_ip),
-        "control: allowed.test does not resolve on the egress network: {}",
-        show(control("resolve"))
-    );
-    assert!(
-        dns_answers(&control("dns").stdout).is_some_and(|n| n > 0),
-        "control: the raw DNS probe gets no answer even on the egress network: {}",
-        show(control("dns"))
-    );
-
+    // Attacks from the attacker's agent, all at once.
+    let results = run_probes(&engine, &a.agent_container, &attack_probes(&scene)).await;
+    let peers_during_attack = scene.host.peers();
+    judge_attacks(&scene, &results, &peers_during_attack, &mut findings);
+    check_proxy_log(&scene, &mut findings);
+    run_controls(&engine, &scene).await;
     privileges(&engine, &a, &mut findings).await;
     grants(&engine, &b, &key, &known_host_key, &mut findings).await;
     // The image makes ~/.ssh and ~/.claude empty; without grants nothing is put in them.
@@ -566,8 +288,7 @@ async fn privileges(engine: &Engine, a: &Bottle, findings: &mut Findings) {
         status
             .lines()
             .find_map(|l| l.strip_prefix(&format!("{name}:")))
-            .map(str::trim)
-            .unwrap_or("missing")
+            .map_or("missing", str::trim)
             .to_owned()
     };
     for cap in ["CapEff", "CapPrm", "CapBnd", "CapAmb"] {
@@ -689,5 +410,366 @@ async fn grants(
     findings.check(
         !home.stdout.contains("id_") && !home.stdout.contains("known_hosts"),
         || format!("the host's ~/.ssh is visible in the agent: {}", show(&home)),
+    );
+}
+
+/// The attacker's targets: an outside server, a host service, the neighbour.
+struct Scene<'a> {
+    a: &'a Bottle,
+    b: &'a Bottle,
+    /// The outside server's address on the attacker's egress network.
+    web_ip: String,
+    /// A container in the attacker's sidecar's network namespace.
+    twin: String,
+    host: HostListener,
+    internal_gw: String,
+    egress_gw: String,
+    b_sidecar_egress: String,
+    /// Every address of the host: its own and the bottles' gateways.
+    host_ips: Vec<String>,
+}
+
+async fn set_scene<'a>(
+    engine: &Engine,
+    a: &'a Bottle,
+    b: &'a Bottle,
+    agent_image: &str,
+    cleanup: &mut Cleanup,
+) -> Scene<'a> {
+    let web_ip = start_outside_server(cleanup, &a.names.egress_network);
+    let twin = start_sidecar_twin(cleanup, &a.sidecar_container, agent_image);
+    let host = HostListener::start();
+    let internal_gw = probe::network_gateway(&a.names.internal_network);
+    let egress_gw = probe::network_gateway(&a.names.egress_network);
+    let b_sidecar_egress = probe::ip_on(&b.sidecar_container, &b.names.egress_network);
+    let mut host_ips: Vec<String> = probe::host_ipv4_addresses()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    host_ips.extend([internal_gw.clone(), egress_gw.clone()]);
+    host_ips.push(probe::network_gateway(&b.names.internal_network));
+    host_ips.sort();
+    host_ips.dedup();
+
+    // The neighbour's agent listens, and can be reached inside its own bottle.
+    docker_ok(&[
+        "exec",
+        "-d",
+        "-u",
+        "1000",
+        &b.agent_container,
+        "nc",
+        "-lk",
+        &NEIGHBOUR_PORT.to_string(),
+    ]);
+    let b_self = sh(
+        engine,
+        &b.agent_container,
+        AGENT,
+        &format!(
+            "for i in $(seq 50); do nc -z -w 1 {} {NEIGHBOUR_PORT} && exit 0; sleep 0.1; done; exit 1",
+            b.agent_ip
+        ),
+    )
+    .await;
+    assert_eq!(
+        b_self.exit_code,
+        0,
+        "control: the neighbour's listener is not up: {}",
+        show(&b_self)
+    );
+    Scene {
+        a,
+        b,
+        web_ip,
+        twin,
+        host,
+        internal_gw,
+        egress_gw,
+        b_sidecar_egress,
+        host_ips,
+    }
+}
+
+fn attack_probes(scene: &Scene<'_>) -> Vec<(String, String)> {
+    let Scene {
+        a,
+        b,
+        web_ip,
+        host,
+        internal_gw,
+        egress_gw,
+        b_sidecar_egress,
+        host_ips,
+        ..
+    } = scene;
+    let port = host.port;
+    let mut probes: Vec<(String, String)> = vec![
+        (
+            "direct curl to the outside server".into(),
+            format!("curl --noproxy '*' -sS -m 3 http://{web_ip}/file"),
+        ),
+        (
+            "direct nc to the outside server".into(),
+            format!("nc -z -w 2 {web_ip} 80"),
+        ),
+        (
+            "allowed host through the proxy".into(),
+            "curl -sS -m 10 http://allowed.test/file".into(),
+        ),
+        (
+            "allowed host through a CONNECT tunnel".into(),
+            "curl -sS -m 10 --proxytunnel http://allowed.test/file".into(),
+        ),
+        (
+            "denied host through the proxy".into(),
+            "curl -s -m 10 -o /dev/null -w '%{http_code}' http://denied.test/".into(),
+        ),
+        (
+            "denied host through a CONNECT tunnel".into(),
+            "curl -s -m 10 --proxytunnel -o /dev/null -w '%{http_connect}' http://denied.test/"
+                .into(),
+        ),
+        (
+            "outside server's IP through the proxy".into(),
+            format!("curl -s -m 10 -o /dev/null -w '%{{http_code}}' http://{web_ip}/file"),
+        ),
+        (
+            "host service through the proxy".into(),
+            format!("curl -s -m 10 -o /dev/null -w '%{{http_code}}' http://{egress_gw}:{port}/"),
+        ),
+        (
+            "the neighbour's proxy".into(),
+            format!("nc -z -w 2 {} 8888", b.proxy_ip),
+        ),
+        (
+            "the neighbour's proxy used as a proxy".into(),
+            format!(
+                "curl -sS -m 5 -x http://{}:8888 http://allowed.test/file",
+                b.proxy_ip
+            ),
+        ),
+        (
+            "the neighbour's sidecar on its egress network".into(),
+            format!("nc -z -w 2 {b_sidecar_egress} 8888"),
+        ),
+        (
+            "the neighbour's agent".into(),
+            format!("nc -z -w 2 {} {NEIGHBOUR_PORT}", b.agent_ip),
+        ),
+        (
+            "DNS over TCP to the sidecar".into(),
+            format!("nc -z -w 2 {} 53", a.proxy_ip),
+        ),
+    ];
+    for name in ["allowed.test", "deb.debian.org"] {
+        probes.push((
+            format!("resolve {name}"),
+            format!("{QUICK_RESOLVER} getent hosts {name}"),
+        ));
+        for server in ["127.0.0.11", &a.proxy_ip.to_string(), internal_gw] {
+            probes.push((
+                format!("DNS query for {name} to {server}"),
+                dns_probe(server, name),
+            ));
+        }
+    }
+    for ip in host_ips.as_slice() {
+        probes.push((
+            format!("host service on {ip}"),
+            format!("curl --noproxy '*' -sS -m 3 http://{ip}:{port}/"),
+        ));
+    }
+    probes
+}
+
+fn judge_attacks(
+    scene: &Scene<'_>,
+    r: &HashMap<String, ExecOutput>,
+    peers_during_attack: &[(std::net::IpAddr, std::net::IpAddr)],
+    findings: &mut Findings,
+) {
+    let Scene {
+        a,
+        internal_gw,
+        host,
+        host_ips,
+        ..
+    } = scene;
+    let port = host.port;
+    let get = |name: &str| &r[name];
+
+    for name in [
+        "direct curl to the outside server",
+        "direct nc to the outside server",
+        "the neighbour's proxy",
+        "the neighbour's proxy used as a proxy",
+        "the neighbour's sidecar on its egress network",
+        "the neighbour's agent",
+        "DNS over TCP to the sidecar",
+    ] {
+        let out = get(name);
+        findings.check(
+            out.exit_code != 0 && !out.stdout.contains(FILE_CONTENT),
+            || {
+                format!(
+                    "{name}: connected from the attacker's agent ({})",
+                    show(out)
+                )
+            },
+        );
+    }
+    for name in [
+        "allowed host through the proxy",
+        "allowed host through a CONNECT tunnel",
+    ] {
+        let out = get(name);
+        findings.check(out.stdout.contains(FILE_CONTENT), || {
+            format!("{name}: the file did not come back ({})", show(out))
+        });
+    }
+    for name in [
+        "denied host through the proxy",
+        "denied host through a CONNECT tunnel",
+        "outside server's IP through the proxy",
+        "host service through the proxy",
+    ] {
+        let out = get(name);
+        findings.check(out.stdout.trim() == "403", || {
+            format!("{name}: expected 403 from the proxy ({})", show(out))
+        });
+    }
+    for name in ["allowed.test", "deb.debian.org"] {
+        let out = get(&format!("resolve {name}"));
+        findings.check(out.exit_code != 0 && out.stdout.trim().is_empty(), || {
+            format!("{name} resolves inside the agent ({})", show(out))
+        });
+        for server in ["127.0.0.11", &a.proxy_ip.to_string(), internal_gw] {
+            let out = get(&format!("DNS query for {name} to {server}"));
+            findings.check(no_dns_answer(out), || {
+                format!(
+                    "a DNS query for {name} sent to {server} was answered: {}",
+                    out.stdout.trim()
+                )
+            });
+        }
+    }
+    for ip in host_ips.as_slice() {
+        let out = get(&format!("host service on {ip}"));
+        findings.check(
+            out.exit_code != 0 && !out.stdout.contains(HOST_REPLY),
+            || {
+                format!(
+                    "the agent reached a host service on {ip}:{port} ({})",
+                    show(out)
+                )
+            },
+        );
+    }
+    findings.check(peers_during_attack.is_empty(), || {
+        format!(
+            "the host listener got connections (from, to) during the attack: \
+             {peers_during_attack:?}"
+        )
+    });
+}
+
+/// The proxy's log names what it refused and what it let through.
+fn check_proxy_log(scene: &Scene<'_>, findings: &mut Findings) {
+    let Scene { a, web_ip, .. } = scene;
+    let events = sidecar_events(&a.sidecar_container);
+    for (kind, host_name, method, what) in [
+        (
+            EventKind::Blocked,
+            "denied.test",
+            Some("GET"),
+            "a blocked GET",
+        ),
+        (
+            EventKind::Blocked,
+            "denied.test",
+            Some("CONNECT"),
+            "a blocked CONNECT",
+        ),
+        (EventKind::Blocked, web_ip.as_str(), None, "a blocked IP"),
+        (
+            EventKind::ForwardHttp,
+            "allowed.test",
+            Some("GET"),
+            "a forwarded GET",
+        ),
+        (
+            EventKind::TunnelOpen,
+            "allowed.test",
+            None,
+            "an opened tunnel",
+        ),
+    ] {
+        findings.check(logged(&events, &kind, host_name, method), || {
+            format!("the sidecar log has no line for {what} to {host_name}: {events:#?}")
+        });
+    }
+}
+
+/// The same probes work from the sidecar's network position, so a probe that
+/// fails from the agent shows a closed door, not a broken probe.
+async fn run_controls(engine: &Engine, scene: &Scene<'_>) {
+    let Scene {
+        web_ip,
+        twin,
+        host,
+        egress_gw,
+        ..
+    } = scene;
+    let port = host.port;
+    let controls = [
+        (
+            "direct",
+            format!("curl --noproxy '*' -sS -m 3 http://{web_ip}/file"),
+        ),
+        (
+            "host",
+            format!("curl --noproxy '*' -sS -m 3 http://{egress_gw}:{port}/"),
+        ),
+        (
+            "resolve",
+            format!("{QUICK_RESOLVER} getent hosts allowed.test"),
+        ),
+        ("dns", dns_probe("127.0.0.11", "allowed.test")),
+    ];
+    let twin_results = join_all(
+        controls
+            .iter()
+            .map(|(_, script)| sh(engine, twin, None, script)),
+    )
+    .await;
+    let control = |name: &str| {
+        let i = controls
+            .iter()
+            .position(|(n, _)| *n == name)
+            .expect("control");
+        &twin_results[i]
+    };
+    assert!(
+        control("direct").stdout.contains(FILE_CONTENT),
+        "control: the sidecar's network cannot reach the outside server, so the direct-access \
+         checks prove nothing: {}",
+        show(control("direct"))
+    );
+    assert!(
+        control("host").stdout.contains(HOST_REPLY) && !host.peers().is_empty(),
+        "control: the sidecar's network cannot reach the host listener on {egress_gw}:{port}, \
+         so the host checks prove nothing: {}",
+        show(control("host"))
+    );
+    assert!(
+        control("resolve").stdout.contains(web_ip.as_str()),
+        "control: allowed.test does not resolve on the egress network: {}",
+        show(control("resolve"))
+    );
+    assert!(
+        dns_answers(&control("dns").stdout).is_some_and(|n| n > 0),
+        "control: the raw DNS probe gets no answer even on the egress network: {}",
+        show(control("dns"))
     );
 }

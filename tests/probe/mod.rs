@@ -1,7 +1,7 @@
 //! Helpers for the tests that attack bottles on the real engine: the docker
 //! CLI, a guard that removes what a test made (panics included), a listener on
 //! the host, and a collector of findings so one bottle can serve many checks.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used)]
 
 use std::io::{Read as _, Write as _};
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
