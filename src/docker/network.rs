@@ -109,6 +109,8 @@ pub async fn create(
             Err(e) if e.to_string().contains("overlap") => {
                 refused.push(subnet);
                 last_error = Some(e);
+                // Racing processes would otherwise look again in lockstep.
+                tokio::time::sleep(retry_pause()).await;
             }
             Err(e) => return Err(e.into()),
         }
@@ -119,6 +121,15 @@ pub async fn create(
         },
         NetworkError::from,
     ))
+}
+
+/// 10 to 80 ms, different in each process and on each call.
+fn retry_pause() -> std::time::Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let spread = (nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 70;
+    std::time::Duration::from_millis(10 + u64::from(spread))
 }
 
 /// Removes a network by id (names can be ambiguous on API 1.41, which lets two
