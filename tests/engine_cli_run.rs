@@ -589,3 +589,28 @@ async fn inside_view(
         )
     });
 }
+
+/// Separate processes cannot share the in-process allocation lock: they race
+/// for subnets, and every one of them must still launch.
+#[tokio::test]
+async fn eight_runs_in_separate_processes_all_launch() {
+    common::launch_settings().await;
+    let setup = Setup::new("race", "runc");
+    let runs: Vec<Running> = (0..8)
+        .map(|i| setup.run(&fake_token(), &format!("echo launched-{i}")))
+        .collect();
+    let mut failures = Vec::new();
+    for (i, run) in runs.into_iter().enumerate() {
+        let (code, stdout, stderr) = run.finish();
+        if code != Some(0) || !stdout.contains(&format!("launched-{i}")) {
+            failures.push(format!("run {i} exited {code:?}:\n{stdout}\n{stderr}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 8 concurrent runs failed:\n{}",
+        failures.len(),
+        failures.join("\n---\n")
+    );
+    probe::assert_nothing_labelled(&setup.agent_label(), "after 8 concurrent runs");
+}
