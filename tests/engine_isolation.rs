@@ -736,6 +736,10 @@ async fn run_controls(engine: &Engine, scene: &Scene<'_>) {
             format!("{QUICK_RESOLVER} getent hosts allowed.test"),
         ),
         ("dns", dns_probe("127.0.0.11", "allowed.test")),
+        (
+            "resolve outside",
+            format!("{QUICK_RESOLVER} getent hosts deb.debian.org"),
+        ),
     ];
     let twin_results = join_all(
         controls
@@ -766,6 +770,17 @@ async fn run_controls(engine: &Engine, scene: &Scene<'_>) {
         control("resolve").stdout.contains(web_ip.as_str()),
         "control: allowed.test does not resolve on the egress network: {}",
         show(control("resolve"))
+    );
+    // Where the host resolves outside names, so does the egress network (the
+    // engine forwards to the host's resolver), and the agent must not.
+    let host_resolves = Command::new("getent")
+        .args(["hosts", "deb.debian.org"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        !host_resolves || control("resolve outside").stdout.contains("deb.debian.org"),
+        "control: deb.debian.org resolves on the host but not on the egress network: {}",
+        show(control("resolve outside"))
     );
     assert!(
         dns_answers(&control("dns").stdout).is_some_and(|n| n > 0),
