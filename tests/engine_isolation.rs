@@ -304,6 +304,21 @@ async fn privileges(engine: &Engine, a: &Bottle, findings: &mut Findings) {
     findings.check(root.stdout.contains("0000000000000000"), || {
         format!("a root exec in the agent has capabilities: {}", show(&root))
     });
+    // The host's side of the bridge has an IPv6 link-local address; the agent
+    // must have no IPv6 at all (and no CAP_NET_ADMIN to turn it on).
+    let ipv6 = sh(
+        engine,
+        c,
+        AGENT,
+        "cat /proc/net/if_inet6; cat /proc/sys/net/ipv6/conf/all/disable_ipv6",
+    )
+    .await;
+    findings.check(ipv6.stdout.trim() == "1", || {
+        format!(
+            "the agent has IPv6 (a path to the host's link-local address): {}",
+            show(&ipv6)
+        )
+    });
     let suid = sh(
         engine,
         c,
