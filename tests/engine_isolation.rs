@@ -319,6 +319,27 @@ async fn privileges(engine: &Engine, a: &Bottle, findings: &mut Findings) {
             show(&ipv6)
         )
     });
+    // Limits: one agent cannot starve the others (fork bomb, memory).
+    let limits = sh(
+        engine,
+        c,
+        AGENT,
+        // cgroup v1 paths, then v2.
+        "cd /sys/fs/cgroup; cat pids/pids.max 2>/dev/null || cat pids.max; \
+         cat memory/memory.limit_in_bytes 2>/dev/null || cat memory.max",
+    )
+    .await;
+    let expected = format!(
+        "{}\n{}",
+        claude_bottle::docker::agent::DEFAULT_PIDS,
+        claude_bottle::docker::agent::DEFAULT_MEMORY_BYTES
+    );
+    findings.check(limits.stdout.trim() == expected, || {
+        format!(
+            "the agent's pids/memory limits are not the defaults {expected:?}: {}",
+            show(&limits)
+        )
+    });
     let suid = sh(
         engine,
         c,
@@ -576,6 +597,14 @@ fn attack_probes(scene: &Scene<'_>) -> Vec<(String, String)> {
             "DNS over TCP to the sidecar".into(),
             format!("nc -z -w 2 {} 53", a.proxy_ip),
         ),
+        (
+            "cloud metadata service".into(),
+            "curl --noproxy '*' -sS -m 3 http://169.254.169.254/".into(),
+        ),
+        (
+            "cloud metadata service through the proxy".into(),
+            "curl -s -m 10 -o /dev/null -w '%{http_code}' http://169.254.169.254/".into(),
+        ),
     ];
     for name in ["allowed.test", "deb.debian.org"] {
         probes.push((
@@ -622,6 +651,7 @@ fn judge_attacks(
         "the neighbour's sidecar on its egress network",
         "the neighbour's agent",
         "DNS over TCP to the sidecar",
+        "cloud metadata service",
     ] {
         let out = get(name);
         findings.check(
@@ -648,6 +678,7 @@ fn judge_attacks(
         "denied host through a CONNECT tunnel",
         "outside server's IP through the proxy",
         "host service through the proxy",
+        "cloud metadata service through the proxy",
     ] {
         let out = get(name);
         findings.check(out.stdout.trim() == "403", || {
