@@ -474,6 +474,22 @@ async fn set_scene<'a>(
 ) -> Scene<'a> {
     let web_ip = start_outside_server(cleanup, &a.names.egress_network);
     let twin = start_sidecar_twin(cleanup, &a.sidecar_container, agent_image);
+    // The outside server answers before anything is tried against it.
+    let up = sh(
+        engine,
+        &twin,
+        None,
+        &format!(
+            "for i in $(seq 50); do curl --noproxy '*' -sf -m 1 http://{web_ip}/file && exit 0; \
+             sleep 0.1; done; exit 1"
+        ),
+    )
+    .await;
+    assert!(
+        up.stdout.contains(FILE_CONTENT),
+        "control: the outside server does not answer on the egress network: {}",
+        show(&up)
+    );
     let host = HostListener::start();
     let internal_gw = probe::network_gateway(&a.names.internal_network);
     let egress_gw = probe::network_gateway(&a.names.egress_network);
