@@ -56,7 +56,7 @@ ensure_test_tools() {
     local missing=()
     command -v tmux >/dev/null 2>&1 || missing+=(tmux)
     command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
-    command -v kill >/dev/null 2>&1 || missing+=(procps)
+    [ -x /bin/kill ] || [ -x /usr/bin/kill ] || missing+=(procps)
     [ -x /bin/busybox ] || missing+=(busybox-static)
     command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
     [ ${#missing[@]} -eq 0 ] && return
