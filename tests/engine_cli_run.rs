@@ -74,6 +74,13 @@ impl Setup {
     fn agent_label(&self) -> String {
         format!("{}={}", labels::AGENT, self.agent)
     }
+
+    /// Removes whatever this agent's runs leave, when the test ends.
+    fn cleanup(&self) -> probe::Cleanup {
+        let mut cleanup = probe::Cleanup::default();
+        cleanup.label(&self.agent_label());
+        cleanup
+    }
 }
 
 /// A running `claude-bottle` whose output is collected as it comes.
@@ -292,6 +299,7 @@ async fn a_runtime_the_engine_lacks_is_refused_before_anything_is_made() {
         "this test needs an engine without runsc registered; it has: {runtimes}"
     );
     let setup = Setup::new("gv", "runsc");
+    let _cleanup = setup.cleanup();
     let (code, stdout, stderr) = setup.run(&fake_token(), "echo ran").finish();
     assert_ne!(code, Some(0), "a runsc bottle launched: {stdout}{stderr}");
     assert!(!stdout.contains("ran"), "the command ran: {stdout}");
@@ -307,6 +315,7 @@ async fn run_passes_the_exit_code_and_tears_down() {
     common::launch_settings().await;
     let ok = Setup::new("ok", "runc");
     let failing = Setup::new("fail", "runc");
+    let _cleanup = (ok.cleanup(), failing.cleanup());
     // Both at once: they are independent.
     let ok_run = ok.run(&fake_token(), "echo in-bottle=$(hostname)");
     let failing_run = failing.run(&fake_token(), "echo failing; exit 7");
@@ -335,14 +344,10 @@ async fn run_passes_the_exit_code_and_tears_down() {
 async fn sigterm_tears_down_and_exits_143() {
     common::launch_settings().await;
     let setup = Setup::new("term", "runc");
+    let _cleanup = setup.cleanup();
     let mut run = setup.run(&fake_token(), "echo STARTED; sleep 120");
     run.wait_for("STARTED");
     let session = run.session();
-    let _cleanup = {
-        let mut c = probe::Cleanup::default();
-        c.session(&session);
-        c
-    };
     let started = Instant::now();
     docker_ok(&["ps", "-q"]); // the engine answers; the bottle is up
     let killed = Command::new("kill")
@@ -412,6 +417,7 @@ async fn gc_removes_what_a_killed_run_left() {
 async fn the_real_claude_runs_in_a_bottle() {
     common::launch_settings().await;
     let setup = Setup::new("claude", "runc");
+    let _cleanup = setup.cleanup();
     let run = Running::start(setup.command(
         &fake_token(),
         &["run", &setup.agent, "--yes", "--", "claude", "--version"],
@@ -596,6 +602,7 @@ async fn inside_view(
 async fn eight_runs_in_separate_processes_all_launch() {
     common::launch_settings().await;
     let setup = Setup::new("race", "runc");
+    let _cleanup = setup.cleanup();
     let runs: Vec<Running> = (0..8)
         .map(|i| setup.run(&fake_token(), &format!("echo launched-{i}")))
         .collect();

@@ -319,6 +319,20 @@ async fn privileges(engine: &Engine, a: &Bottle, findings: &mut Findings) {
             show(&ipv6)
         )
     });
+    // Its own pid namespace: no sidecar, engine or host process to signal or trace.
+    let ps = sh(engine, c, AGENT, "ps -e -o comm=").await;
+    let foreign: Vec<&str> = ps
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|p| !["docker-init", "sleep", "bash", "ps", "nc"].contains(p))
+        .collect();
+    findings.check(ps.exit_code == 0 && foreign.is_empty(), || {
+        format!(
+            "the agent sees processes outside its container: {foreign:?} ({})",
+            show(&ps)
+        )
+    });
     // Limits: one agent cannot starve the others (fork bomb, memory).
     let limits = sh(
         engine,

@@ -51,11 +51,12 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// Containers and bottle sessions of one test, removed on drop.
+/// Containers, bottle sessions and anything else labelled, of one test,
+/// removed on drop.
 #[derive(Default)]
 pub struct Cleanup {
     containers: Vec<String>,
-    sessions: Vec<String>,
+    labels: Vec<String>,
 }
 
 impl Cleanup {
@@ -64,7 +65,12 @@ impl Cleanup {
     }
 
     pub fn session(&mut self, session: &str) {
-        self.sessions.push(session.to_owned());
+        self.labels.push(format!("{}={session}", labels::SESSION));
+    }
+
+    /// Everything carrying `label` (`key=value`).
+    pub fn label(&mut self, label: &str) {
+        self.labels.push(label.to_owned());
     }
 }
 
@@ -80,8 +86,8 @@ impl Cleanup {
 impl Drop for Cleanup {
     fn drop(&mut self) {
         self.remove_containers();
-        for session in &self.sessions {
-            remove_by_label(&format!("{}={session}", labels::SESSION));
+        for label in &self.labels {
+            remove_by_label(label);
         }
     }
 }
