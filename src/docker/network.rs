@@ -15,7 +15,7 @@ use super::subnet::{BOTTLE_PREFIX, Cidr, DEFAULT_POOL, first_free};
 static ALLOCATION: Mutex<()> = Mutex::const_new(());
 
 /// How often a create is retried when another process took the subnet first.
-const OVERLAP_RETRIES: usize = 5;
+const OVERLAP_RETRIES: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
@@ -61,8 +61,14 @@ pub async fn create(
     let pool = subnet_pool()?;
     let _turn = ALLOCATION.lock().await;
     let mut last_error = None;
+    // Blocks the engine refused as overlapping: taken by another process, or
+    // still held by a network being removed though no longer listed. Skipped
+    // on the next try, so that racing launches spread out instead of all
+    // retrying the same block.
+    let mut refused = Vec::new();
     for _ in 0..OVERLAP_RETRIES {
-        let used = used_subnets(engine).await?;
+        let mut used = used_subnets(engine).await?;
+        used.extend_from_slice(&refused);
         let subnet =
             first_free(pool, BOTTLE_PREFIX, &used).ok_or_else(|| NetworkError::PoolExhausted {
                 pool: pool.to_string(),
@@ -100,7 +106,12 @@ pub async fn create(
                 });
             }
             // Another process took this block between our look and our create.
-            Err(e) if e.to_string().contains("overlap") => last_error = Some(e),
+            Err(e) if e.to_string().contains("overlap") => {
+                refused.push(subnet);
+                last_error = Some(e);
+                // Racing processes would otherwise look again in lockstep.
+                tokio::time::sleep(retry_pause()).await;
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -110,6 +121,15 @@ pub async fn create(
         },
         NetworkError::from,
     ))
+}
+
+/// 10 to 80 ms, different in each process and on each call.
+fn retry_pause() -> std::time::Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let spread = (nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 70;
+    std::time::Duration::from_millis(10 + u64::from(spread))
 }
 
 /// Removes a network by id (names can be ambiguous on API 1.41, which lets two
