@@ -80,6 +80,26 @@ pub fn load(opts: &LoadOptions) -> Result<Manifest, ManifestErrors> {
 
 /// Reads and merges these files, in order (later files win).
 pub fn load_files(files: &[PathBuf], home: Option<&Path>) -> Result<Manifest, ManifestErrors> {
+    load_with(files, |file| read_file(file, home))
+}
+
+/// Validates `bytes` as the content of the manifest `file` (which need not exist: relative
+/// `IdentityFile` paths are still resolved against its folder), exactly as [`load_files`]
+/// would for a one-file list. For tests and tools that hold the text already.
+pub fn load_bytes(
+    file: &Path,
+    bytes: &[u8],
+    home: Option<&Path>,
+) -> Result<Manifest, ManifestErrors> {
+    load_with(&[file.to_path_buf()], |file| check_bytes(file, bytes, home))
+}
+
+type FileResult = Result<(FileEntries, Vec<ManifestError>), ManifestError>;
+
+fn load_with(
+    files: &[PathBuf],
+    mut read: impl FnMut(&Path) -> FileResult,
+) -> Result<Manifest, ManifestErrors> {
     let mut errors = Vec::new();
     let mut manifest = Manifest {
         files: files.to_vec(),
@@ -88,7 +108,7 @@ pub fn load_files(files: &[PathBuf], home: Option<&Path>) -> Result<Manifest, Ma
     let mut agents: Vec<AgentEntry> = Vec::new();
     let mut all_parsed = true;
     for file in files {
-        match read_file(file, home) {
+        match read(file) {
             Ok((entries, errs)) => {
                 errors.extend(errs);
                 merge(&mut manifest, &mut agents, entries);
@@ -123,10 +143,7 @@ fn merge(manifest: &mut Manifest, agents: &mut Vec<AgentEntry>, entries: FileEnt
     }
 }
 
-fn read_file(
-    file: &Path,
-    home: Option<&Path>,
-) -> Result<(FileEntries, Vec<ManifestError>), ManifestError> {
+fn read_file(file: &Path, home: Option<&Path>) -> FileResult {
     let fail = |message: String| ManifestError::new(file, "", None, message);
     let meta =
         std::fs::metadata(file).map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
@@ -138,9 +155,14 @@ fn read_file(
         return Err(ManifestError::from_json(file, &err));
     }
     let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
+    check_bytes(file, &bytes, home)
+}
+
+fn check_bytes(file: &Path, bytes: &[u8], home: Option<&Path>) -> FileResult {
+    let fail = |message: String| ManifestError::new(file, "", None, message);
     let text =
-        String::from_utf8(bytes).map_err(|_| fail("the file is not UTF-8 text".to_string()))?;
-    let root = json::parse(&text).map_err(|e| ManifestError::from_json(file, &e))?;
+        std::str::from_utf8(bytes).map_err(|_| fail("the file is not UTF-8 text".to_string()))?;
+    let root = json::parse(text).map_err(|e| ManifestError::from_json(file, &e))?;
     Ok(check_file(file, home, &root))
 }
 
@@ -165,16 +187,17 @@ fn check_bottle_refs(manifest: &Manifest, agents: &[AgentEntry], errors: &mut Ve
                 .with_hint(Some(available.clone()));
                 errors.push(e);
             }
-            // An empty name means `bottle` was not a string, already reported.
-            Some(pos) if !bottle.is_empty() && !manifest.bottles.contains_key(bottle) => {
+            // `bottle` that is not a string is already reported.
+            Some(pos) if entry.bottle_named && !manifest.bottles.contains_key(bottle) => {
                 let hint = keys::did_you_mean(bottle, names()).unwrap_or_else(|| available.clone());
-                let e = ManifestError::new(
-                    file,
-                    key_path(&entry.path, "bottle"),
-                    Some(pos),
-                    format!("no bottle named `{bottle}`"),
-                )
-                .with_hint(Some(hint));
+                let message = if bottle.is_empty() {
+                    "`bottle` is empty; name the bottle this agent runs in".to_string()
+                } else {
+                    format!("no bottle named `{bottle}`")
+                };
+                let e =
+                    ManifestError::new(file, key_path(&entry.path, "bottle"), Some(pos), message)
+                        .with_hint(Some(hint));
                 errors.push(e);
             }
             Some(_) => {}

@@ -191,3 +191,16 @@ fn files_that_do_not_parse_are_reported_and_skip_the_bottle_check() {
     let missing = load::load_files(&[t.path().join("none.json")], None).unwrap_err();
     assert!(messages(&missing, t.path())[0].starts_with("T/none.json: cannot read the manifest: "));
 }
+
+#[test]
+fn an_empty_bottle_name_is_an_error_not_a_loaded_agent() {
+    // Found by tests/fuzz_inputs.rs: `"bottle": ""` used to load.
+    let text = "{\"bottles\": {\"dev\": {}},\n \"agents\": {\"a\": {\"bottle\": \"\"}}}";
+    let err = load::load_bytes(Path::new("m.json"), text.as_bytes(), None).unwrap_err();
+    assert_eq!(
+        messages(&err, Path::new("/")),
+        [
+            "m.json:2:29: agents.a.bottle: `bottle` is empty; name the bottle this agent runs in\n  hint: the bottles are `dev`"
+        ]
+    );
+}

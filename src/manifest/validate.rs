@@ -22,6 +22,8 @@ pub struct AgentEntry {
     pub pos: Pos,
     /// Where its `bottle` value is; `None` when the key is missing.
     pub bottle_pos: Option<Pos>,
+    /// Whether `bottle` was a string (anything else is already reported).
+    pub bottle_named: bool,
 }
 
 /// What one file defines, in file order.
@@ -353,6 +355,7 @@ impl Checker<'_> {
             path: path.clone(),
             pos: m.value.pos,
             bottle_pos: None,
+            bottle_named: false,
         };
         let Some(fields) = self.object(&path, &m.value, AGENT_KEYS, "an agent") else {
             // Not an object: the type error is enough, skip the missing-bottle check.
@@ -366,6 +369,7 @@ impl Checker<'_> {
                     entry.bottle_pos = Some(f.value.pos);
                     if let Some(b) = self.string(&fpath, &f.value) {
                         entry.agent.bottle = b.to_string();
+                        entry.bottle_named = true;
                     }
                 }
                 "skills" => entry.agent.skills = self.skills(&fpath, &f.value),
