@@ -16,5 +16,5 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --release --test fuzz_inputs "$filter" -- --nocapture --test-threads 2 >"$log" 2>&1 || status=$?
 # The counts, rates and any failure (with the input that caused it).
-grep -E '^(fuzz |test result)|panicked|^input' "$log" || cat "$log"
+grep -E '^(fuzz |test result|manifest: |pipelock: |input)|panicked' "$log" || cat "$log"
 exit "$status"
