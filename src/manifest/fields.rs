@@ -311,6 +311,17 @@ mod tests {
     }
 
     #[test]
+    fn hidden_characters_are_shown_as_escapes() {
+        assert_eq!(shown("dev"), "dev");
+        assert_eq!(shown("dév 😀 \"x\""), "dév 😀 \"x\"");
+        assert_eq!(
+            shown("a\u{202e}b\u{200b}c\u{301}"),
+            "a\\u202eb\\u200bc\\u0301"
+        );
+        assert_eq!(shown("\0\n\t\u{1b}"), "\\u0000\\n\\t\\u001b");
+    }
+
+    #[test]
     fn env_names_and_reserved_ones() {
         assert!(check_env_name("GITHUB_TOKEN").is_ok());
         assert!(check_env_name("_x1").is_ok());
