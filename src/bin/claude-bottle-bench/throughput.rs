@@ -1,0 +1,195 @@
+//! Terminal throughput: the same bytes through raw vt100, through the
+//! dashboard's session path, and through tmux.
+
+use std::io::Sink;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use claude_bottle::session::{SCROLLBACK_LINES, Session, SessionNotice, SessionSpec, TermView};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::widgets::Block;
+use ratatui::{TerminalOptions, Viewport};
+use tokio::sync::mpsc::unbounded_channel;
+use tokio::time::Instant as TokioInstant;
+use tui_term::widget::PseudoTerminal;
+
+use crate::data::{self, WorkDir};
+use crate::report::{Summary, Table};
+use crate::tmux::Tmux;
+
+pub const ROWS: u16 = 50;
+pub const COLS: u16 = 200;
+/// The dashboard's frame interval (`runtime::FRAME`).
+const FRAME: Duration = Duration::from_millis(16);
+/// What the session's reader reads at once.
+const CHUNK: usize = 64 * 1024;
+
+pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()> {
+    let size = if quick { 4 << 20 } else { 64 << 20 };
+    let repeats = if quick { 1 } else { 3 };
+    let workloads = [
+        ("scrolling text", data::coloured_text(size)),
+        ("full-screen redraws", data::redraw_frames(size, ROWS, COLS)),
+    ];
+    for (name, bytes) in workloads {
+        let path = work.file("throughput.bin", &bytes)?;
+        let (mut raw, mut ours, mut tmux) = (Vec::new(), Vec::new(), Vec::new());
+        let mut frames = Vec::new();
+        for round in 0..repeats {
+            eprintln!("  {name}: round {}", round + 1);
+            raw.push(mb_per_s(bytes.len(), raw_vt100(&bytes)));
+            let (elapsed, drawn) = dashboard_path(&path)?;
+            ours.push(mb_per_s(bytes.len(), elapsed));
+            #[allow(clippy::cast_precision_loss)]
+            frames.push(drawn as f64);
+            tmux.push(mb_per_s(bytes.len(), through_tmux(&path)?));
+        }
+        let (raw, ours_s, tmux) = (Summary::of(&raw), Summary::of(&ours), Summary::of(&tmux));
+        let mib = size >> 20;
+        let judge = |ok: bool| (!quick).then_some(ok);
+        let vs_tmux = ours_s.median / tmux.median;
+        table.row(
+            &format!("throughput, {name} ({mib} MiB, {COLS}x{ROWS}), MB/s: vs tmux"),
+            ours_s.show(0),
+            format!("tmux {}", tmux.show(0)),
+            format!("{vs_tmux:.2}x"),
+            ">= 2.5x",
+            judge(vs_tmux >= 2.5),
+        );
+        let vs_raw = ours_s.median / raw.median;
+        table.row(
+            &format!(
+                "throughput, {name}: vs raw vt100 (frames drawn: {})",
+                Summary::of(&frames).show(0)
+            ),
+            ours_s.show(0),
+            format!("raw vt100 {}", raw.show(0)),
+            format!("{:.0}%", vs_raw * 100.0),
+            ">= 60%",
+            judge(vs_raw >= 0.6),
+        );
+    }
+    Ok(())
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn mb_per_s(bytes: usize, elapsed: Duration) -> f64 {
+    bytes as f64 / elapsed.as_secs_f64() / 1e6
+}
+
+/// vt100 alone, in this process, fed as the reader feeds it.
+fn raw_vt100(bytes: &[u8]) -> Duration {
+    let mut parser = vt100::Parser::new(ROWS, COLS, SCROLLBACK_LINES);
+    let start = Instant::now();
+    for chunk in bytes.chunks(CHUNK) {
+        parser.process(chunk);
+    }
+    std::hint::black_box(parser.screen().cursor_position());
+    start.elapsed()
+}
+
+/// The shell command that copies a file to the terminal unchanged (no
+/// LF -> CR LF translation, so every path parses the same bytes).
+pub fn cat_script(path: &Path) -> String {
+    format!("stty -opost; exec cat '{}'", path.display())
+}
+
+/// The real session path: `cat` under a PTY, the reader thread feeding the
+/// shared vt100 screen, and a loop shaped like the dashboard's drawing the
+/// screen through tui-term at most every 16 ms into a buffer of the pane's
+/// size (rendered to escape codes and thrown away). Until the child exits
+/// and every byte is parsed.
+fn dashboard_path(path: &Path) -> anyhow::Result<(Duration, u64)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let (tx, mut notices) = unbounded_channel();
+        let spec = SessionSpec {
+            program: "sh".into(),
+            args: vec!["-c".into(), cat_script(path)],
+            env: vec![],
+            rows: ROWS,
+            cols: COLS,
+        };
+        let start = Instant::now();
+        let session = Session::spawn(1, &spec, tx)?;
+        let view = session.view();
+        let mut terminal = pane_terminal()?;
+        let mut frames = 0;
+        let mut dirty = false;
+        let mut next_frame = TokioInstant::now();
+        loop {
+            if dirty && TokioInstant::now() >= next_frame {
+                view.take_dirty();
+                draw(&mut terminal, &view)?;
+                frames += 1;
+                dirty = false;
+                next_frame = TokioInstant::now() + FRAME;
+            }
+            tokio::select! {
+                notice = notices.recv() => match notice {
+                    Some(SessionNotice::Output(_) | SessionNotice::Bell(_)) => dirty = true,
+                    Some(SessionNotice::Exited(_, code)) => {
+                        if code != Some(0) {
+                            bail!("cat exited with {code:?}");
+                        }
+                        break;
+                    }
+                    None => bail!("the session's notices stopped"),
+                },
+                () = tokio::time::sleep_until(next_frame), if dirty => {}
+            }
+        }
+        draw(&mut terminal, &view)?;
+        frames += 1;
+        Ok((start.elapsed(), frames))
+    })
+}
+
+/// A ratatui terminal of the pane's size (the PTY plus a border) that
+/// renders to nowhere, with a fixed viewport (no terminal to ask).
+pub fn pane_terminal() -> anyhow::Result<Terminal<CrosstermBackend<Sink>>> {
+    Ok(Terminal::with_options(
+        CrosstermBackend::new(std::io::sink()),
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, COLS + 2, ROWS + 2)),
+        },
+    )?)
+}
+
+/// Draws a session's screen as `ui::terminal` does.
+pub fn draw(
+    terminal: &mut Terminal<CrosstermBackend<Sink>>,
+    view: &TermView,
+) -> anyhow::Result<()> {
+    terminal.draw(|frame| {
+        view.with_screen(0, |screen| {
+            frame.render_widget(
+                PseudoTerminal::new(screen).block(Block::bordered()),
+                frame.area(),
+            );
+        });
+    })?;
+    Ok(())
+}
+
+/// tmux, on its own server, a detached session of the same size running the
+/// same command; until the command signals it is done. Includes the tmux
+/// server's start (a few milliseconds).
+fn through_tmux(path: &Path) -> anyhow::Result<Duration> {
+    let tmux = Tmux::new("tp");
+    let script = format!(
+        "{}; tmux -L {} wait-for -S done",
+        cat_script(path).replace("exec ", ""),
+        tmux.socket()
+    );
+    let start = Instant::now();
+    tmux.start("tp", COLS, ROWS, &script)
+        .context("start tmux")?;
+    tmux.run(&["wait-for", "done"])?;
+    Ok(start.elapsed())
+}
