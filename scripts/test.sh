@@ -81,3 +81,6 @@ echo "== tests"
 # Engine tests must run, never skip: tell them an engine is guaranteed.
 export CLAUDE_BOTTLE_REQUIRE_ENGINE=1
 cargo test --locked --all-targets
+echo "== bench smoke (claude-bottle-bench --quick: checks the bench runs, judges no number)"
+cargo build --locked --bins
+target/debug/claude-bottle-bench --quick

@@ -103,9 +103,12 @@ pub async fn images(engine: &Engine) -> anyhow::Result<LaunchSettings> {
     })
 }
 
-/// A resolved agent with no grants and an empty allowlist.
+/// The one host a bench bottle may reach (pipelock needs a non-empty list).
+const ALLOWED: &str = "api.anthropic.com";
+
+/// A resolved agent with no grants and one allowed host.
 pub fn resolved_agent(name: &str) -> ResolvedAgent {
-    use claude_bottle::manifest::{Agent, Bottle, Resources, Runtime};
+    use claude_bottle::manifest::{AllowEntry, AllowOrigin, Agent, Bottle, Resources, Runtime};
     ResolvedAgent {
         agent: Agent {
             name: name.into(),
@@ -120,12 +123,15 @@ pub fn resolved_agent(name: &str) -> ResolvedAgent {
             runtime: Runtime::Runc,
             env: vec![],
             ssh: vec![],
-            allowlist: vec![],
+            allowlist: vec![ALLOWED.into()],
             resources: Resources::default(),
         },
         env: vec![],
         skills: vec![],
-        allowlist: vec![],
+        allowlist: vec![AllowEntry {
+            host: ALLOWED.into(),
+            origins: vec![AllowOrigin::Manifest],
+        }],
     }
 }
 
@@ -292,7 +298,7 @@ fn cli_launch(settings: &LaunchSettings, counter: &mut usize) -> anyhow::Result<
         )?;
         let sidecar_settings = SidecarSettings {
             identity: agent.clone(),
-            allowlist: vec![],
+            allowlist: vec![ALLOWED.into()],
         };
         let config = tar_archive(&sidecar::config_grant(&sidecar_settings))?;
         docker_ok(&["cp", "-", &format!("{sidecar_name}:/")], Some(&config))?;
