@@ -37,12 +37,18 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
     for (name, bytes) in workloads {
         let path = work.file("throughput.bin", &bytes)?;
         let (mut raw, mut ours, mut tmux) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut undrawn, mut draw_ms, mut draw_share) = (Vec::new(), Vec::new(), Vec::new());
         let mut frames = Vec::new();
         for round in 0..repeats {
             eprintln!("  {name}: round {}", round + 1);
             raw.push(mb_per_s(bytes.len(), raw_vt100(&bytes)));
-            let (elapsed, drawn) = dashboard_path(&path)?;
+            let (elapsed, drawn, drawing) = dashboard_path(&path, true)?;
             ours.push(mb_per_s(bytes.len(), elapsed));
+            #[allow(clippy::cast_precision_loss)]
+            draw_ms.push(drawing.as_secs_f64() * 1e3 / drawn.max(1) as f64);
+            draw_share.push(drawing.as_secs_f64() / elapsed.as_secs_f64() * 100.0);
+            let (elapsed, _, _) = dashboard_path(&path, false)?;
+            undrawn.push(mb_per_s(bytes.len(), elapsed));
             #[allow(clippy::cast_precision_loss)]
             frames.push(drawn as f64);
             tmux.push(mb_per_s(bytes.len(), through_tmux(&path)?));
@@ -70,6 +76,19 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
             format!("{:.0}%", vs_raw * 100.0),
             ">= 60%",
             judge(vs_raw >= 0.6),
+        );
+        let undrawn = Summary::of(&undrawn);
+        table.row(
+            &format!(
+                "throughput, {name}: session path drawing no frames (a frame took {} ms, {}% of the time)",
+                Summary::of(&draw_ms).show(2),
+                Summary::of(&draw_share).show(0)
+            ),
+            undrawn.show(0),
+            format!("raw vt100 {}", raw.show(0)),
+            format!("{:.0}%", undrawn.median / raw.median * 100.0),
+            "",
+            None,
         );
     }
     Ok(())
@@ -102,7 +121,9 @@ pub fn cat_script(path: &Path) -> String {
 /// screen through tui-term at most every 16 ms into a buffer of the pane's
 /// size (rendered to escape codes and thrown away). Until the child exits
 /// and every byte is parsed.
-fn dashboard_path(path: &Path) -> anyhow::Result<(Duration, u64)> {
+/// With `frames` false, only the last frame is drawn (to isolate drawing).
+/// Returns the time, the frames drawn and the time spent drawing them.
+fn dashboard_path(path: &Path, frames_on: bool) -> anyhow::Result<(Duration, u64, Duration)> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -120,12 +141,15 @@ fn dashboard_path(path: &Path) -> anyhow::Result<(Duration, u64)> {
         let view = session.view();
         let mut terminal = pane_terminal()?;
         let mut frames = 0;
+        let mut drawing = Duration::ZERO;
         let mut dirty = false;
         let mut next_frame = TokioInstant::now();
         loop {
-            if dirty && TokioInstant::now() >= next_frame {
+            if frames_on && dirty && TokioInstant::now() >= next_frame {
                 view.take_dirty();
+                let t = Instant::now();
                 draw(&mut terminal, &view)?;
+                drawing += t.elapsed();
                 frames += 1;
                 dirty = false;
                 next_frame = TokioInstant::now() + FRAME;
@@ -141,12 +165,12 @@ fn dashboard_path(path: &Path) -> anyhow::Result<(Duration, u64)> {
                     }
                     None => bail!("the session's notices stopped"),
                 },
-                () = tokio::time::sleep_until(next_frame), if dirty => {}
+                () = tokio::time::sleep_until(next_frame), if dirty && frames_on => {}
             }
         }
         draw(&mut terminal, &view)?;
         frames += 1;
-        Ok((start.elapsed(), frames))
+        Ok((start.elapsed(), frames, drawing))
     })
 }
 
