@@ -1,7 +1,8 @@
 //! Idle cost: the real dashboard binary, in tmux, with real bottles running
-//! `sh` (CLAUDE_BOTTLE_AGENT_COMMAND), doing nothing. CPU time and wake-ups
+//! `sh` (`CLAUDE_BOTTLE_AGENT_COMMAND`), doing nothing. CPU time and wake-ups
 //! of every thread of the dashboard process, from /proc.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -11,11 +12,12 @@ use crate::launch;
 use crate::report::{Summary, Table};
 use crate::tmux::Tmux;
 
-/// Linux reports CPU time in ticks of 1/100 s (USER_HZ) on every architecture
+/// Linux reports CPU time in ticks of 1/100 s (`USER_HZ`) on every architecture
 /// this runs on.
 const TICKS_PER_S: f64 = 100.0;
 const SESSION: &str = "dash";
 
+#[allow(clippy::too_many_lines)] // one scenario, step by step
 pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()> {
     let (n, window, windows) = if quick {
         (2, Duration::from_secs(3), 1)
@@ -61,10 +63,10 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
             "bench-token-not-real".to_owned(),
         ),
     ];
-    let exports: String = env
-        .iter()
-        .map(|(k, v)| format!("export {k}='{v}'; "))
-        .collect();
+    let mut exports = String::new();
+    for (k, v) in &env {
+        let _ = write!(exports, "export {k}='{v}'; ");
+    }
     let script = format!(
         "cd '{}'; {exports}exec '{}' --manifest '{}'",
         work.path().display(),

@@ -108,7 +108,7 @@ const ALLOWED: &str = "api.anthropic.com";
 
 /// A resolved agent with no grants and one allowed host.
 pub fn resolved_agent(name: &str) -> ResolvedAgent {
-    use claude_bottle::manifest::{AllowEntry, AllowOrigin, Agent, Bottle, Resources, Runtime};
+    use claude_bottle::manifest::{Agent, AllowEntry, AllowOrigin, Bottle, Resources, Runtime};
     ResolvedAgent {
         agent: Agent {
             name: name.into(),
@@ -214,6 +214,7 @@ fn cli_subnet(k: usize, h: u8) -> String {
 /// the runtime check, two networks, the sidecar (config copied in, started,
 /// polled healthy), the agent (files copied in, started). Seconds to ready;
 /// then removes it (not timed).
+#[allow(clippy::too_many_lines)] // one docker command per step, in order
 fn cli_launch(settings: &LaunchSettings, counter: &mut usize) -> anyhow::Result<f64> {
     let name = agent_name(counter);
     let base = format!("cb-{name}-cli");

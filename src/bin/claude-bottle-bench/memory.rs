@@ -67,7 +67,7 @@ fn rss_of(n: usize, text: &std::path::Path) -> anyhow::Result<f64> {
 }
 
 /// In the child: spawn the sessions, wait until each has printed all and
-/// exited, check the scrollback is there, print VmRSS in kB.
+/// exited, check the scrollback is there, print `VmRSS` in kB.
 pub fn child(args: &[String]) -> anyhow::Result<()> {
     let n: u64 = args.first().context("count")?.parse()?;
     let text = std::path::PathBuf::from(args.get(1).context("file")?);
@@ -95,6 +95,7 @@ pub fn child(args: &[String]) -> anyhow::Result<()> {
             bail!("the sessions did not finish");
         }
     }
+    #[allow(clippy::naive_bytecount)] // once, on a few MB
     let expected = std::fs::read(&text)?
         .iter()
         .filter(|&&b| b == b'\n')

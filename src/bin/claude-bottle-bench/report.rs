@@ -19,7 +19,7 @@ impl Summary {
         let median = match n {
             0 => f64::NAN,
             _ if n % 2 == 1 => s[n / 2],
-            _ => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+            _ => f64::midpoint(s[n / 2 - 1], s[n / 2]),
         };
         Self {
             median,
