@@ -112,10 +112,6 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
         if let Some(teardown) = quit {
             break teardown;
         }
-        let shown = app.tab().map(|t| t.id);
-        for (id, session) in &runtime.sessions {
-            session.view().set_background(Some(*id) != shown);
-        }
     };
     if teardown && !runtime.bottles.is_empty() && broken.is_none() {
         app.info("removing bottles…");

@@ -8,10 +8,8 @@
 //! the screen goes from clean to dirty, so notifications coalesce however
 //! fast the child writes. Bytes are never queued: if parsing falls behind, the
 //! reader simply reads later, the kernel's PTY buffer fills and the child's
-//! writes block. A hidden session's reader pauses after each large read (a
-//! flood), so hidden output cannot starve the shown one of CPU. Input goes
-//! through a bounded queue; when it is full a write is refused (reported to
-//! the user) instead of blocking the loop.
+//! writes block. Input goes through a bounded queue; when it is full a write
+//! is refused (reported to the user) instead of blocking the loop.
 
 use std::io::{Read, Write};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
@@ -39,13 +37,6 @@ pub enum SessionNotice {
 /// Chunks of input waiting for the writer thread.
 const INPUT_QUEUE: usize = 256;
 const READ_BUFFER: usize = 64 * 1024;
-/// A read at least this big means the child is flooding the terminal.
-const FLOOD_READ: usize = 4 * 1024;
-/// How long a hidden session's reader pauses after a flooding read. The
-/// child meanwhile blocks on the full PTY buffer, so a hidden flood costs
-/// little CPU and the shown session's echo is not delayed; ordinary agent
-/// output (small writes) is never paused.
-const BACKGROUND_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// What to run and with which environment.
 #[derive(Debug, Clone, Default)]
@@ -232,9 +223,6 @@ fn read_loop(
             if notify.send(notice).is_err() {
                 return;
             }
-        }
-        if n >= FLOOD_READ && view.is_background() {
-            std::thread::sleep(BACKGROUND_PAUSE);
         }
     }
 }

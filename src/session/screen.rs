@@ -59,9 +59,6 @@ struct Shared {
     /// Set by the reader when it feeds bytes, cleared by the loop when it
     /// takes the notification: one pending notice per session at most.
     dirty: AtomicBool,
-    /// Not on screen (a hidden tab): its reader may take its time, so that a
-    /// flood of hidden output does not starve the tab being typed into.
-    background: AtomicBool,
 }
 
 /// What one call to [`TermView::feed`] found.
@@ -98,7 +95,6 @@ impl TermView {
             shared: Arc::new(Shared {
                 parser: Mutex::new(parser),
                 dirty: AtomicBool::new(false),
-                background: AtomicBool::new(false),
             }),
         }
     }
@@ -134,15 +130,6 @@ impl TermView {
     /// Clears the dirty mark; whether it was set.
     pub fn take_dirty(&self) -> bool {
         self.shared.dirty.swap(false, Ordering::AcqRel)
-    }
-
-    /// Marks the session as shown (`false`) or hidden (`true`).
-    pub fn set_background(&self, background: bool) {
-        self.shared.background.store(background, Ordering::Relaxed);
-    }
-
-    pub fn is_background(&self) -> bool {
-        self.shared.background.load(Ordering::Relaxed)
     }
 
     /// The child's input modes, for key encoding.
@@ -207,16 +194,6 @@ mod tests {
         assert!(view.take_dirty());
         assert!(!view.take_dirty());
         assert!(view.feed(b"c").became_dirty);
-    }
-
-    #[test]
-    fn a_view_is_shown_until_marked_hidden() {
-        let view = TermView::new(24, 80);
-        assert!(!view.is_background());
-        view.clone().set_background(true);
-        assert!(view.is_background());
-        view.set_background(false);
-        assert!(!view.is_background());
     }
 
     #[test]
