@@ -174,3 +174,55 @@ pub async fn log_tail(engine: &Engine, id: &str) -> String {
     }
     out
 }
+
+/// A running sidecar found by its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningSidecar {
+    /// The container's name.
+    pub container: String,
+    pub session: String,
+    /// Seconds since the Unix epoch.
+    pub created: i64,
+}
+
+/// The running sidecars of `agent`'s bottles (every owner), newest first.
+pub async fn running_for_agent(
+    engine: &Engine,
+    agent: &str,
+) -> Result<Vec<RunningSidecar>, EngineError> {
+    use super::labels;
+    let filters = std::collections::HashMap::from([
+        (
+            "label".to_owned(),
+            vec![
+                format!("{}={agent}", labels::AGENT),
+                format!("{}={}", labels::ROLE, labels::Role::Sidecar.as_str()),
+            ],
+        ),
+        ("status".to_owned(), vec!["running".to_owned()]),
+    ]);
+    let found = engine
+        .docker
+        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+            all: false,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await?;
+    let mut sidecars: Vec<RunningSidecar> = found
+        .into_iter()
+        .filter_map(|c| {
+            let name = c.names?.into_iter().next()?;
+            Some(RunningSidecar {
+                container: name.trim_start_matches('/').to_owned(),
+                session: c
+                    .labels
+                    .and_then(|l| l.get(labels::SESSION).cloned())
+                    .unwrap_or_default(),
+                created: c.created.unwrap_or(0),
+            })
+        })
+        .collect();
+    sidecars.sort_by_key(|s| std::cmp::Reverse(s.created));
+    Ok(sidecars)
+}
