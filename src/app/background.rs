@@ -2,7 +2,7 @@
 //! launches, egress lines, the engine.
 
 use super::event::{BottleId, Effect, Event};
-use super::state::{App, Focus, Modal, PendingLaunch, TabState};
+use super::state::{App, Focus, Modal, PendingLaunch, SaveHost, TabState};
 
 pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
     let current = app.tab().map(|t| t.id);
@@ -60,12 +60,25 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
         Event::EngineState(status) => app.engine = status,
         Event::AllowDone { id, host, result } => match result {
             Ok(()) => {
-                if let Some(tab) = app.tab_by_id(id) {
+                let offer = app.tab_by_id(id).map(|tab| {
                     tab.allowed_here.push(host.clone());
-                }
+                    SaveHost {
+                        host: host.clone(),
+                        bottle: tab.bottle.clone(),
+                        file: tab.manifest_file.clone(),
+                    }
+                });
                 app.info(format!("{host} allowed; the sidecar reloaded its config"));
+                // Offer to keep it, unless something else is being asked.
+                if app.modal.is_none() {
+                    app.modal = offer.map(Modal::SaveHost);
+                }
             }
             Err(reason) => app.error(format!("could not allow {host}: {reason}")),
+        },
+        Event::SaveDone { host, file, result } => match result {
+            Ok(()) => app.info(format!("{host} added to {}", file.display())),
+            Err(reason) => app.error(format!("{host} was not saved: {reason}")),
         },
         Event::KillDone { id, result } => on_kill_done(app, id, result),
         Event::Failure(text) => app.error(text),

@@ -119,6 +119,12 @@ pub enum Event {
         id: BottleId,
         result: Result<(), String>,
     },
+    /// The answer to [`Effect::SaveAllowHost`].
+    SaveDone {
+        host: String,
+        file: std::path::PathBuf,
+        result: Result<(), String>,
+    },
     /// Something failed that belongs to no bottle.
     Failure(String),
 }
@@ -155,6 +161,13 @@ pub enum Effect {
     /// Add `host` to the bottle's allowlist and reload its sidecar.
     AllowHost {
         id: BottleId,
+        host: String,
+    },
+    /// Add `host` to `bottles.<bottle>.egress.allowlist` in the manifest
+    /// `file`, keeping the rest of the file as it is.
+    SaveAllowHost {
+        file: std::path::PathBuf,
+        bottle: String,
         host: String,
     },
     /// Leave; remove the bottles first when `teardown`.

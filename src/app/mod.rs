@@ -21,5 +21,7 @@ mod update;
 mod update_tests;
 
 pub use event::{BottleId, Effect, EngineStatus, Event, Progress, Secret};
-pub use state::{AgentEntry, AgentStatus, App, Focus, ManifestProblem, Modal, Tab, TabState};
+pub use state::{
+    AgentEntry, AgentStatus, App, Focus, ManifestProblem, Modal, SaveHost, Tab, TabState,
+};
 pub use update::update;

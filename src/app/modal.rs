@@ -3,7 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::event::{Effect, Secret};
-use super::state::{App, Modal, PendingLaunch, TabState};
+use super::state::{App, Modal, PendingLaunch, SaveHost, TabState};
 use super::update::{start_launch, typed_char};
 
 pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
@@ -31,6 +31,22 @@ pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Modal::SaveHost(save) => match typed_char(key) {
+            Some('y' | 'Y') => {
+                app.info(format!("adding {} to {}…", save.host, save.file.display()));
+                vec![Effect::SaveAllowHost {
+                    file: save.file,
+                    bottle: save.bottle,
+                    host: save.host,
+                }]
+            }
+            Some('n' | 'N') => not_saved(app, &save),
+            _ if key.code == KeyCode::Esc => not_saved(app, &save),
+            _ => {
+                app.modal = Some(Modal::SaveHost(save));
+                Vec::new()
+            }
+        },
         Modal::ConfirmQuit { bottles } => match typed_char(key) {
             Some('y' | 'Y') => quit(app, true),
             Some('k' | 'K') => quit(app, false),
@@ -42,6 +58,15 @@ pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
             }
         },
     }
+}
+
+fn not_saved(app: &mut App, save: &SaveHost) -> Vec<Effect> {
+    app.info(format!(
+        "{} allowed for this bottle only; {} unchanged",
+        save.host,
+        save.file.display()
+    ));
+    Vec::new()
 }
 
 fn quit(app: &mut App, teardown: bool) -> Vec<Effect> {

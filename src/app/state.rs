@@ -71,6 +71,8 @@ pub struct Tab {
     pub allowlist: Vec<AllowEntry>,
     /// Hosts allowed from the dashboard since.
     pub allowed_here: Vec<String>,
+    /// The manifest file the bottle's entry came from.
+    pub manifest_file: std::path::PathBuf,
 }
 
 /// The preflight summary before a launch, and what comes after it.
@@ -106,7 +108,19 @@ pub enum Modal {
     ConfirmQuit {
         bottles: usize,
     },
+    /// A host was just allowed for a running bottle: add it to the manifest
+    /// file too? Nothing is written unless the answer is yes.
+    SaveHost(SaveHost),
     Help,
+}
+
+/// Where an allowed host would be saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveHost {
+    pub host: String,
+    /// `bottles.<bottle>` in `file`.
+    pub bottle: String,
+    pub file: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -262,6 +262,7 @@ pub(super) fn start_launch(app: &mut App, pending: PendingLaunch) -> Vec<Effect>
         egress: super::egress_log::EgressLog::default(),
         allowlist: pending.resolved.allowlist.clone(),
         allowed_here: Vec::new(),
+        manifest_file: pending.resolved.bottle.source.clone(),
     });
     app.current_tab = app.tabs.len() - 1;
     let (rows, cols) = app.areas().pty_size();

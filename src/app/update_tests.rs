@@ -397,6 +397,8 @@ fn egress_keys_select_filter_and_allow() {
         },
     );
     assert_eq!(a.tabs[0].allowed_here, vec!["evil.example".to_string()]);
+    assert!(matches!(a.modal, Some(Modal::SaveHost(_))));
+    assert!(update(&mut a, ch('n')).is_empty());
     assert!(update(&mut a, ch('a')).is_empty(), "now allowed");
     update(&mut a, ch('j'));
     update(&mut a, key(KeyCode::Down));
@@ -542,4 +544,133 @@ fn engine_state_and_failures_are_recorded() {
     assert!(a.message.as_ref().unwrap().is_error);
     update(&mut a, ch('j'));
     assert!(a.message.is_none(), "a key clears the message");
+}
+
+/// A running bottle whose log has one denial of `host`, allowed with `a`.
+fn allowed_from_a_denial(host: &str) -> (App, u64) {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "");
+    update(
+        &mut a,
+        Event::Egress {
+            id,
+            line: blocked(host, "2026-04-28T15:05:20Z"),
+        },
+    );
+    update(&mut a, ch('e'));
+    assert_eq!(
+        update(&mut a, ch('a')),
+        vec![Effect::AllowHost {
+            id,
+            host: host.into()
+        }]
+    );
+    assert_eq!(
+        a.modal, None,
+        "nothing is offered before the sidecar reloaded"
+    );
+    update(
+        &mut a,
+        Event::AllowDone {
+            id,
+            host: host.into(),
+            result: Ok(()),
+        },
+    );
+    (a, id)
+}
+
+fn offer(host: &str) -> Modal {
+    Modal::SaveHost(SaveHost {
+        host: host.into(),
+        bottle: "web".into(),
+        file: "/project/claude-bottle.json".into(),
+    })
+}
+
+#[test]
+fn allowing_a_host_offers_to_save_it_and_no_writes_nothing() {
+    let (mut a, _) = allowed_from_a_denial("evil.example");
+    assert_eq!(a.modal, Some(offer("evil.example")));
+    assert!(update(&mut a, ch('x')).is_empty(), "other keys keep asking");
+    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
+    assert_eq!(a.modal, Some(offer("evil.example")));
+    assert!(update(&mut a, ch('n')).is_empty());
+    assert_eq!(a.modal, None);
+    let text = &a.message.as_ref().unwrap().text;
+    assert!(
+        text.contains("evil.example allowed for this bottle only")
+            && text.contains("/project/claude-bottle.json unchanged"),
+        "{text}"
+    );
+    let (mut a, _) = allowed_from_a_denial("evil.example");
+    assert!(update(&mut a, key(KeyCode::Esc)).is_empty());
+    assert_eq!(a.modal, None);
+}
+
+#[test]
+fn yes_saves_the_host_to_the_bottles_file_and_says_how_it_went() {
+    let (mut a, _) = allowed_from_a_denial("evil.example");
+    assert_eq!(
+        update(&mut a, ch('y')),
+        vec![Effect::SaveAllowHost {
+            file: "/project/claude-bottle.json".into(),
+            bottle: "web".into(),
+            host: "evil.example".into(),
+        }]
+    );
+    assert_eq!(a.modal, None);
+    update(
+        &mut a,
+        Event::SaveDone {
+            host: "evil.example".into(),
+            file: "/project/claude-bottle.json".into(),
+            result: Ok(()),
+        },
+    );
+    let message = a.message.clone().unwrap();
+    assert!(!message.is_error);
+    assert_eq!(
+        message.text,
+        "evil.example added to /project/claude-bottle.json"
+    );
+    update(
+        &mut a,
+        Event::SaveDone {
+            host: "evil.example".into(),
+            file: "/project/claude-bottle.json".into(),
+            result: Err("/project/claude-bottle.json: permission denied".into()),
+        },
+    );
+    let message = a.message.clone().unwrap();
+    assert!(
+        message.is_error && message.text.contains("not saved: "),
+        "{message:?}"
+    );
+}
+
+#[test]
+fn no_offer_when_the_allow_failed_or_another_question_is_open() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "");
+    update(
+        &mut a,
+        Event::AllowDone {
+            id,
+            host: "x.example".into(),
+            result: Err("sidecar gone".into()),
+        },
+    );
+    assert_eq!(a.modal, None);
+    update(&mut a, ch('x'));
+    assert_eq!(a.modal, Some(Modal::ConfirmKill(id)));
+    update(
+        &mut a,
+        Event::AllowDone {
+            id,
+            host: "x.example".into(),
+            result: Ok(()),
+        },
+    );
+    assert_eq!(a.modal, Some(Modal::ConfirmKill(id)), "not replaced");
 }

@@ -17,6 +17,7 @@ use crate::docker::image::{AgentImageSource, BuildProgress, ensure_agent_image};
 use crate::docker::{labels, reaper, sidecar};
 use crate::egress::config::SidecarSettings;
 use crate::egress::tail;
+use crate::manifest::edit::add_allow_host_to_file;
 use crate::manifest::{ResolvedAgent, ResolvedEnvValue};
 use crate::session::{Session, SessionNotice, SessionSpec};
 
@@ -136,6 +137,7 @@ impl Runtime {
                 }
             }
             Effect::AllowHost { id, host } => self.allow(id, host),
+            Effect::SaveAllowHost { file, bottle, host } => self.save_host(file, bottle, host),
             Effect::Quit { teardown } => return Some(teardown),
         }
         None
@@ -322,6 +324,15 @@ impl Runtime {
         });
     }
 
+    /// Writes the host into the manifest file, off the loop.
+    fn save_host(&self, file: std::path::PathBuf, bottle: String, host: String) {
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = add_allow_host_to_file(&file, &bottle, &host).map_err(|e| e.to_string());
+            let _ = tx.send(Msg::Event(Event::SaveDone { host, file, result }));
+        });
+    }
+
     pub fn allowed(&mut self, id: BottleId, settings: SidecarSettings) {
         if let Some(bottle) = self.bottles.get_mut(&id) {
             bottle.sidecar_settings = settings;
@@ -442,6 +453,56 @@ mod tests {
         }
         assert_eq!(spec.program, "docker");
         assert_eq!((spec.rows, spec.cols), (30, 100));
+    }
+
+    /// Allows a host from a denial, answers the save offer with `answer`
+    /// and runs what the model asks; returns the file afterwards.
+    async fn answer_the_save_offer(answer: char) -> (String, String) {
+        use crate::app::fixtures::{app, blocked, ch, running};
+        use crate::app::update;
+        const FILE: &str = "{\n  \"bottles\": { \"web\": { \"egress\": { \"allowlist\": [\"docs.rs\"] } } },\n  \"agents\": {}\n}\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("claude-bottle.json");
+        std::fs::write(&path, FILE).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (notices, _) = tokio::sync::mpsc::unbounded_channel();
+        let mut rt = Runtime::new(runtime(None, &["sh"], false).ctx, tx, notices);
+        let mut a = app();
+        let id = running(&mut a, "alpha", "");
+        a.tabs[0].manifest_file.clone_from(&path);
+        let line = blocked("evil.example", "2026-04-28T15:05:20Z");
+        update(&mut a, Event::Egress { id, line });
+        update(&mut a, ch('e'));
+        update(&mut a, ch('a'));
+        let host = "evil.example".to_owned();
+        let allowed = Event::AllowDone {
+            id,
+            host,
+            result: Ok(()),
+        };
+        let mut effects = update(&mut a, allowed);
+        effects.extend(update(&mut a, ch(answer)));
+        let expected = usize::from(answer == 'y');
+        assert_eq!(effects.len(), expected, "{effects:?}");
+        for effect in effects {
+            assert_eq!(rt.run(effect), None);
+            match rx.recv().await {
+                Some(Msg::Event(event)) => update(&mut a, event),
+                other => panic!("{other:?}"),
+            };
+        }
+        (FILE.to_owned(), std::fs::read_to_string(&path).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_manifest_file_changes_only_on_yes() {
+        let (before, after) = answer_the_save_offer('n').await;
+        assert_eq!(before, after);
+        let (before, after) = answer_the_save_offer('y').await;
+        assert_eq!(
+            after,
+            before.replace(r#"["docs.rs"]"#, r#"["docs.rs", "evil.example"]"#)
+        );
     }
 
     #[test]

@@ -57,6 +57,23 @@ pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
                 ),
             ],
         ),
+        Modal::SaveHost(save) => (
+            " Save to the manifest? ".to_owned(),
+            vec![
+                Line::raw(format!("{} is allowed for this bottle now.", save.host)),
+                Line::raw(format!(
+                    "Add it to bottles.{}.egress.allowlist in {} too?",
+                    save.bottle,
+                    save.file.display()
+                )),
+                Line::styled(
+                    "The rest of the file is kept as it is; later bottles get the host.",
+                    super::dim(),
+                ),
+                Line::raw(""),
+                keys_line(&[("y", "add it to the file"), ("n / Esc", "this bottle only")]),
+            ],
+        ),
         Modal::Help => (" Keys ".to_owned(), help()),
     };
     let width = screen.width.saturating_sub(4).min(90);
