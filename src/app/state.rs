@@ -4,6 +4,7 @@ use ratatui::layout::Rect;
 
 use super::egress_log::EgressLog;
 use super::event::{BottleId, EngineStatus, Progress, Secret};
+use super::keymap::EscapeKey;
 use super::layout::Areas;
 use crate::manifest::{AllowEntry, ResolvedAgent};
 use crate::session::TermView;
@@ -146,6 +147,8 @@ pub struct App {
     pub screen: Rect,
     pub next_id: BottleId,
     pub quitting: bool,
+    /// The chord that leaves the terminal.
+    pub escape_key: EscapeKey,
 }
 
 impl App {
@@ -169,6 +172,7 @@ impl App {
             screen: Rect::new(0, 0, 80, 24),
             next_id: 1,
             quitting: false,
+            escape_key: EscapeKey::default(),
         }
     }
 

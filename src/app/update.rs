@@ -45,14 +45,14 @@ fn on_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
         Focus::Egress => &[Scope::Egress, Scope::Dashboard],
         _ => &[Scope::Agents, Scope::Dashboard],
     };
-    match lookup(scopes, key) {
+    match lookup(scopes, key, app.escape_key) {
         Some(action) => on_action(app, action, key),
         None => Vec::new(),
     }
 }
 
 fn on_terminal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
-    match lookup(&[Scope::Terminal], key) {
+    match lookup(&[Scope::Terminal], key, app.escape_key) {
         Some(Action::LeaveTerminal) => {
             app.focus = if app.egress_open {
                 Focus::Egress

@@ -674,3 +674,22 @@ fn no_offer_when_the_allow_failed_or_another_question_is_open() {
     );
     assert_eq!(a.modal, Some(Modal::ConfirmKill(id)), "not replaced");
 }
+
+#[test]
+fn a_configured_escape_key_leaves_and_ctrl_bracket_then_reaches_the_agent() {
+    let mut a = app();
+    a.escape_key = keymap::EscapeKey::parse("ctrl-b").unwrap();
+    let id = running(&mut a, "alpha", "$ ");
+    update(&mut a, ch('i'));
+    assert_eq!(a.focus, Focus::Terminal);
+    assert_eq!(
+        update(&mut a, ctrl(']')),
+        vec![Effect::Write {
+            id,
+            bytes: vec![0x1d]
+        }]
+    );
+    assert_eq!(a.focus, Focus::Terminal);
+    assert!(update(&mut a, ctrl('b')).is_empty());
+    assert_eq!(a.focus, Focus::Agents);
+}

@@ -426,6 +426,7 @@ mod tests {
             settings: None,
             agent_command: command.iter().map(|s| (*s).to_owned()).collect(),
             append_prompt,
+            escape_key: Default::default(),
         };
         let (tx, _) = tokio::sync::mpsc::unbounded_channel();
         let (notices, _) = tokio::sync::mpsc::unbounded_channel();

@@ -74,7 +74,7 @@ pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
                 keys_line(&[("y", "add it to the file"), ("n / Esc", "this bottle only")]),
             ],
         ),
-        Modal::Help => (" Keys ".to_owned(), help()),
+        Modal::Help => (" Keys ".to_owned(), help(app)),
     };
     let width = screen.width.saturating_sub(4).min(90);
     let height = u16::try_from(lines.len() + 2)
@@ -214,7 +214,7 @@ fn secret(pending: &PendingLaunch, typed: usize) -> Vec<Line<'static>> {
     ]
 }
 
-fn help() -> Vec<Line<'static>> {
+fn help(app: &App) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for scope in [
         Scope::Agents,
@@ -226,7 +226,7 @@ fn help() -> Vec<Line<'static>> {
         for b in bindings(scope) {
             lines.push(Line::from(vec![
                 Span::styled(
-                    format!("  {:<18}", b.keys_label()),
+                    format!("  {:<18}", b.keys_label(app.escape_key)),
                     Style::new().fg(Color::Cyan),
                 ),
                 Span::raw(b.help),
