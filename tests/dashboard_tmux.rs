@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fixture should fail the test loudly
 
 mod common;
+mod probe;
 
 use std::path::Path;
 use std::process::Command;
@@ -239,6 +240,132 @@ fn image_env(dir: &Path) -> Vec<(String, String)> {
         ),
     ]);
     env
+}
+
+/// Removes the bottles of these agents when the test ends, failed or not
+/// (declare it before the `Tmux`, so the dashboard is gone first).
+fn remove_bottles_of(agents: &[&str]) -> probe::Cleanup {
+    let mut cleanup = probe::Cleanup::default();
+    for agent in agents {
+        cleanup.label(&format!("claude-bottle.agent={agent}"));
+    }
+    cleanup
+}
+
+/// How long a launch may take on a loaded machine.
+const LAUNCH: Duration = Duration::from_secs(240);
+/// How long anything else on screen may take.
+const SOON: Duration = Duration::from_secs(60);
+
+impl Tmux {
+    /// Selects the agent list's `nth` agent (from the top), launches it and
+    /// waits for its shell prompt.
+    fn launch(&self, nth: usize, agent: &str) {
+        self.keys(&["Escape"]);
+        for _ in 0..5 {
+            self.keys(&["k"]);
+        }
+        for _ in 0..nth {
+            self.keys(&["j"]);
+        }
+        self.keys(&["Enter"]);
+        self.wait("the preflight", SOON, |s| s.contains("Launch?"));
+        self.keys(&["y"]);
+        self.wait(&format!("{agent} running"), LAUNCH, |s| {
+            s.contains(&format!("{agent} · plain · running")) && s.contains("$ ")
+        });
+    }
+
+    /// Types a command into the current tab's shell and comes back.
+    fn run_in_terminal(&self, command: &str, done: &str) {
+        self.keys(&["i"]);
+        self.type_text(command);
+        self.keys(&["Enter"]);
+        self.wait(done, SOON, |s| s.contains(done));
+        self.keys(&["C-]"]);
+    }
+}
+
+#[test]
+fn a_denial_shows_in_its_bottles_pane_is_allowed_and_saved_only_on_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let suffix = std::process::id();
+    let (calm, curious) = (format!("calm{suffix}"), format!("curious{suffix}"));
+    let path = manifest(dir.path(), &[&calm, &curious]);
+    let original = std::fs::read_to_string(&path).unwrap();
+    let env = image_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _cleanup = remove_bottles_of(&[&calm, &curious]);
+    let tmux = Tmux::start("deny", dir.path(), &env, &format!("--manifest '{path}'"));
+    tmux.wait_for(&curious);
+    tmux.launch(0, &calm);
+    tmux.launch(1, &curious);
+
+    // The second bottle asks for a host its allowlist lacks.
+    tmux.run_in_terminal(
+        "curl -s -o /dev/null -w 'code=%{http_code}\\n' http://denied.test/",
+        "code=403",
+    );
+    tmux.keys(&["e"]);
+    let blocked = "BLOCKED http://denied.test/";
+    let screen = tmux.wait("the denial in the egress pane", SOON, |s| {
+        s.contains(blocked)
+    });
+    assert!(
+        screen.contains("domain not in allowlist: denied.test"),
+        "{screen}"
+    );
+    // Not in the other bottle's pane.
+    tmux.keys(&["1"]);
+    let other = tmux.wait(&format!("tab {calm} shown"), SOON, |s| {
+        s.contains(&format!("{calm} · plain · running")) && s.contains(" START ")
+    });
+    assert!(!other.contains("denied.test"), "{other}");
+    tmux.keys(&["2"]);
+    tmux.wait("back on the second tab", SOON, |s| s.contains(blocked));
+
+    // Allow it: the newest row is the denial.
+    tmux.keys(&["a"]);
+    let offer = tmux.wait("the sidecar reloaded and the offer", SOON, |s| {
+        s.contains(" RELOAD ") && s.contains("Save to the manifest?")
+    });
+    assert!(offer.contains("claude-bottle.json"), "{offer}");
+    tmux.keys(&["n"]);
+    tmux.wait("declined", SOON, |s| {
+        s.contains("denied.test allowed for this bottle only")
+    });
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+
+    // Another denial, this time saved.
+    tmux.run_in_terminal(
+        "curl -s -o /dev/null -w 'again=%{http_code}\\n' http://denied2.test/",
+        "again=403",
+    );
+    tmux.wait("the second denial", SOON, |s| {
+        s.contains("BLOCKED http://denied2.test/")
+    });
+    tmux.keys(&["a"]);
+    tmux.wait("the second offer", SOON, |s| {
+        s.contains("Save to the manifest?") && s.contains("denied2.test is allowed")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait("saved", SOON, |s| s.contains("denied2.test added to"));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        saved["bottles"]["plain"]["egress"]["allowlist"],
+        serde_json::json!(["denied2.test"])
+    );
+    assert_eq!(
+        saved["agents"],
+        serde_json::from_str::<serde_json::Value>(&original).unwrap()["agents"]
+    );
+
+    tmux.keys(&["q"]);
+    tmux.wait_for("Tear down running bottles?");
+    tmux.keys(&["y"]);
+    let after = tmux.wait("exit", Duration::from_secs(90), |s| s.contains("MODE="));
+    assert!(after.contains("EXITED=0"), "{after}");
 }
 
 fn labelled_containers() -> String {
