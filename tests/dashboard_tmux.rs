@@ -2,7 +2,8 @@
 //!
 //! tmux must be installed; the launch test also needs the Docker engine and
 //! builds its images locally first (`scripts/build-test-images.sh`,
-//! `scripts/build-agent-test-base.sh`). Nothing here skips.
+//! `scripts/build-agent-test-base.sh`). Nothing here skips. Every test that
+//! launches removes its agents' bottles when it ends, even when it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fixture should fail the test loudly
 
 mod common;
@@ -219,6 +220,36 @@ fn with_nothing_set_up_it_opens_and_says_how_to_fix_each_thing() {
     assert!(tmux.wait_for("MODE=").contains("EXITED=0"));
 }
 
+#[test]
+fn the_escape_key_setting_shows_in_help_and_a_refused_one_in_the_status_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest(dir.path(), &["alpha"]);
+    let args = format!("--manifest '{path}'");
+    let tmux = Tmux::start(
+        "esc",
+        dir.path(),
+        &[("CLAUDE_BOTTLE_ESCAPE_KEY", "ctrl-g")],
+        &args,
+    );
+    tmux.wait_for("alpha");
+    tmux.keys(&["?"]);
+    let help = tmux.wait_for("back to the dashboard");
+    assert!(
+        help.contains("Ctrl-G") && !help.contains("Ctrl-]"),
+        "{help}"
+    );
+    drop(tmux);
+    let tmux = Tmux::start(
+        "badesc",
+        dir.path(),
+        &[("CLAUDE_BOTTLE_ESCAPE_KEY", "ctrl-c")],
+        &args,
+    );
+    tmux.wait_for("CLAUDE_BOTTLE_ESCAPE_KEY=\"ctrl-c\" would take Ctrl-C away");
+    tmux.keys(&["?"]);
+    assert!(tmux.wait_for("back to the dashboard").contains("Ctrl-]"));
+}
+
 /// The environment that makes the dashboard use the test images; the agent
 /// image is built here first, once, so that no launch has to build it.
 fn image_env(dir: &Path) -> Vec<(String, String)> {
@@ -368,6 +399,44 @@ fn a_denial_shows_in_its_bottles_pane_is_allowed_and_saved_only_on_yes() {
     assert!(after.contains("EXITED=0"), "{after}");
 }
 
+#[test]
+fn the_real_claude_starts_in_a_bottle_and_its_connections_show_in_the_egress_pane() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = format!("claude{}", std::process::id());
+    let path = manifest(dir.path(), &[&agent]);
+    let env: Vec<(String, String)> = image_env(dir.path())
+        .into_iter()
+        .filter(|(k, _)| k != "CLAUDE_BOTTLE_AGENT_COMMAND")
+        .chain([(
+            "CLAUDE_BOTTLE_OAUTH_TOKEN".to_owned(),
+            "sk-ant-oat01-not-a-real-token".to_owned(),
+        )])
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _cleanup = remove_bottles_of(&[&agent]);
+    let tmux = Tmux::start("claude", dir.path(), &env, &format!("--manifest '{path}'"));
+    tmux.wait_for(&agent);
+    tmux.keys(&["Enter"]);
+    tmux.wait("the preflight", SOON, |s| s.contains("Launch?"));
+    tmux.keys(&["y"]);
+    // Claude's first screen, drawn in the bottle's terminal pane.
+    tmux.wait("claude's welcome", LAUNCH, |s| {
+        s.contains("Welcome to Claude Code")
+    });
+    // Its requests went through the sidecar: with a fake token and no way
+    // out they fail, and each shows in the egress pane.
+    tmux.keys(&["e"]);
+    let screen = tmux.wait("claude's requests in the egress pane", SOON, |s| {
+        s.contains("Egress · ") && s.contains("api.anthropic.com:443")
+    });
+    assert!(screen.contains(&format!("Egress · {agent}")), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("Tear down running bottles?");
+    tmux.keys(&["y"]);
+    let after = tmux.wait("exit", Duration::from_secs(90), |s| s.contains("MODE="));
+    assert!(after.contains("EXITED=0"), "{after}");
+}
+
 fn labelled_containers() -> String {
     let out = Command::new("docker")
         .args([
@@ -395,6 +464,7 @@ fn two_bottles_typed_separately_one_killed_none_left_after_quit() {
     let path = manifest(dir.path(), &[&one, &two]);
     let env = image_env(dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _cleanup = remove_bottles_of(&[&one, &two]);
     let tmux = Tmux::start("two", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&two);
     let launch = Duration::from_secs(240);
@@ -471,6 +541,7 @@ fn sigterm_tears_the_bottles_down_and_restores_the_terminal() {
     let path = manifest(dir.path(), &[&agent]);
     let env = image_env(dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _cleanup = remove_bottles_of(&[&agent]);
     let tmux = Tmux::start("term", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agent);
     tmux.keys(&["Enter"]);
@@ -498,6 +569,7 @@ fn closing_the_terminal_tears_the_bottles_down() {
     let path = manifest(dir.path(), &[&agent]);
     let env = image_env(dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _cleanup = remove_bottles_of(&[&agent]);
     let tmux = Tmux::start("hup", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agent);
     tmux.keys(&["Enter"]);
