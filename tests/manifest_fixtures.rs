@@ -86,7 +86,9 @@ fn a_file_that_is_not_utf8_is_refused() {
     fs::write(&bad, b"{\"bottles\": \"\xff\"}").unwrap();
     let err = load(&bad, dir.path()).unwrap_err().to_string();
     assert!(
-        err.ends_with("bad.json: the file is not UTF-8 text"),
+        err.ends_with(
+            "bad.json:1:14: the file is not UTF-8 text: byte 0xFF cannot start or continue a character here\n  hint: save the file as UTF-8"
+        ),
         "{err}"
     );
 }

@@ -61,8 +61,16 @@ pub fn segments(raw: &str) -> Result<Vec<Segment>, String> {
     Ok(out)
 }
 
-/// Classifies a manifest env value.
+/// Classifies a manifest env value. Any character but NUL may appear, newlines included
+/// (a PEM key is a fine value); NUL cannot, since the environment of a process ends each
+/// value at the first NUL.
 pub fn parse_env_value(raw: &str) -> Result<EnvSource, String> {
+    if raw.contains('\0') {
+        return Err(
+            "an env value cannot contain a NUL character (U+0000): the environment of a process cannot hold one"
+                .to_string(),
+        );
+    }
     if let Some(rest) = raw.strip_prefix("??") {
         return literal_or_template(raw, &format!("?{rest}"));
     }
@@ -145,6 +153,17 @@ mod tests {
         assert_eq!(
             parse_env_value("?${T}"),
             Ok(EnvSource::Prompt("${T}".into()))
+        );
+    }
+
+    #[test]
+    fn nul_is_refused_and_newlines_kept() {
+        for raw in ["a\0b", "?q\0", "${A}\0", "??\0"] {
+            assert!(parse_env_value(raw).unwrap_err().contains("NUL"), "{raw:?}");
+        }
+        assert_eq!(
+            parse_env_value("a\nb\r\n"),
+            Ok(EnvSource::Literal("a\nb\r\n".into()))
         );
     }
 

@@ -1,5 +1,6 @@
 //! Checks of single manifest values (names, hosts, sizes): pure functions.
 
+use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
 /// Why a value is wrong, and what would be right.
@@ -22,6 +23,31 @@ impl Problem {
         self.hint = Some(hint.into());
         self
     }
+}
+
+/// `text` with the characters a terminal would hide or reorder (control characters, bidi
+/// overrides, zero-width and combining marks) written as JSON escapes, `\u202e`, so an
+/// error message shows exactly what the manifest holds and cannot be garbled by it.
+pub fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let hidden = !matches!(c, '"' | '\'' | '\\' | ' ')
+            && (c.is_control() || c.escape_debug().next() == Some('\\'));
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if hidden => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    // Writing to a String cannot fail.
+                    let _ = write!(out, "\\u{u:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Longest bottle or agent name: they become parts of container and network names.
@@ -52,6 +78,7 @@ pub fn check_entry_name(kind: &str, name: &str) -> Result<(), Problem> {
             |c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)),
             "-",
         );
+        let name = shown(name);
         let problem = Problem::new(format!(
             "{kind} name `{name}` may use only lowercase letters, digits, `_`, `.` and `-`, starting with a letter or digit (it becomes part of a container name)"
         ));
@@ -65,7 +92,8 @@ pub fn check_entry_name(kind: &str, name: &str) -> Result<(), Problem> {
     }
     if name.chars().count() > MAX_NAME_LEN {
         return Err(Problem::new(format!(
-            "{kind} name `{name}` is longer than {MAX_NAME_LEN} characters (it becomes part of a container name)"
+            "{kind} name `{}` is longer than {MAX_NAME_LEN} characters (it becomes part of a container name)",
+            shown(name)
         )));
     }
     Ok(())
@@ -80,7 +108,8 @@ pub fn check_env_name(name: &str) -> Result<(), Problem> {
     }
     if !valid {
         return Err(Problem::new(format!(
-            "`{name}` is not a valid env name: use letters, digits and `_`, not starting with a digit"
+            "`{}` is not a valid env name: use ASCII letters, digits and `_`, not starting with a digit",
+            shown(name)
         )));
     }
     if RESERVED_ENV.contains(&name) {
@@ -101,7 +130,8 @@ pub fn check_skill_name(name: &str) -> Result<(), Problem> {
         Ok(())
     } else {
         Err(Problem::new(format!(
-            "`{name}` is not a skill name: use letters, digits, `_`, `.` and `-`, starting with a letter or digit (the name of a directory under `.claude/skills/`)"
+            "`{}` is not a skill name: use letters, digits, `_`, `.` and `-`, starting with a letter or digit (the name of a directory under `.claude/skills/`)",
+            shown(name)
         )))
     }
 }
@@ -131,7 +161,8 @@ pub fn check_ssh_hostname(host: &str) -> Result<(), Problem> {
         return match host.parse::<Ipv4Addr>() {
             Ok(_) => Ok(()),
             Err(_) => Err(Problem::new(format!(
-                "`{host}` is not a valid IPv4 address"
+                "`{}` is not a valid IPv4 address",
+                shown(host)
             ))),
         };
     }
@@ -139,7 +170,8 @@ pub fn check_ssh_hostname(host: &str) -> Result<(), Problem> {
         Ok(())
     } else {
         Err(Problem::new(format!(
-            "`{host}` is not a host name: use letters, digits, `-` and `.` (like `git.example.com`)"
+            "`{}` is not a host name: use letters, digits, `-` and `.` (like `git.example.com`)",
+            shown(host)
         )))
     }
 }
@@ -149,6 +181,7 @@ pub fn check_ssh_hostname(host: &str) -> Result<(), Problem> {
 /// The sidecar matches a host exactly, or `*.domain` as the domain and all its
 /// subdomains, or an IPv4 address exactly; ports and paths are never part of a match.
 pub fn normalise_allow_host(raw: &str) -> Result<String, Problem> {
+    let shown_raw = shown(raw);
     let host = raw.to_lowercase();
     let host = host.strip_suffix('.').unwrap_or(&host);
     if host.is_empty() {
@@ -157,12 +190,19 @@ pub fn normalise_allow_host(raw: &str) -> Result<String, Problem> {
     if let Some((_, rest)) = host.split_once("://") {
         let bare = rest.split(['/', ':', '?', '#']).next().unwrap_or_default();
         return Err(Problem::new(format!(
-            "`{raw}` is a URL; write the host only: `{bare}`"
+            "`{shown_raw}` is a URL; write the host only: `{bare}`"
+        )));
+    }
+    let trimmed = raw.trim();
+    if trimmed != raw && !trimmed.is_empty() && !trimmed.contains(char::is_whitespace) {
+        return Err(Problem::new(format!(
+            "`{shown_raw}` has spaces around it; write `{}`",
+            shown(trimmed)
         )));
     }
     if host.chars().any(char::is_whitespace) {
         return Err(Problem::new(format!(
-            "`{raw}` contains a space; write one host per entry"
+            "`{shown_raw}` contains a space; write one host per entry"
         )));
     }
     if host == "*" {
@@ -172,24 +212,24 @@ pub fn normalise_allow_host(raw: &str) -> Result<String, Problem> {
     }
     if let Some((bare, _)) = host.split_once('/') {
         return Err(Problem::new(format!(
-            "`{raw}` has a path; paths are not restricted, write the host only: `{bare}`"
+            "`{shown_raw}` has a path; paths are not restricted, write the host only: `{bare}`"
         )));
     }
     if host.matches(':').count() > 1 || host.starts_with('[') {
         return Err(Problem::new(format!(
-            "`{raw}` looks like an IPv6 address; only host names and IPv4 addresses are supported"
+            "`{shown_raw}` looks like an IPv6 address; only host names and IPv4 addresses are supported"
         )));
     }
     if let Some((bare, _)) = host.split_once(':') {
         return Err(Problem::new(format!(
-            "`{raw}` has a port; ports are not restricted, write `{bare}`"
+            "`{shown_raw}` has a port; ports are not restricted, write `{bare}`"
         )));
     }
     if let Some(domain) = host.strip_prefix("*.") {
         if !domain.contains('*') && is_host_name(domain) && !looks_numeric(domain) {
             if !domain.contains('.') {
                 return Err(Problem::new(format!(
-                    "`{raw}` would allow a whole top-level domain; name a domain like `*.example.{domain}`"
+                    "`{shown_raw}` would allow a whole top-level domain; name a domain like `*.example.{domain}`"
                 )));
             }
             return Ok(host.to_string());
@@ -197,20 +237,22 @@ pub fn normalise_allow_host(raw: &str) -> Result<String, Problem> {
     }
     if host.contains('*') {
         return Err(Problem::new(format!(
-            "`{raw}`: the only wildcard is a leading `*.` as in `*.example.com` (the domain and all its subdomains)"
+            "`{shown_raw}`: the only wildcard is a leading `*.` as in `*.example.com` (the domain and all its subdomains)"
         )));
     }
     if looks_numeric(host) {
         return match host.parse::<Ipv4Addr>() {
             Ok(_) => Ok(host.to_string()),
-            Err(_) => Err(Problem::new(format!("`{raw}` is not a valid IPv4 address"))),
+            Err(_) => Err(Problem::new(format!(
+                "`{shown_raw}` is not a valid IPv4 address"
+            ))),
         };
     }
     if is_host_name(host) {
         Ok(host.to_string())
     } else {
         Err(Problem::new(format!(
-            "`{raw}` is not a host name: use letters, digits, `-` and `.` (like `example.com`), or `*.example.com`"
+            "`{shown_raw}` is not a host name: use letters, digits, `-` and `.` (like `example.com`), or `*.example.com`"
         )))
     }
 }
@@ -266,6 +308,17 @@ mod tests {
         assert!(check_entry_name("agent", "-x").is_err());
         assert!(check_entry_name("agent", &"a".repeat(41)).is_err());
         assert!(check_entry_name("agent", &"a".repeat(40)).is_ok());
+    }
+
+    #[test]
+    fn hidden_characters_are_shown_as_escapes() {
+        assert_eq!(shown("dev"), "dev");
+        assert_eq!(shown("dév 😀 \"x\""), "dév 😀 \"x\"");
+        assert_eq!(
+            shown("a\u{202e}b\u{200b}c\u{301}"),
+            "a\\u202eb\\u200bc\\u0301"
+        );
+        assert_eq!(shown("\0\n\t\u{1b}"), "\\u0000\\n\\t\\u001b");
     }
 
     #[test]

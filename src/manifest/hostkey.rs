@@ -27,6 +27,12 @@ pub fn check_known_host_key(line: &str, hostname: &str, port: Option<u16>) -> Re
         "copy the line for this host from `ssh-keyscan -p PORT HOST` or your `~/.ssh/known_hosts`";
     let fields: Vec<&str> = line.split(' ').collect();
     if fields.len() != 3 || fields.iter().any(|f| f.is_empty()) {
+        if line.split_whitespace().count() == 3 {
+            return Err(Problem::new(
+                "fields must be separated by single spaces, `host keytype base64`; found extra spaces or tabs",
+            )
+            .hint(how));
+        }
         return Err(Problem::new(format!(
             "expected 3 fields separated by single spaces, `host keytype base64`, found {} fields",
             line.split_whitespace().count()
@@ -36,7 +42,8 @@ pub fn check_known_host_key(line: &str, hostname: &str, port: Option<u16>) -> Re
     let (hosts, key_type, blob) = (fields[0], fields[1], fields[2]);
     if !KEY_TYPES.contains(&key_type) {
         let p = Problem::new(format!(
-            "`{key_type}` is not an ssh key type; expected one of {}",
+            "`{}` is not an ssh key type; expected one of {}",
+            super::fields::shown(key_type),
             super::keys::list(KEY_TYPES.iter().copied())
         ));
         return Err(
@@ -61,7 +68,7 @@ pub fn check_known_host_key(line: &str, hostname: &str, port: Option<u16>) -> Re
         return Err(Problem::new(format!(
             "the key data is not an `{key_type}` key{}",
             inner
-                .map(|t| format!(" (it says `{t}`)"))
+                .map(|t| format!(" (it says `{}`)", super::fields::shown(t)))
                 .unwrap_or_default()
         ))
         .hint(how));
@@ -77,7 +84,8 @@ pub fn check_known_host_key(line: &str, hostname: &str, port: Option<u16>) -> Re
     });
     if !matches {
         return Err(Problem::new(format!(
-            "the host field `{hosts}` does not match this entry's Hostname and Port"
+            "the host field `{}` does not match this entry's Hostname and Port",
+            super::fields::shown(hosts)
         ))
         .hint(format!("ssh will look up `{expected}`")));
     }

@@ -5,6 +5,7 @@
 //! this small parser builds its own tree. Lines and columns are 1-based and columns
 //! count characters, not bytes.
 
+use std::collections::HashMap;
 use std::fmt;
 
 /// Files larger than this are refused before parsing: a manifest is a few kilobytes.
@@ -230,6 +231,8 @@ impl Parser<'_> {
         self.enter(depth)?;
         self.bump(); // `{`
         let mut members: Vec<Member> = Vec::new();
+        // Where each key first appeared: a hash map, so a huge object stays linear.
+        let mut seen: HashMap<String, Pos> = HashMap::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.bump();
@@ -247,13 +250,14 @@ impl Parser<'_> {
             }
             let key_pos = self.pos();
             let key = self.string()?;
-            if let Some(first) = members.iter().find(|m| m.key == key) {
+            if let Some(&first) = seen.get(&key) {
                 return Err(JsonError::DuplicateKey {
                     key,
-                    first: first.key_pos,
+                    first,
                     second: key_pos,
                 });
             }
+            seen.insert(key.clone(), key_pos);
             self.skip_ws();
             if self.peek() != Some(b':') {
                 return Err(self.unexpected("`:` after the key"));

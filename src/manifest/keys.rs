@@ -61,6 +61,19 @@ where
     quoted.join(", ")
 }
 
+/// Like [`list`], but only the first `max` items, then how many more there are.
+pub fn list_some<'a, I>(items: I, max: usize) -> String
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let mut items = items.into_iter();
+    let shown = list(items.by_ref().take(max));
+    match items.count() {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +105,7 @@ mod tests {
     #[test]
     fn lists_are_quoted() {
         assert_eq!(list(["a", "b"]), "`a`, `b`");
+        assert_eq!(list_some(["a", "b", "c"], 2), "`a`, `b` and 1 more");
+        assert_eq!(list_some(["a", "b"], 2), "`a`, `b`");
     }
 }

@@ -8,6 +8,7 @@
 //! Merge: home first, project second; a `bottles.<name>` or `agents.<name>` in a later
 //! file replaces the earlier one whole. Agents may use bottles from either file.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::error::{ManifestError, ManifestErrors};
@@ -15,6 +16,11 @@ use super::json::{self, MAX_FILE_BYTES};
 use super::keys;
 use super::model::Manifest;
 use super::validate::{AgentEntry, FileEntries, check_file, key_path};
+
+/// At most this many names are listed in a hint.
+const LISTED: usize = 20;
+/// "Did you mean" looks for a close bottle name only among this many bottles.
+const SUGGEST_AMONG: usize = 1000;
 
 /// The manifest file name, in the home folder and in projects.
 pub const MANIFEST_FILE: &str = "claude-bottle.json";
@@ -80,6 +86,26 @@ pub fn load(opts: &LoadOptions) -> Result<Manifest, ManifestErrors> {
 
 /// Reads and merges these files, in order (later files win).
 pub fn load_files(files: &[PathBuf], home: Option<&Path>) -> Result<Manifest, ManifestErrors> {
+    load_with(files, |file| read_file(file, home))
+}
+
+/// Validates `bytes` as the content of the manifest `file` (which need not exist: relative
+/// `IdentityFile` paths are still resolved against its folder), exactly as [`load_files`]
+/// would for a one-file list. For tests and tools that hold the text already.
+pub fn load_bytes(
+    file: &Path,
+    bytes: &[u8],
+    home: Option<&Path>,
+) -> Result<Manifest, ManifestErrors> {
+    load_with(&[file.to_path_buf()], |file| check_bytes(file, bytes, home))
+}
+
+type FileResult = Result<(FileEntries, Vec<ManifestError>), ManifestError>;
+
+fn load_with(
+    files: &[PathBuf],
+    mut read: impl FnMut(&Path) -> FileResult,
+) -> Result<Manifest, ManifestErrors> {
     let mut errors = Vec::new();
     let mut manifest = Manifest {
         files: files.to_vec(),
@@ -88,7 +114,7 @@ pub fn load_files(files: &[PathBuf], home: Option<&Path>) -> Result<Manifest, Ma
     let mut agents: Vec<AgentEntry> = Vec::new();
     let mut all_parsed = true;
     for file in files {
-        match read_file(file, home) {
+        match read(file) {
             Ok((entries, errs)) => {
                 errors.extend(errs);
                 merge(&mut manifest, &mut agents, entries);
@@ -117,16 +143,18 @@ fn merge(manifest: &mut Manifest, agents: &mut Vec<AgentEntry>, entries: FileEnt
     for bottle in entries.bottles {
         manifest.bottles.insert(bottle.name.clone(), bottle);
     }
-    for entry in entries.agents {
-        agents.retain(|a| a.agent.name != entry.agent.name);
-        agents.push(entry);
-    }
+    // Names are unique within a file (JSON refuses duplicate keys); a later file's agent
+    // replaces an earlier file's of the same name.
+    let names: HashSet<&str> = entries
+        .agents
+        .iter()
+        .map(|e| e.agent.name.as_str())
+        .collect();
+    agents.retain(|a| !names.contains(a.agent.name.as_str()));
+    agents.extend(entries.agents);
 }
 
-fn read_file(
-    file: &Path,
-    home: Option<&Path>,
-) -> Result<(FileEntries, Vec<ManifestError>), ManifestError> {
+fn read_file(file: &Path, home: Option<&Path>) -> FileResult {
     let fail = |message: String| ManifestError::new(file, "", None, message);
     let meta =
         std::fs::metadata(file).map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
@@ -138,10 +166,34 @@ fn read_file(
         return Err(ManifestError::from_json(file, &err));
     }
     let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| fail("the file is not UTF-8 text".to_string()))?;
-    let root = json::parse(&text).map_err(|e| ManifestError::from_json(file, &e))?;
+    check_bytes(file, &bytes, home)
+}
+
+fn check_bytes(file: &Path, bytes: &[u8], home: Option<&Path>) -> FileResult {
+    let text = std::str::from_utf8(bytes).map_err(|e| not_utf8(file, bytes, &e))?;
+    let root = json::parse(text).map_err(|e| ManifestError::from_json(file, &e))?;
     Ok(check_file(file, home, &root))
+}
+
+/// Where the first byte that is not UTF-8 is, and which byte it is.
+fn not_utf8(file: &Path, bytes: &[u8], e: &std::str::Utf8Error) -> ManifestError {
+    let valid = &bytes[..e.valid_up_to()];
+    // The prefix is valid UTF-8 by definition; columns count characters, as the parser does.
+    let prefix = std::str::from_utf8(valid).unwrap_or_default();
+    let prefix = prefix.strip_prefix('\u{feff}').unwrap_or(prefix);
+    let line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
+    let pos = json::Pos {
+        line: prefix.matches('\n').count() + 1,
+        col: prefix[line_start..].chars().count() + 1,
+    };
+    let byte = bytes.get(e.valid_up_to()).copied().unwrap_or_default();
+    ManifestError::new(
+        file,
+        "",
+        Some(pos),
+        format!("the file is not UTF-8 text: byte 0x{byte:02X} cannot start or continue a character here"),
+    )
+    .with_hint(Some("save the file as UTF-8".to_string()))
 }
 
 fn check_bottle_refs(manifest: &Manifest, agents: &[AgentEntry], errors: &mut Vec<ManifestError>) {
@@ -149,7 +201,7 @@ fn check_bottle_refs(manifest: &Manifest, agents: &[AgentEntry], errors: &mut Ve
     let available = if manifest.bottles.is_empty() {
         "no bottles are defined; add one under `bottles`".to_string()
     } else {
-        format!("the bottles are {}", keys::list(names()))
+        format!("the bottles are {}", keys::list_some(names(), LISTED))
     };
     for entry in agents {
         let file = &entry.agent.source;
@@ -165,16 +217,21 @@ fn check_bottle_refs(manifest: &Manifest, agents: &[AgentEntry], errors: &mut Ve
                 .with_hint(Some(available.clone()));
                 errors.push(e);
             }
-            // An empty name means `bottle` was not a string, already reported.
-            Some(pos) if !bottle.is_empty() && !manifest.bottles.contains_key(bottle) => {
-                let hint = keys::did_you_mean(bottle, names()).unwrap_or_else(|| available.clone());
-                let e = ManifestError::new(
-                    file,
-                    key_path(&entry.path, "bottle"),
-                    Some(pos),
-                    format!("no bottle named `{bottle}`"),
-                )
-                .with_hint(Some(hint));
+            // `bottle` that is not a string is already reported.
+            Some(pos) if entry.bottle_named && !manifest.bottles.contains_key(bottle) => {
+                // Suggestions compare with every bottle: skipped when there are very many.
+                let hint = (manifest.bottles.len() <= SUGGEST_AMONG)
+                    .then(|| keys::did_you_mean(bottle, names()))
+                    .flatten()
+                    .unwrap_or_else(|| available.clone());
+                let message = if bottle.is_empty() {
+                    "`bottle` is empty; name the bottle this agent runs in".to_string()
+                } else {
+                    format!("no bottle named `{bottle}`")
+                };
+                let e =
+                    ManifestError::new(file, key_path(&entry.path, "bottle"), Some(pos), message)
+                        .with_hint(Some(hint));
                 errors.push(e);
             }
             Some(_) => {}

@@ -159,7 +159,7 @@ fn every_error_is_collected() {
         [
             "T/m.json:3:5: bottles.Dev: bottle name `Dev` may use only lowercase letters, digits, `_`, `.` and `-`, starting with a letter or digit (it becomes part of a container name)\n  hint: try `dev`",
             "T/m.json:3:24: bottles.Dev.runtime: unknown runtime `gvisor`; expected `runc` or `runsc`\n  hint: `runc` is Docker's default; `runsc` is gVisor",
-            "T/m.json:3:42: bottles.Dev.env.1X: `1X` is not a valid env name: use letters, digits and `_`, not starting with a digit",
+            "T/m.json:3:42: bottles.Dev.env.1X: `1X` is not a valid env name: use ASCII letters, digits and `_`, not starting with a digit",
             "T/m.json:3:53: bottles.Dev.env.HTTP_PROXY: `HTTP_PROXY` is set by claude-bottle itself and cannot be set in the manifest",
             "T/m.json:3:78: bottles.Dev.env.OK: expected a string (write numbers and booleans in quotes), found a number",
             "T/m.json:4:36: bottles.b.egress.allowlist[0]: `https://x.com/` is a URL; write the host only: `x.com`",
@@ -190,4 +190,17 @@ fn files_that_do_not_parse_are_reported_and_skip_the_bottle_check() {
     );
     let missing = load::load_files(&[t.path().join("none.json")], None).unwrap_err();
     assert!(messages(&missing, t.path())[0].starts_with("T/none.json: cannot read the manifest: "));
+}
+
+#[test]
+fn an_empty_bottle_name_is_an_error_not_a_loaded_agent() {
+    // Found by tests/fuzz_inputs.rs: `"bottle": ""` used to load.
+    let text = "{\"bottles\": {\"dev\": {}},\n \"agents\": {\"a\": {\"bottle\": \"\"}}}";
+    let err = load::load_bytes(Path::new("m.json"), text.as_bytes(), None).unwrap_err();
+    assert_eq!(
+        messages(&err, Path::new("/")),
+        [
+            "m.json:2:29: agents.a.bottle: `bottle` is empty; name the bottle this agent runs in\n  hint: the bottles are `dev`"
+        ]
+    );
 }

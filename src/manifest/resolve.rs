@@ -137,7 +137,7 @@ fn unknown_agent(manifest: &Manifest, agent: &str) -> ManifestError {
     let hint = if manifest.agents.is_empty() {
         "no agents are defined; add one under `agents`".to_string()
     } else {
-        let all = format!("the agents are {}", keys::list(names()));
+        let all = format!("the agents are {}", keys::list_some(names(), 20));
         match keys::did_you_mean(agent, names()) {
             Some(dym) => format!("{dym} ({all})"),
             None => all,

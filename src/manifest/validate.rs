@@ -3,6 +3,7 @@
 //! Checks that need the merged manifest (an agent's `bottle` naming a bottle defined in
 //! the other file) happen in `load` after merging; this module records what they need.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use super::env_value::parse_env_value;
@@ -22,6 +23,8 @@ pub struct AgentEntry {
     pub pos: Pos,
     /// Where its `bottle` value is; `None` when the key is missing.
     pub bottle_pos: Option<Pos>,
+    /// Whether `bottle` was a string (anything else is already reported).
+    pub bottle_named: bool,
 }
 
 /// What one file defines, in file order.
@@ -47,7 +50,9 @@ pub fn key_path(parent: &str, key: &str) -> String {
     let seg = if plain {
         key.to_string()
     } else {
-        format!("[{}]", serde_json::Value::String(key.to_string()))
+        // A JSON string, with hidden characters escaped as well.
+        let quoted = key.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("[\"{}\"]", fields::shown(&quoted))
     };
     match (parent.is_empty(), plain) {
         (true, true) => seg,
@@ -123,7 +128,8 @@ impl Checker<'_> {
                             keys::list(allowed.iter().copied())
                         )
                     });
-                let p = Problem::new(format!("unknown key `{}` in {what}", m.key)).hint(hint);
+                let p = Problem::new(format!("unknown key `{}` in {what}", fields::shown(&m.key)))
+                    .hint(hint);
                 self.error(&key_path(path, &m.key), m.key_pos, p);
             }
         }
@@ -227,7 +233,8 @@ impl Checker<'_> {
                 let hint = keys::did_you_mean(other, RUNTIMES.iter().copied())
                     .unwrap_or_else(|| "`runc` is Docker's default; `runsc` is gVisor".to_string());
                 let p = Problem::new(format!(
-                    "unknown runtime `{other}`; expected `runc` or `runsc`"
+                    "unknown runtime `{}`; expected `runc` or `runsc`",
+                    fields::shown(other)
                 ))
                 .hint(hint);
                 self.error(path, node.pos, p);
@@ -271,6 +278,7 @@ impl Checker<'_> {
             return Vec::new();
         };
         let mut hosts = Vec::new();
+        let mut seen = HashSet::new();
         for f in fields.iter().filter(|f| f.key == "allowlist") {
             let lpath = key_path(path, "allowlist");
             let Some(items) = self.list(&lpath, &f.value) else {
@@ -282,7 +290,7 @@ impl Checker<'_> {
                     continue;
                 };
                 match fields::normalise_allow_host(raw) {
-                    Ok(host) if !hosts.contains(&host) => hosts.push(host),
+                    Ok(host) if seen.insert(host.clone()) => hosts.push(host),
                     Ok(_) => {}
                     Err(p) => self.error(&ipath, item.pos, p),
                 }
@@ -353,6 +361,7 @@ impl Checker<'_> {
             path: path.clone(),
             pos: m.value.pos,
             bottle_pos: None,
+            bottle_named: false,
         };
         let Some(fields) = self.object(&path, &m.value, AGENT_KEYS, "an agent") else {
             // Not an object: the type error is enough, skip the missing-bottle check.
@@ -366,10 +375,18 @@ impl Checker<'_> {
                     entry.bottle_pos = Some(f.value.pos);
                     if let Some(b) = self.string(&fpath, &f.value) {
                         entry.agent.bottle = b.to_string();
+                        entry.bottle_named = true;
                     }
                 }
                 "skills" => entry.agent.skills = self.skills(&fpath, &f.value),
-                "prompt" => entry.agent.prompt = self.string(&fpath, &f.value).map(str::to_string),
+                "prompt" => match self.string(&fpath, &f.value) {
+                    Some(p) if p.contains('\0') => self.error(
+                        &fpath,
+                        f.value.pos,
+                        Problem::new("the prompt cannot contain a NUL character (U+0000): it is passed to claude as an argument"),
+                    ),
+                    p => entry.agent.prompt = p.map(str::to_string),
+                },
                 _ => {}
             }
         }
@@ -378,6 +395,7 @@ impl Checker<'_> {
 
     fn skills(&mut self, path: &str, node: &Node) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
         for (i, item) in self.list(path, node).unwrap_or_default().iter().enumerate() {
             let ipath = format!("{path}[{i}]");
             let Some(name) = self.string(&ipath, item) else {
@@ -385,7 +403,7 @@ impl Checker<'_> {
             };
             if let Err(p) = fields::check_skill_name(name) {
                 self.error(&ipath, item.pos, p);
-            } else if out.iter().any(|s| s == name) {
+            } else if !seen.insert(name) {
                 self.error(
                     &ipath,
                     item.pos,

@@ -1,5 +1,7 @@
 //! Validation of a bottle's `ssh` entries.
 
+use std::collections::HashMap;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use super::fields::{self, Problem};
@@ -23,14 +25,14 @@ const REQUIRED: &[(&str, &str)] = &[
 impl Checker<'_> {
     pub(super) fn ssh_list(&mut self, path: &str, node: &Node) -> Vec<SshHost> {
         let mut out: Vec<SshHost> = Vec::new();
-        let mut seen: Vec<(String, usize)> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, item) in self.list(path, node).unwrap_or_default().iter().enumerate() {
             let ipath = format!("{path}[{i}]");
             let Some(members) = self.object(&ipath, item, SSH_KEYS, "an ssh entry") else {
                 continue;
             };
             if let Some(host) = self.ssh_entry(&ipath, item, members) {
-                if let Some((_, first)) = seen.iter().find(|(h, _)| *h == host.host) {
+                if let Some(first) = seen.get(&host.host) {
                     let at = members
                         .iter()
                         .find(|m| m.key == "Host")
@@ -41,7 +43,7 @@ impl Checker<'_> {
                     ));
                     self.error(&key_path(&ipath, "Host"), at, p);
                 } else {
-                    seen.push((host.host.clone(), i));
+                    seen.insert(host.host.clone(), i);
                     out.push(host);
                 }
             }
@@ -76,7 +78,7 @@ impl Checker<'_> {
                 let shown = if s.is_empty() {
                     "an empty string".to_string()
                 } else {
-                    format!("`{s}`")
+                    format!("`{}`", fields::shown(s))
                 };
                 let msg = format!(
                     "{shown} is not a user name: leave `User` out or write a name without spaces"
@@ -134,7 +136,8 @@ impl Checker<'_> {
                 .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
         if !valid {
             let p = Problem::new(format!(
-                "`{alias}` is not an ssh alias: use one name of letters, digits, `_`, `.` and `-` (no spaces or wildcards)"
+                "`{}` is not an ssh alias: use one name of letters, digits, `_`, `.` and `-` (no spaces or wildcards)",
+                fields::shown(alias)
             ));
             self.error(path, node.pos, p);
             return None;
@@ -158,17 +161,7 @@ impl Checker<'_> {
         } else {
             self.file.parent().unwrap_or(Path::new("")).join(expanded)
         };
-        let shown = full.display();
-        let problem = match std::fs::metadata(&full) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Some(format!("no such file: {shown}"))
-            }
-            Err(e) => Some(format!("cannot read {shown}: {e}")),
-            Ok(m) if !m.is_file() => Some(format!("{shown} is not a regular file")),
-            Ok(_) => std::fs::File::open(&full)
-                .err()
-                .map(|e| format!("cannot read {shown}: {e}")),
-        };
+        let problem = identity_file_problem(raw, &full);
         if let Some(message) = problem {
             let p = Problem::new(message)
                 .hint("IdentityFile names a private key on this machine, e.g. `~/.ssh/id_ed25519`");
@@ -176,6 +169,53 @@ impl Checker<'_> {
             return None;
         }
         Some(full)
+    }
+}
+
+/// Why `full` cannot be the key file, if it cannot. A symlink is followed (as ssh does);
+/// the message names where it points when that is the problem. A named pipe or device is
+/// refused without being opened, since opening a pipe would wait for a writer.
+fn identity_file_problem(raw: &str, full: &Path) -> Option<String> {
+    if raw.contains('\0') {
+        return Some(
+            "the path contains a NUL character (U+0000), which no file name can hold".to_string(),
+        );
+    }
+    let shown = full.display();
+    let link = std::fs::symlink_metadata(full)
+        .is_ok_and(|m| m.file_type().is_symlink())
+        .then(|| std::fs::read_link(full).ok())
+        .flatten();
+    let via = link
+        .as_ref()
+        .map(|target| format!("{shown} is a symlink to {}", target.display()));
+    match std::fs::metadata(full) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(match via {
+            Some(via) => format!("{via}, which does not exist"),
+            None => format!("no such file: {shown}"),
+        }),
+        Err(e) => Some(format!("cannot read {shown}: {e}")),
+        Ok(m) if !m.is_file() => {
+            let t = m.file_type();
+            let kind = if t.is_dir() {
+                "a directory"
+            } else if t.is_fifo() {
+                "a named pipe"
+            } else if t.is_socket() {
+                "a socket"
+            } else if t.is_block_device() || t.is_char_device() {
+                "a device"
+            } else {
+                "not a regular file"
+            };
+            Some(match via {
+                Some(via) => format!("{via}, {kind}, not a key file"),
+                None => format!("{shown} is {kind}, not a key file"),
+            })
+        }
+        Ok(_) => std::fs::File::open(full)
+            .err()
+            .map(|e| format!("cannot read {shown}: {e}")),
     }
 }
 

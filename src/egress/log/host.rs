@@ -18,7 +18,11 @@ pub fn host_of(target: &str) -> Option<String> {
     };
     let host = host_without_port(authority)?;
     let host = host.strip_suffix('.').unwrap_or(host);
+    // Empty labels (`a..b`, `x..`, `.x`) make no host name.
     let plausible = !host.is_empty()
+        && !host.starts_with('.')
+        && !host.ends_with('.')
+        && !host.contains("..")
         && host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '*'));
@@ -98,6 +102,11 @@ mod tests {
             "a b:443",
             "[::1]x",
             "http://",
+            // Found by tests/fuzz_inputs.rs: `x..` used to give `x.`.
+            "x..",
+            "x..:443",
+            "a..b",
+            ".a",
         ] {
             assert_eq!(host_of(target), None, "{target:?}");
         }
