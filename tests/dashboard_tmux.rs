@@ -117,6 +117,14 @@ impl Tmux {
         }
     }
 
+    /// Waits until the dashboard is connected to the engine (a launch
+    /// before that is refused).
+    fn wait_for_engine(&self) {
+        self.wait("the engine", SOON, |s| {
+            s.contains(" engine ") && !s.contains("engine: ")
+        });
+    }
+
     fn wait_for(&self, needle: &str) -> String {
         self.wait(needle, Duration::from_secs(15), |s| s.contains(needle))
     }
@@ -329,6 +337,7 @@ fn a_denial_shows_in_its_bottles_pane_is_allowed_and_saved_only_on_yes() {
     let _cleanup = remove_bottles_of(&[&calm, &curious]);
     let tmux = Tmux::start("deny", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&curious);
+    tmux.wait_for_engine();
     tmux.launch(0, &calm);
     tmux.launch(1, &curious);
 
@@ -416,6 +425,7 @@ fn the_real_claude_starts_in_a_bottle_and_its_connections_show_in_the_egress_pan
     let _cleanup = remove_bottles_of(&[&agent]);
     let tmux = Tmux::start("claude", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agent);
+    tmux.wait_for_engine();
     tmux.keys(&["Enter"]);
     tmux.wait("the preflight", SOON, |s| s.contains("Launch?"));
     tmux.keys(&["y"]);
@@ -467,6 +477,7 @@ fn two_bottles_typed_separately_one_killed_none_left_after_quit() {
     let _cleanup = remove_bottles_of(&[&one, &two]);
     let tmux = Tmux::start("two", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&two);
+    tmux.wait_for_engine();
     let launch = Duration::from_secs(240);
 
     // First bottle: preflight, launch, wait for the shell prompt.
@@ -544,6 +555,7 @@ fn sigterm_tears_the_bottles_down_and_restores_the_terminal() {
     let _cleanup = remove_bottles_of(&[&agent]);
     let tmux = Tmux::start("term", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agent);
+    tmux.wait_for_engine();
     tmux.keys(&["Enter"]);
     tmux.wait_for("Launch?");
     tmux.keys(&["y"]);
@@ -572,6 +584,7 @@ fn closing_the_terminal_tears_the_bottles_down() {
     let _cleanup = remove_bottles_of(&[&agent]);
     let tmux = Tmux::start("hup", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agent);
+    tmux.wait_for_engine();
     tmux.keys(&["Enter"]);
     tmux.wait_for("Launch?");
     tmux.keys(&["y"]);

@@ -231,10 +231,17 @@ fn request_launch(app: &mut App) -> Vec<Effect> {
         app.error(text);
         return Vec::new();
     }
-    if let EngineStatus::Unavailable(why) = &app.engine {
-        let text = format!("cannot launch: {why}");
-        app.error(text);
-        return Vec::new();
+    match &app.engine {
+        EngineStatus::Unavailable(why) => {
+            let text = format!("cannot launch: {why}");
+            app.error(text);
+            return Vec::new();
+        }
+        EngineStatus::Connecting => {
+            app.info("still connecting to the Docker engine; launch again in a moment");
+            return Vec::new();
+        }
+        EngineStatus::Ready { .. } => {}
     }
     match app.agents.get(app.selected_agent) {
         Some(agent) => vec![Effect::Resolve {

@@ -48,6 +48,15 @@ fn launch_is_refused_with_the_fix_when_something_is_missing() {
             .text
             .contains("cannot reach the Docker engine")
     );
+    a.engine = EngineStatus::Connecting;
+    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
+    assert!(
+        a.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("still connecting")
+    );
 
     let mut a = App::new(vec![], Some(ManifestProblem::Missing), true);
     assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
