@@ -62,15 +62,17 @@ answered_by() {
 # Sends printf-formatted bytes to HOST PORT over TCP; prints what came back.
 raw() {
     # shellcheck disable=SC2059 # the format is the message
-    printf "$3" | nc -w 8 -q 8 "$1" "$2" 2>&1 | tr -d '\0' | head -c 4000
+    printf "$3" | nc -N -w 8 "$1" "$2" 2>&1 | tr -d '\0' | head -c 4000
 }
-# A request through the proxy that must be refused: anything but 403 means the
-# proxy let it go out (a 502 is a dial the policy allowed).
+# A request through the proxy that must be refused: anything but 403 (for a
+# tunnel, to the CONNECT) means the proxy let it go out (a 502 is a dial the
+# policy allowed).
 must_be_refused() {
     local name="$1" code
     shift
-    code="$(curl --noproxy '' -s -o /dev/null -m 10 -w '%{http_code}' -x "http://$proxy" "$@" 2>&1)"
-    [ "$code" != 403 ]
+    code="$(curl --noproxy '' -s -o /dev/null -m 10 -w '%{http_code}/%{http_connect}' \
+        -x "http://$proxy" "$@" 2>&1)"
+    [[ "$code" != 403/* && "$code" != */403 ]]
     escaped_if $? "$name" "proxy status $code for $*"
 }
 # Connects to HOST PORT over TCP; exit 0 if a connection was made.
@@ -91,11 +93,11 @@ dns() {
     q="$(dns_query "$3")"
     if [ "$2" = udp ]; then
         # shellcheck disable=SC2059
-        printf "$q" | nc -u -w 2 -q 2 "$1" 53 2>/dev/null | od -An -tx1 -v | tr -d ' \n'
+        printf "$q" | nc -u -w 2 "$1" 53 2>/dev/null | od -An -tx1 -v | tr -d ' \n'
     else
         local len=$((12 + ${#3} + 2 + 4))
         # shellcheck disable=SC2059
-        printf "\\x00\\x$(printf %02x "$len")$q" | nc -w 2 -q 2 "$1" 53 2>/dev/null |
+        printf "\\x00\\x$(printf %02x "$len")$q" | nc -N -w 2 "$1" 53 2>/dev/null |
             od -An -tx1 -v | tr -d ' \n'
     fi
 }
@@ -138,13 +140,26 @@ a_direct_ipv6() {
 }
 
 a_dns() {
-    local name server proto hex n
+    local name server proto n i
+    # Every query at once; each waits up to 2 s for a reply.
+    for server in 127.0.0.11 "$proxy_ip"; do
+        for proto in udp tcp; do
+            for name in allowed.test deb.debian.org; do
+                dns "$server" "$proto" "$name" >"$out/dns-$server-$proto-$name" &
+            done
+        done
+    done
+    for proto in udp tcp; do
+        dns "$denied_ip" "$proto" allowed.test >"$out/dns-outside-$proto" &
+    done
+    getent hosts allowed.test deb.debian.org denied.test >"$out/dns-getent" 2>&1 &
+    wait
     for server in 127.0.0.11 "$proxy_ip"; do
         for proto in udp tcp; do
             n=0
             for name in allowed.test deb.debian.org; do
-                hex="$(dns "$server" "$proto" "$name")"
-                n=$((n + $(dns_answers "$hex" "$proto")))
+                i="$(dns_answers "$(cat "$out/dns-$server-$proto-$name")" "$proto")"
+                n=$((n + i))
             done
             [ "$n" -gt 0 ]
             escaped_if $? "dns-$([ "$server" = 127.0.0.11 ] && echo embedded || echo configured)-$proto" \
@@ -152,14 +167,13 @@ a_dns() {
         done
     done
     for proto in udp tcp; do
-        hex="$(dns "$denied_ip" "$proto" allowed.test)"
-        [ -n "$hex" ]
-        escaped_if $? "dns-outside-$proto" "reply from $denied_ip:53/$proto: ${hex:0:60}"
+        n="$(cat "$out/dns-outside-$proto")"
+        [ -n "$n" ]
+        escaped_if $? "dns-outside-$proto" "reply from $denied_ip:53/$proto: ${n:0:60}"
     done
-    local names
-    names="$(getent hosts allowed.test deb.debian.org denied.test 2>&1)"
-    [ -n "$names" ]
-    escaped_if $? dns-getent "getent hosts: ${names:-nothing}"
+    n="$(cat "$out/dns-getent")"
+    [ -n "$n" ]
+    escaped_if $? dns-getent "getent hosts: ${n:-nothing}"
 }
 
 a_metadata() {
@@ -290,10 +304,15 @@ a_connect_tricks() {
         [connect-ip]="$denied_ip:80 HTTP/1.1"
         [connect-ipv6-literal]="[::ffff:$denied_ip]:80 HTTP/1.1"
     )
-    for name in connect-allowed-host-header connect-userinfo connect-mixed-case \
-        connect-trailing-dot connect-suffix connect-ip connect-ipv6-literal; do
+    local names=(connect-allowed-host-header connect-userinfo connect-mixed-case
+        connect-trailing-dot connect-suffix connect-ip connect-ipv6-literal)
+    for name in "${names[@]}"; do
         target="${targets[$name]}"
-        reply="$(raw "$proxy_ip" "$proxy_port" "CONNECT $target\\r\\n\\r\\nGET / HTTP/1.0\\r\\nHost: denied.test\\r\\n\\r\\n")"
+        raw "$proxy_ip" "$proxy_port" "CONNECT $target\\r\\n\\r\\nGET / HTTP/1.0\\r\\nHost: denied.test\\r\\n\\r\\n" >"$out/$name" &
+    done
+    wait
+    for name in "${names[@]}"; do
+        reply="$(cat "$out/$name")"
         [ "$(answered_by "$reply")" = denied-server ]
         escaped_if $? "$name" "$(head -n1 <<<"$reply") answered-by=$(answered_by "$reply")"
     done
@@ -324,11 +343,16 @@ a_uri_tricks() {
         [uri-ip-decimal]="GET http://$decimal/ HTTP/1.1"
         [forward-host-header]='GET http://allowed.test/ HTTP/1.1\r\nHost: denied.test'
     )
-    for name in uri-userinfo uri-fragment uri-suffix uri-query uri-mixed-case uri-upper-scheme \
-        uri-trailing-dot uri-percent-host uri-percent-userinfo uri-backslash uri-crlf-request-line \
-        uri-crlf-encoded uri-bare-cr uri-pipelined uri-ipv6-literal uri-ip-literal uri-ip-decimal \
-        forward-host-header; do
-        reply="$(raw "$proxy_ip" "$proxy_port" "${heads[$name]}\\r\\nConnection: close\\r\\n\\r\\n")"
+    local names=(uri-userinfo uri-fragment uri-suffix uri-query uri-mixed-case uri-upper-scheme
+        uri-trailing-dot uri-percent-host uri-percent-userinfo uri-backslash uri-crlf-request-line
+        uri-crlf-encoded uri-bare-cr uri-pipelined uri-ipv6-literal uri-ip-literal uri-ip-decimal
+        forward-host-header)
+    for name in "${names[@]}"; do
+        raw "$proxy_ip" "$proxy_port" "${heads[$name]}\\r\\nConnection: close\\r\\n\\r\\n" >"$out/$name" &
+    done
+    wait
+    for name in "${names[@]}"; do
+        reply="$(cat "$out/$name")"
         [ "$(answered_by "$reply")" = denied-server ]
         escaped_if $? "$name" "$(head -n1 <<<"$reply") answered-by=$(answered_by "$reply")"
     done

@@ -37,15 +37,15 @@ while (1) {
         }
         my $port = $client->sockport;
         my $head = '';
-        # DNS over TCP gets its answer at once; HTTP once the head is in.
-        if ($port == 80) {
-            my $readable = IO::Select->new($client);
-            while ($head !~ /\r?\n\r?\n/ && $readable->can_read(2)) {
-                sysread($client, my $chunk, 4096) or last;
-                $head .= $chunk;
-            }
+        # HTTP is answered once the head is in, DNS over TCP once a query is
+        # (closing with unread data would reset the connection, reply and all).
+        my $readable = IO::Select->new($client);
+        while ($head !~ /\r?\n\r?\n/ && $readable->can_read($port == 80 ? 2 : 0.5)) {
+            sysread($client, my $chunk, 4096) or last;
+            $head .= $chunk;
+            last if $port != 80;
         }
-        my $first = (split /\r?\n/, $head)[0] // '';
+        my $first = $port == 80 ? (split /\r?\n/, $head)[0] // '' : length($head) . ' bytes';
         print "contact tcp/$port from ", $client->peerhost, ": $first\n";
         my $body = "$marker\n";
         print $client "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
