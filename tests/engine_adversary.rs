@@ -193,7 +193,7 @@ struct Targets {
 
 impl Targets {
     /// The script's command line, with `proxy` as the bottle's proxy.
-    fn command(&self, proxy: &str) -> Vec<String> {
+    fn command(&self, proxy: &str, metadata_ip: &str) -> Vec<String> {
         vec![
             "bash".to_owned(),
             SCRIPT_PATH.to_owned(),
@@ -208,6 +208,7 @@ impl Targets {
             format!("neighbour_agent={}", self.neighbour_agent),
             format!("neighbour_port={NEIGHBOUR_PORT}"),
             format!("neighbour_sidecar={}", self.neighbour_sidecars.join(",")),
+            format!("metadata_ip={metadata_ip}"),
         ]
     }
 
@@ -283,7 +284,7 @@ async fn an_adversary_in_a_bottle_stays_in() {
         &engine,
         &a.agent_container,
         AGENT,
-        &targets.command(&a.proxy_addr()),
+        &targets.command(&a.proxy_addr(), "169.254.169.254"),
     )
     .await;
 
@@ -310,7 +311,10 @@ async fn an_adversary_in_a_bottle_stays_in() {
     )
     .await;
     let proxy = format!("{}:80", targets.denied_ip);
-    let control_run = run_script(&engine, &control, Some("0"), &targets.command(&proxy)).await;
+    // The control sits on networks with a way off the machine: its metadata
+    // probe goes to a local test server instead of 169.254.169.254.
+    let control_command = targets.command(&proxy, &targets.denied_ip);
+    let control_run = run_script(&engine, &control, Some("0"), &control_command).await;
     judge_control(
         &parse(&control_run),
         &targets.expected(),

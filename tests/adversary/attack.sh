@@ -12,6 +12,9 @@
 #   host_port= host_mark=    a host service listening on every host address
 #   neighbour_agent=IP neighbour_port=PORT   another bottle's agent and a port it listens on
 #   neighbour_sidecar=IP,IP  the other bottle's sidecar, on each of its networks
+#   metadata_ip=IP           where the cloud metadata service would be (default
+#                            169.254.169.254; the control run passes a local test
+#                            server, so it never sends traffic off this machine)
 #
 # Output: one line per attack, `RESULT <name> blocked|ESCAPED <detail>`, in a
 # fixed order; `CONTROL <name> ok|FAILED <detail>` for checks that show the
@@ -28,6 +31,7 @@ done
 : "${proxy:?}" "${allowed_ip:?}" "${denied_ip:?}" "${allowed_mark:?}" "${denied_mark:?}"
 : "${host_ips:?}" "${host_port:?}" "${host_mark:?}"
 : "${neighbour_agent:?}" "${neighbour_port:?}" "${neighbour_sidecar:?}"
+metadata_ip="${metadata_ip:-169.254.169.254}"
 proxy_ip="${proxy%:*}"
 proxy_port="${proxy##*:}"
 IFS=, read -r -a host_list <<<"$host_ips"
@@ -178,8 +182,8 @@ a_dns() {
 
 a_metadata() {
     local reply
-    reply="$(curl --noproxy '*' -sS -m 3 http://169.254.169.254/latest/meta-data/ 2>&1)"
-    connects 169.254.169.254 80
+    reply="$(curl --noproxy '*' -sS -m 3 "http://$metadata_ip/latest/meta-data/" 2>&1)"
+    connects "$metadata_ip" 80
     escaped_if $? metadata-direct "$reply"
     must_be_refused metadata-via-proxy http://169.254.169.254/latest/meta-data/
     must_be_refused metadata-via-connect -p http://169.254.169.254/latest/meta-data/
