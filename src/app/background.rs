@@ -58,6 +58,38 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
             }
         }
         Event::EngineState(status) => app.engine = status,
+        Event::EgressDown { id, reason } => {
+            if let Some(tab) = app.tab_by_id(id) {
+                if tab.state.holds_containers() && tab.state != TabState::Stopping {
+                    let agent = tab.agent.clone();
+                    tab.egress_down = Some(reason.clone());
+                    app.error(format!(
+                        "{agent}: egress down ({reason}); nothing leaves the bottle. \
+                         r restarts the sidecar"
+                    ));
+                }
+            }
+        }
+        Event::EgressUp { id } => {
+            if let Some(tab) = app.tab_by_id(id) {
+                let was_down = tab.egress_down.take().is_some();
+                let agent = tab.agent.clone();
+                if was_down {
+                    app.info(format!("{agent}: egress sidecar running again"));
+                }
+            }
+        }
+        Event::Leftovers(leftovers) => {
+            if !leftovers.is_empty() && matches!(app.modal, None | Some(Modal::Help)) {
+                app.modal = Some(Modal::Leftovers(leftovers));
+            }
+        }
+        Event::LeftoversRemoved(result) => match result {
+            Ok(n) => app.info(format!("{n} leftover bottle(s) removed")),
+            Err(reason) => app.error(format!(
+                "could not remove the leftover bottles: {reason} (`claude-bottle gc` retries)"
+            )),
+        },
         Event::AllowDone { id, host, result } => match result {
             Ok(()) => {
                 if let Some(tab) = app.tab_by_id(id) {
@@ -78,7 +110,9 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
 fn on_exit(app: &mut App, id: BottleId, code: Option<i32>) {
     let watched = app.tab().is_some_and(|t| t.id == id) && app.focus == Focus::Terminal;
     if let Some(tab) = app.tab_by_id(id) {
-        if tab.state == TabState::Running {
+        // A reopened terminal that ended at once is still launching.
+        let reopening = tab.view.is_some() && matches!(tab.state, TabState::Launching(_));
+        if tab.state == TabState::Running || reopening {
             tab.state = TabState::Exited(code);
             tab.needs_attention = !watched;
         }
@@ -91,7 +125,7 @@ fn on_exit(app: &mut App, id: BottleId, code: Option<i32>) {
         };
         let code = code.map_or_else(|| "unknown".into(), |c| c.to_string());
         app.info(format!(
-            "the agent's terminal ended (exit code {code}); x removes the bottle"
+            "the agent's terminal ended (exit code {code}); i opens a new one, x removes the bottle"
         ));
     }
 }

@@ -3,7 +3,7 @@
 use ratatui::layout::Rect;
 
 use super::egress_log::EgressLog;
-use super::event::{BottleId, EngineStatus, Progress, Secret};
+use super::event::{BottleId, EngineStatus, Leftover, Progress, Secret};
 use super::layout::Areas;
 use crate::manifest::{AllowEntry, ResolvedAgent};
 use crate::session::TermView;
@@ -71,6 +71,8 @@ pub struct Tab {
     pub allowlist: Vec<AllowEntry>,
     /// Hosts allowed from the dashboard since.
     pub allowed_here: Vec<String>,
+    /// Why the egress sidecar is down; `None` while it runs.
+    pub egress_down: Option<String>,
 }
 
 /// The preflight summary before a launch, and what comes after it.
@@ -107,6 +109,8 @@ pub enum Modal {
         bottles: usize,
     },
     Help,
+    /// Bottles a gone claude-bottle process left: remove or keep them.
+    Leftovers(Vec<Leftover>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -47,12 +47,25 @@ impl LineSplitter {
 pub async fn follow(
     engine: &Engine,
     container: &str,
+    on_line: impl FnMut(LogLine) -> bool,
+) -> Result<(), EngineError> {
+    follow_since(engine, container, 0, on_line).await
+}
+
+/// As [`follow`], from `since` (Unix seconds; 0 is the container's start):
+/// following again after a restart or an engine outage does not repeat
+/// what was shown.
+pub async fn follow_since(
+    engine: &Engine,
+    container: &str,
+    since: i32,
     mut on_line: impl FnMut(LogLine) -> bool,
 ) -> Result<(), EngineError> {
     let options = LogsOptions {
         follow: true,
         stdout: true,
         stderr: true,
+        since,
         ..Default::default()
     };
     let mut stream = engine.docker.logs(container, Some(options));

@@ -24,7 +24,15 @@ fn draw_tab(tab: &Tab, focused: bool, area: Rect, buf: &mut Buffer) {
     } else {
         String::new()
     };
-    let title = format!(" {} · {} · {state} {scrolled}", tab.agent, tab.bottle);
+    let egress = if tab.egress_down.is_some() {
+        "· egress down (r restarts) "
+    } else {
+        ""
+    };
+    let title = format!(
+        " {} · {} · {state} {egress}{scrolled}",
+        tab.agent, tab.bottle
+    );
     let hint = if focused {
         " Ctrl-] leaves "
     } else {
