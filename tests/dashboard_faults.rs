@@ -255,16 +255,14 @@ fn the_engine_going_away_and_coming_back_is_survived() {
             .unwrap_or_default()
             .to_owned()
     };
-    let screen = tmux.wait("tab one ended or running", Duration::from_secs(30), |s| {
-        one_line(s).contains("exited") || one_line(s).contains("running")
-    });
-    if one_line(&screen).contains("exited") {
-        tmux.keys(&["i"]);
-        tmux.wait("reopened", LAUNCH, |s| one_line(s).contains("running"));
-        tmux.keys(&["i"]);
-    } else {
-        tmux.keys(&["i"]);
-    }
+    tmux.wait(
+        "tab one shows its ended terminal",
+        Duration::from_secs(30),
+        |s| one_line(s).contains("exited ("),
+    );
+    tmux.keys(&["i"]);
+    tmux.wait("reopened", LAUNCH, |s| one_line(s).contains("running"));
+    tmux.keys(&["i"]);
     tmux.type_text("echo after-$((2+2)) $(hostname)");
     tmux.keys(&["Enter"]);
     tmux.wait_for(&format!("after-4 {one}"));
@@ -398,9 +396,9 @@ fn exits_crashes_and_lost_terminals_show_on_the_tab_and_tmpdir_is_not_needed() {
     tmux.keys(&["i"]);
     tmux.wait("reopened", LAUNCH, |s| line(s, &two).contains("running"));
     let dashboard = tmux.dashboard_pid();
-    let agent_c = container_of(&two, "agent");
+    let agent_id = docker_ok(&["inspect", "-f", "{{.Id}}", &container_of(&two, "agent")]);
     let out = Command::new("pgrep")
-        .args(["-P", &dashboard.to_string(), "-f", &agent_c])
+        .args(["-P", &dashboard.to_string(), "-f", &agent_id])
         .output()
         .unwrap();
     let client = String::from_utf8_lossy(&out.stdout).trim().to_owned();
