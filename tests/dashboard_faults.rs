@@ -423,3 +423,153 @@ fn exits_crashes_and_lost_terminals_show_on_the_tab_and_tmpdir_is_not_needed() {
         assert_nothing_labelled(&format!("claude-bottle.agent={agent}"), "after quit");
     }
 }
+
+/// Whether `needle` occurs in a container's exported filesystem. grep
+/// reads the pattern from a file, so it is on no command line.
+fn container_files_contain(container: &str, needle: &str) -> bool {
+    let patterns = tempfile::tempdir().unwrap();
+    let pattern = patterns.path().join("pattern");
+    std::fs::write(&pattern, needle).unwrap();
+    let script = format!(
+        "docker export '{container}' | grep -c -a -F -f '{}'",
+        pattern.display()
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let count = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        count.parse::<u64>().is_ok(),
+        "{script}: {count:?} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    count != "0"
+}
+
+/// Every regular file under `dir`.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            files.extend(files_under(&path));
+        } else if kind.is_file() {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn the_token_and_a_hidden_answer_appear_nowhere_but_the_agents_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid = std::process::id();
+    let agent = format!("sec{pid}");
+    let token = format!("sk-ant-oat01-tok{pid}zq");
+    let answer = format!("hunter{pid}qx");
+    let _guard = AgentsGuard(vec![agent.clone()]);
+    let (home, work, tmp) = (
+        dir.path().join("home"),
+        dir.path().join("work"),
+        dir.path().join("tmp"),
+    );
+    for d in [&home, &work, &tmp] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let path = manifest(
+        &work,
+        r#""DB_PASS": "?db password""#,
+        std::slice::from_ref(&agent),
+    );
+    let mut env = image_env(&home);
+    env.retain(|(k, _)| k != "CLAUDE_BOTTLE_OAUTH_TOKEN");
+    env.push(("CLAUDE_BOTTLE_OAUTH_TOKEN".into(), token.clone()));
+    env.push(("TMPDIR".into(), tmp.display().to_string()));
+    let tmux = Tmux::start("secret", &work, &env, &format!("--manifest '{path}'"));
+    tmux.wait_for(&agent);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Launch?");
+    tmux.keys(&["y"]);
+    tmux.wait_for("db password");
+    tmux.type_text(&answer);
+    let typed = tmux.wait("masked input", Duration::from_secs(10), |s| {
+        s.contains(&"•".repeat(answer.len()))
+    });
+    assert!(!typed.contains(&answer), "{typed}");
+    tmux.keys(&["Enter"]);
+    tmux.wait(&format!("{agent} running"), LAUNCH, |s| {
+        s.contains(&format!("{agent} · plain · running"))
+    });
+    // Both reached the agent's shell.
+    tmux.keys(&["i"]);
+    tmux.type_text("echo len=${#DB_PASS} tok=${#CLAUDE_CODE_OAUTH_TOKEN}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(&format!("len={} tok={}", answer.len(), token.len()));
+    tmux.keys(&["C-]"]);
+
+    let mut leaks = Vec::new();
+    let secrets = [("token", token.as_str()), ("answer", answer.as_str())];
+    let mut check = |place: &str, text: &[u8]| {
+        for (what, secret) in secrets {
+            if text.windows(secret.len()).any(|w| w == secret.as_bytes()) {
+                leaks.push(format!("the {what} is in {place}"));
+            }
+        }
+    };
+    check("the screen", tmux.screen().as_bytes());
+    // Every process's command line on the host.
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            check(&format!("{}/cmdline", entry.path().display()), &cmdline);
+        }
+    }
+    let agent_c = container_of(&agent, "agent");
+    let sidecar = container_of(&agent, "sidecar");
+    for container in [&agent_c, &sidecar] {
+        check(
+            &format!("docker inspect {container}"),
+            docker_ok(&["inspect", container]).as_bytes(),
+        );
+    }
+    for args in [
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["show", agent.as_str()],
+        vec!["show", agent.as_str(), "--json"],
+    ] {
+        let out = Command::new(BIN)
+            .args(["--manifest", &path])
+            .args(&args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(&work)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        check(&format!("{args:?} stdout"), &out.stdout);
+        check(&format!("{args:?} stderr"), &out.stderr);
+    }
+    // The containers' files (their whole filesystems, as exported); the
+    // search finds what is there.
+    assert!(container_files_contain(&agent_c, "agent:x:1000"));
+    for container in [&agent_c, &sidecar] {
+        for (what, secret) in secrets {
+            if container_files_contain(container, secret) {
+                leaks.push(format!("the {what} is in {container}'s files"));
+            }
+        }
+    }
+
+    quit_tearing_down(&tmux);
+    // No log file, no other file: HOME, the working directory and TMPDIR
+    // hold only the manifest.
+    let mut written = Vec::new();
+    for d in [&home, &work, &tmp] {
+        written.extend(files_under(d));
+    }
+    assert_eq!(
+        written,
+        vec![PathBuf::from(&path)],
+        "files the dashboard wrote"
+    );
+    assert!(leaks.is_empty(), "{leaks:#?}");
+    assert_nothing_labelled(&format!("claude-bottle.agent={agent}"), "after quit");
+}

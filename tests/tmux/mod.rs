@@ -11,6 +11,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_claude-bottle");
 /// One detached tmux session running the dashboard; killed on drop.
 pub struct Tmux {
     pub name: String,
+    /// Holds the script that exports the environment: values never go on
+    /// a command line (tmux's or sh's), where every process could read them.
+    _env_dir: tempfile::TempDir,
 }
 
 impl Tmux {
@@ -20,12 +23,16 @@ impl Tmux {
         let name = format!("cbf-{tag}-{}", std::process::id());
         let exports = env
             .iter()
-            .map(|(k, v)| format!("export {k}='{v}'; "))
+            .map(|(k, v)| format!("export {k}='{v}'\n"))
             .collect::<Vec<_>>()
             .concat();
+        let env_dir = tempfile::tempdir().unwrap();
+        let env_file = env_dir.path().join("env.sh");
+        std::fs::write(&env_file, exports).unwrap();
         let script = format!(
-            "cd '{}'; {exports}'{BIN}' {args}; echo EXITED=$?; sleep 600",
-            dir.display()
+            "cd '{}'; . '{}'; '{BIN}' {args}; echo EXITED=$?; sleep 600",
+            dir.display(),
+            env_file.display()
         );
         let _ = Command::new("tmux")
             .args(["kill-session", "-t", &name])
@@ -45,7 +52,10 @@ impl Tmux {
             .status()
             .expect("tmux is installed (apt-get install tmux)");
         assert!(status.success());
-        Self { name }
+        Self {
+            name,
+            _env_dir: env_dir,
+        }
     }
 
     pub fn keys(&self, keys: &[&str]) {
