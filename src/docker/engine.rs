@@ -91,6 +91,18 @@ impl Engine {
     }
 }
 
+/// Treats "no such object" (404) and "removal already in progress" (409, a
+/// concurrent teardown) as done.
+pub fn ignore_gone(result: Result<(), bollard::errors::Error>) -> Result<(), EngineError> {
+    match result {
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404 | 409,
+            ..
+        }) => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 /// Compares dotted versions numerically (`20.10.24` < `25.0.5`); missing or
 /// non-numeric parts count as zero.
 pub fn version_at_least(version: &str, minimum: &str) -> bool {
