@@ -138,8 +138,13 @@ fn on_kill_done(app: &mut App, id: BottleId, result: Result<(), String>) {
                 .iter()
                 .find(|t| t.id == id)
                 .map(|t| t.agent.clone());
+            // Keep showing the tab that was shown: removing a tab to its
+            // left must not move the user to another bottle.
+            let shown = app.tab().map(|t| t.id).filter(|&t| t != id);
             app.tabs.retain(|t| t.id != id);
-            app.current_tab = app.current_tab.min(app.tabs.len().saturating_sub(1));
+            app.current_tab = shown
+                .and_then(|s| app.tabs.iter().position(|t| t.id == s))
+                .unwrap_or_else(|| app.current_tab.min(app.tabs.len().saturating_sub(1)));
             if app.focus == Focus::Terminal && app.tab().is_none_or(|t| t.view.is_none()) {
                 app.focus = Focus::Agents;
             }

@@ -618,3 +618,29 @@ fn leftovers_are_offered_for_removal_or_kept() {
     assert!(a.modal.is_none());
     assert!(a.message.unwrap().text.contains("kept"));
 }
+
+#[test]
+fn removing_a_tab_to_the_left_keeps_the_shown_tab_shown() {
+    let mut a = app();
+    let first = running(&mut a, "alpha", "");
+    let second = running(&mut a, "beta", "");
+    let third = running(&mut a, "gamma", "");
+    update(&mut a, ch('2'));
+    assert_eq!(a.tab().unwrap().id, second);
+    update(
+        &mut a,
+        Event::KillDone {
+            id: first,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(a.tab().unwrap().id, second, "not moved to {third}");
+    update(
+        &mut a,
+        Event::KillDone {
+            id: second,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(a.tab().unwrap().id, third);
+}
