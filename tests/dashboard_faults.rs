@@ -1,6 +1,6 @@
 //! Faults on the real engine, the real binary in tmux: a sidecar killed
-//! mid-session, the engine going away and coming back, a SIGKILLed
-//! dashboard, agents that exit or lose their terminal, a missing TMPDIR, and
+//! mid-session, the engine going away and coming back, a dashboard killed
+//! with `SIGKILL`, agents that exit or lose their terminal, a missing TMPDIR, and
 //! where secrets must never appear. Nothing here skips; every test removes
 //! its own bottles (by its own agents' labels) on the way out, panics
 //! included.
@@ -459,6 +459,47 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Every process's command line on the host.
+fn host_cmdlines() -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path().join("cmdline");
+            let text = std::fs::read(&path).ok()?;
+            Some((path.display().to_string(), text))
+        })
+        .collect()
+}
+
+/// What `list` and `show` print (text and JSON), stdout and stderr.
+fn list_and_show(
+    manifest: &str,
+    env: &[(String, String)],
+    dir: &Path,
+    agent: &str,
+) -> Vec<(String, Vec<u8>)> {
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["show", agent],
+        vec!["show", agent, "--json"],
+    ] {
+        let out = Command::new(BIN)
+            .args(["--manifest", manifest])
+            .args(&args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        outputs.push((format!("{args:?} stdout"), out.stdout));
+        outputs.push((format!("{args:?} stderr"), out.stderr));
+    }
+    outputs
+}
+
 #[test]
 fn the_token_and_a_hidden_answer_appear_nowhere_but_the_agents_environment() {
     let dir = tempfile::tempdir().unwrap();
@@ -516,11 +557,8 @@ fn the_token_and_a_hidden_answer_appear_nowhere_but_the_agents_environment() {
         }
     };
     check("the screen", tmux.screen().as_bytes());
-    // Every process's command line on the host.
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
-            check(&format!("{}/cmdline", entry.path().display()), &cmdline);
-        }
+    for (place, text) in host_cmdlines() {
+        check(&place, &text);
     }
     let agent_c = container_of(&agent, "agent");
     let sidecar = container_of(&agent, "sidecar");
@@ -530,22 +568,8 @@ fn the_token_and_a_hidden_answer_appear_nowhere_but_the_agents_environment() {
             docker_ok(&["inspect", container]).as_bytes(),
         );
     }
-    for args in [
-        vec!["list"],
-        vec!["list", "--json"],
-        vec!["show", agent.as_str()],
-        vec!["show", agent.as_str(), "--json"],
-    ] {
-        let out = Command::new(BIN)
-            .args(["--manifest", &path])
-            .args(&args)
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .current_dir(&work)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{args:?}");
-        check(&format!("{args:?} stdout"), &out.stdout);
-        check(&format!("{args:?} stderr"), &out.stderr);
+    for (place, text) in list_and_show(&path, &env, &work, &agent) {
+        check(&place, &text);
     }
     // The containers' files (their whole filesystems, as exported); the
     // search finds what is there.
