@@ -42,6 +42,7 @@ pub enum Action {
     ToggleEgress,
     DenialsOnly,
     AllowHost,
+    RestartSidecar,
     EnterTerminal,
     LeaveTerminal,
     ScrollUp,
@@ -246,6 +247,13 @@ pub const KEYMAP: &[Binding] = &[
         Action::Kill,
         "kill the tab's bottle",
         "kill",
+    ),
+    bind(
+        Dashboard,
+        &[Char('r')],
+        Action::RestartSidecar,
+        "restart the tab's egress sidecar when it is down",
+        "",
     ),
     bind(
         Dashboard,

@@ -12,6 +12,26 @@ pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
     };
     match modal {
         Modal::Help => Vec::new(),
+        Modal::Leftovers(leftovers) => match typed_char(key) {
+            Some('y' | 'Y' | 'r' | 'R') => {
+                app.info(format!("removing {} leftover bottle(s)…", leftovers.len()));
+                vec![Effect::RemoveLeftovers {
+                    sessions: leftovers.into_iter().map(|l| l.session).collect(),
+                }]
+            }
+            Some('k' | 'K' | 'n' | 'N') => {
+                app.info("leftover bottles kept; `claude-bottle gc` removes them later");
+                Vec::new()
+            }
+            _ if key.code == KeyCode::Esc => {
+                app.info("leftover bottles kept; `claude-bottle gc` removes them later");
+                Vec::new()
+            }
+            _ => {
+                app.modal = Some(Modal::Leftovers(leftovers));
+                Vec::new()
+            }
+        },
         Modal::Preflight(pending) => match typed_char(key) {
             Some('y' | 'Y') => proceed(app, pending),
             Some('n' | 'N' | 'q') => Vec::new(),

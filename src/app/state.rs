@@ -3,7 +3,7 @@
 use ratatui::layout::Rect;
 
 use super::egress_log::EgressLog;
-use super::event::{BottleId, EngineStatus, Progress, Secret};
+use super::event::{BottleId, EngineStatus, Leftover, Progress, Secret};
 use super::keymap::EscapeKey;
 use super::layout::Areas;
 use crate::manifest::{AllowEntry, ResolvedAgent};
@@ -74,6 +74,8 @@ pub struct Tab {
     pub allowed_here: Vec<String>,
     /// The manifest file the bottle's entry came from.
     pub manifest_file: std::path::PathBuf,
+    /// Why the egress sidecar is down; `None` while it runs.
+    pub egress_down: Option<String>,
 }
 
 /// The preflight summary before a launch, and what comes after it.
@@ -113,6 +115,8 @@ pub enum Modal {
     /// file too? Nothing is written unless the answer is yes.
     SaveHost(SaveHost),
     Help,
+    /// Bottles a gone claude-bottle process left: remove or keep them.
+    Leftovers(Vec<Leftover>),
 }
 
 /// Where an allowed host would be saved.

@@ -161,18 +161,8 @@ fn on_action(app: &mut App, action: Action, key: &KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Action::AllowHost => allow_selected_host(app),
-        Action::EnterTerminal => {
-            match app.tab_mut() {
-                Some(tab) if tab.view.is_some() && tab.state == TabState::Running => {
-                    tab.needs_attention = false;
-                    tab.scroll = 0;
-                    app.focus = Focus::Terminal;
-                }
-                Some(_) => app.info("this tab has no running terminal"),
-                None => app.info("no bottle yet: select an agent and press Enter"),
-            }
-            Vec::new()
-        }
+        Action::RestartSidecar => restart_sidecar(app),
+        Action::EnterTerminal => enter_terminal(app),
         Action::ScrollUp | Action::ScrollDown => {
             scroll(app, page(app), action == Action::ScrollUp);
             Vec::new()
@@ -194,6 +184,49 @@ fn on_action(app: &mut App, action: Action, key: &KeyEvent) -> Vec<Effect> {
         // Only bound in the terminal.
         Action::LeaveTerminal => Vec::new(),
     }
+}
+
+fn restart_sidecar(app: &mut App) -> Vec<Effect> {
+    match app.tab() {
+        Some(tab) if tab.egress_down.is_some() && tab.state.holds_containers() => {
+            let id = tab.id;
+            app.info("restarting the egress sidecar…");
+            vec![Effect::RestartSidecar { id }]
+        }
+        Some(_) => {
+            app.info("this bottle's egress sidecar is not down");
+            Vec::new()
+        }
+        None => {
+            app.info("no bottle selected");
+            Vec::new()
+        }
+    }
+}
+
+fn enter_terminal(app: &mut App) -> Vec<Effect> {
+    match app.tab_mut() {
+        Some(tab) if tab.view.is_some() && tab.state == TabState::Running => {
+            tab.needs_attention = false;
+            tab.scroll = 0;
+            app.focus = Focus::Terminal;
+        }
+        Some(tab) if matches!(tab.state, TabState::Exited(_)) => {
+            // The bottle outlived its terminal (the agent exited, or the
+            // engine connection was cut): open a new one in it.
+            let id = tab.id;
+            tab.state = TabState::Launching(Progress::Step(
+                crate::docker::bottle::LaunchStep::StartingAgent,
+            ));
+            tab.needs_attention = false;
+            let (rows, cols) = app.areas().pty_size();
+            app.info("opening a new terminal in the bottle…");
+            return vec![Effect::Reopen { id, rows, cols }];
+        }
+        Some(_) => app.info("this tab has no running terminal"),
+        None => app.info("no bottle yet: select an agent and press Enter"),
+    }
+    Vec::new()
 }
 
 fn select(app: &mut App, next: bool) {
@@ -270,6 +303,7 @@ pub(super) fn start_launch(app: &mut App, pending: PendingLaunch) -> Vec<Effect>
         allowlist: pending.resolved.allowlist.clone(),
         allowed_here: Vec::new(),
         manifest_file: pending.resolved.bottle.source.clone(),
+        egress_down: None,
     });
     app.current_tab = app.tabs.len() - 1;
     let (rows, cols) = app.areas().pty_size();

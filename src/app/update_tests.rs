@@ -2,6 +2,7 @@
 
 use crossterm::event::{KeyCode, MouseEvent, MouseEventKind};
 
+use super::event::Leftover;
 use super::fixtures::{app, blocked, ch, ctrl, key, opened, resolved, running, shift};
 use super::*;
 
@@ -701,4 +702,104 @@ fn a_configured_escape_key_leaves_and_ctrl_bracket_then_reaches_the_agent() {
     assert_eq!(a.focus, Focus::Terminal);
     assert!(update(&mut a, ctrl('b')).is_empty());
     assert_eq!(a.focus, Focus::Agents);
+}
+
+#[test]
+fn a_stopped_sidecar_marks_egress_down_and_r_restarts_it() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "");
+    assert!(
+        update(&mut a, ch('r')).is_empty(),
+        "not down: nothing to do"
+    );
+    update(
+        &mut a,
+        Event::EgressDown {
+            id,
+            reason: "the egress sidecar stopped".into(),
+        },
+    );
+    assert!(a.tabs[0].egress_down.is_some());
+    let msg = a.message.clone().unwrap();
+    assert!(msg.is_error && msg.text.contains("egress down"), "{msg:?}");
+    assert_eq!(update(&mut a, ch('r')), vec![Effect::RestartSidecar { id }]);
+    update(&mut a, Event::EgressUp { id });
+    assert!(a.tabs[0].egress_down.is_none());
+    assert!(a.message.unwrap().text.contains("running again"));
+}
+
+#[test]
+fn an_exited_terminal_can_be_reopened_in_the_same_bottle() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "");
+    update(&mut a, Event::SessionExited { id, code: Some(7) });
+    assert_eq!(a.tabs[0].state, TabState::Exited(Some(7)));
+    let effects = update(&mut a, ch('i'));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Reopen { id: r, .. }] if *r == id),
+        "{effects:?}"
+    );
+    // A reopened terminal that ends at once shows as exited again.
+    update(&mut a, Event::SessionExited { id, code: None });
+    assert_eq!(a.tabs[0].state, TabState::Exited(None));
+}
+
+#[test]
+fn leftovers_are_offered_for_removal_or_kept() {
+    let leftover = |s: &str| Leftover {
+        session: s.into(),
+        agent: "alpha".into(),
+        containers: vec![format!("cb-alpha-{s}-agent")],
+        networks: 2,
+    };
+    let mut a = app();
+    update(
+        &mut a,
+        Event::Leftovers(vec![leftover("s1"), leftover("s2")]),
+    );
+    assert!(matches!(a.modal, Some(Modal::Leftovers(ref l)) if l.len() == 2));
+    assert!(
+        update(&mut a, ch('x')).is_empty(),
+        "other keys keep it open"
+    );
+    assert_eq!(
+        update(&mut a, ch('y')),
+        vec![Effect::RemoveLeftovers {
+            sessions: vec!["s1".into(), "s2".into()]
+        }]
+    );
+    update(&mut a, Event::LeftoversRemoved(Ok(2)));
+    assert!(a.message.clone().unwrap().text.contains("2 leftover"));
+
+    let mut a = app();
+    update(&mut a, Event::Leftovers(vec![leftover("s1")]));
+    assert!(update(&mut a, ch('k')).is_empty());
+    assert!(a.modal.is_none());
+    assert!(a.message.unwrap().text.contains("kept"));
+}
+
+#[test]
+fn removing_a_tab_to_the_left_keeps_the_shown_tab_shown() {
+    let mut a = app();
+    let first = running(&mut a, "alpha", "");
+    let second = running(&mut a, "beta", "");
+    let third = running(&mut a, "gamma", "");
+    update(&mut a, ch('2'));
+    assert_eq!(a.tab().unwrap().id, second);
+    update(
+        &mut a,
+        Event::KillDone {
+            id: first,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(a.tab().unwrap().id, second, "not moved to {third}");
+    update(
+        &mut a,
+        Event::KillDone {
+            id: second,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(a.tab().unwrap().id, third);
 }

@@ -94,7 +94,7 @@ pub async fn run(
             newest.container
         );
     }
-    tail::raw_lines(&engine, &newest.container, options.follow, |line| {
+    tail::raw_lines(&engine, &newest.container, options.follow, 0, |line| {
         printer.print(line)
     })
     .await?;

@@ -102,6 +102,32 @@ pub async fn start(
     Ok(id)
 }
 
+/// Starts a sidecar that stopped (killed, crashed) again: the same
+/// container, so the same config file and the same fixed addresses on both
+/// networks; then waits until it is healthy. Starting one that runs is a no-op.
+pub async fn restart(engine: &Engine, container: &str) -> Result<(), SidecarError> {
+    engine.docker.start_container(container, None).await?;
+    let image = engine
+        .docker
+        .inspect_container(container, None)
+        .await?
+        .config
+        .and_then(|c| c.image)
+        .unwrap_or_default();
+    wait_healthy(engine, container, &image).await
+}
+
+/// Whether the container is running now.
+pub async fn is_running(engine: &Engine, container: &str) -> Result<bool, SidecarError> {
+    Ok(engine
+        .docker
+        .inspect_container(container, None)
+        .await?
+        .state
+        .and_then(|s| s.running)
+        .unwrap_or(false))
+}
+
 /// Rewrites the config in place and tells pipelock to reload it (it also
 /// watches the directory; SIGHUP makes the reload certain).
 pub async fn reload(

@@ -47,24 +47,42 @@ impl LineSplitter {
 pub async fn follow(
     engine: &Engine,
     container: &str,
-    mut on_line: impl FnMut(LogLine) -> bool,
+    on_line: impl FnMut(LogLine) -> bool,
 ) -> Result<(), EngineError> {
-    raw_lines(engine, container, true, |line| on_line(parse_line(line))).await
+    follow_since(engine, container, 0, on_line).await
 }
 
-/// `container`'s output from its start, one line at a time as written (blank
-/// lines skipped): what is there now, and with `follow` everything after it
-/// until the container stops. Stops early when `on_line` returns false.
+/// As [`follow`], from `since` (Unix seconds; 0 is the container's start):
+/// following again after a restart or an engine outage does not repeat
+/// what was shown.
+pub async fn follow_since(
+    engine: &Engine,
+    container: &str,
+    since: i32,
+    mut on_line: impl FnMut(LogLine) -> bool,
+) -> Result<(), EngineError> {
+    raw_lines(engine, container, true, since, |line| {
+        on_line(parse_line(line))
+    })
+    .await
+}
+
+/// `container`'s output from `since` (Unix seconds; 0 is its start), one line
+/// at a time as written (blank lines skipped): what is there now, and with
+/// `follow` everything after it until the container stops. Stops early when
+/// `on_line` returns false.
 pub async fn raw_lines(
     engine: &Engine,
     container: &str,
     follow: bool,
+    since: i32,
     mut on_line: impl FnMut(&str) -> bool,
 ) -> Result<(), EngineError> {
     let options = LogsOptions {
         follow,
         stdout: true,
         stderr: true,
+        since,
         ..Default::default()
     };
     let mut stream = engine.docker.logs(container, Some(options));

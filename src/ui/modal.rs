@@ -75,6 +75,7 @@ pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
             ],
         ),
         Modal::Help => (" Keys ".to_owned(), help(app)),
+        Modal::Leftovers(leftovers) => (" Left behind ".to_owned(), leftover_lines(leftovers)),
     };
     let width = screen.width.saturating_sub(4).min(90);
     let height = u16::try_from(lines.len() + 2)
@@ -212,6 +213,31 @@ fn secret(pending: &PendingLaunch, typed: usize) -> Vec<Line<'static>> {
             ("Esc", "cancel the launch"),
         ]),
     ]
+}
+
+fn leftover_lines(leftovers: &[crate::app::Leftover]) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::raw(format!(
+        "{} bottle{} of this manifest's agents {} left behind by a claude-bottle that is gone:",
+        leftovers.len(),
+        if leftovers.len() == 1 { "" } else { "s" },
+        if leftovers.len() == 1 { "was" } else { "were" },
+    ))];
+    for l in leftovers {
+        lines.push(Line::raw(format!(
+            "  {}  session {}  {} container(s), {} network(s)",
+            l.agent,
+            l.session,
+            l.containers.len(),
+            l.networks
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(keys_line(&[("y", "remove them"), ("k / Esc", "keep them")]));
+    lines.push(Line::styled(
+        "Kept bottles are removed later by `claude-bottle gc`.",
+        super::dim(),
+    ));
+    lines
 }
 
 fn help(app: &App) -> Vec<Line<'static>> {

@@ -27,7 +27,15 @@ fn draw_tab(tab: &Tab, typing: Option<EscapeKey>, area: Rect, buf: &mut Buffer) 
     } else {
         String::new()
     };
-    let title = format!(" {} · {} · {state} {scrolled}", tab.agent, tab.bottle);
+    let egress = if tab.egress_down.is_some() {
+        "· egress down (r restarts) "
+    } else {
+        ""
+    };
+    let title = format!(
+        " {} · {} · {state} {egress}{scrolled}",
+        tab.agent, tab.bottle
+    );
     let hint = typing.map_or_else(
         || " i to type ".to_owned(),
         |escape| format!(" {} leaves ", escape.label()),
