@@ -81,6 +81,12 @@ echo "== tests"
 # Engine tests must run, never skip: tell them an engine is guaranteed.
 export CLAUDE_BOTTLE_REQUIRE_ENGINE=1
 cargo test --locked --all-targets
+if [ "${CLAUDE_BOTTLE_HEAVY:-0}" = 1 ]; then
+    # 20 cycles of 16 bottles launched and killed by one dashboard (about
+    # 8 minutes on 2 cores); the main run above did 2.
+    echo "== heavy: dashboard load, 20 cycles"
+    CLAUDE_BOTTLE_LOAD_CYCLES=20 cargo test --locked --test dashboard_load
+fi
 echo "== bench smoke (claude-bottle-bench --quick: checks the bench runs, judges no number)"
 cargo build --locked --bins
 target/debug/claude-bottle-bench --quick

@@ -69,6 +69,26 @@ pub enum Command {
         #[arg(last = true)]
         command: Vec<String>,
     },
+    /// Print the egress log of an agent's running bottle (the newest, if it
+    /// has several), or of a saved pipelock log with --file.
+    Logs {
+        /// The agent whose running bottle to read.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        agent: Option<String>,
+        /// Keep printing new lines until the bottle stops.
+        #[arg(long, short, conflicts_with = "file")]
+        follow: bool,
+        /// Only requests the sidecar refused.
+        #[arg(long)]
+        denied: bool,
+        /// One JSON object per line: each event as pipelock wrote it; other
+        /// output as {"note": "..."}.
+        #[arg(long)]
+        json: bool,
+        /// Read a saved pipelock log (e.g. `docker logs` output); `-` is stdin.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+    },
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]

@@ -32,6 +32,20 @@ async fn dispatch(cli: Cli) -> i32 {
             yes,
             command,
         }) => commands::run::run(&source, &agent, yes, &command).await,
+        Some(Command::Logs {
+            agent,
+            follow,
+            denied,
+            json,
+            file,
+        }) => {
+            let options = commands::logs::LogsOptions {
+                follow,
+                denied,
+                json,
+            };
+            commands::logs::run(agent.as_deref(), file.as_deref(), options).await
+        }
         Some(Command::Completions { shell }) => Ok(commands::completions::run(shell)),
         Some(Command::Gc { dry_run, yes }) => commands::gc::run(dry_run, yes).await,
         None => {

@@ -136,8 +136,9 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
 }
 
 /// Connects to the engine, trying again every few seconds while it is away,
-/// so starting dockerd is noticed without restarting the dashboard. The loop
-/// hears only of changes.
+/// so starting dockerd is noticed without restarting the dashboard; once
+/// connected, watches it (an idle event stream, no polling) and starts over
+/// when it goes away. The loop hears only of changes.
 async fn connect_engine(tx: tokio::sync::mpsc::UnboundedSender<Msg>) {
     let mut last_error = None;
     loop {
@@ -146,9 +147,16 @@ async fn connect_engine(tx: tokio::sync::mpsc::UnboundedSender<Msg>) {
             Err(e) => Err(e),
         };
         match result {
-            Ok(ready) => {
-                let _ = tx.send(Msg::Engine(Ok(ready)));
-                return;
+            Ok((engine, version)) => {
+                if tx.send(Msg::Engine(Ok((engine.clone(), version)))).is_err() {
+                    return;
+                }
+                let reason = engine.wait_until_lost().await;
+                let text = format!("the Docker engine stopped answering ({reason})");
+                if tx.send(Msg::Engine(Err(text.clone()))).is_err() {
+                    return;
+                }
+                last_error = Some(text);
             }
             Err(e) => {
                 let text = e.to_string();
@@ -202,8 +210,12 @@ fn on_message(runtime: &mut Runtime, app: &App, msg: Msg) -> Option<Event> {
     match msg {
         Msg::Event(event) => Some(event),
         Msg::Engine(Ok((engine, version))) => {
-            runtime.engine = Some(engine);
+            runtime.engine_ready(engine);
             Some(Event::EngineState(EngineStatus::Ready { version }))
+        }
+        Msg::SidecarRestarted { id, since } => {
+            runtime.sidecar_restarted(id, since);
+            None
         }
         Msg::Engine(Err(reason)) => Some(Event::EngineState(EngineStatus::Unavailable(reason))),
         Msg::BottleUp { id, bottle, plan } => {

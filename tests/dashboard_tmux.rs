@@ -2,10 +2,12 @@
 //!
 //! tmux must be installed; the launch test also needs the Docker engine and
 //! builds its images locally first (`scripts/build-test-images.sh`,
-//! `scripts/build-agent-test-base.sh`). Nothing here skips.
+//! `scripts/build-agent-test-base.sh`). Nothing here skips. Every test that
+//! launches removes its agents' bottles when it ends, even when it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fixture should fail the test loudly
 
 mod common;
+mod probe;
 
 use std::path::Path;
 use std::process::Command;
@@ -115,6 +117,14 @@ impl Tmux {
         }
     }
 
+    /// Waits until the dashboard is connected to the engine (a launch
+    /// before that is refused).
+    fn wait_for_engine(&self) {
+        self.wait("the engine", SOON, |s| {
+            s.contains(" engine ") && !s.contains("engine: ")
+        });
+    }
+
     fn wait_for(&self, needle: &str) -> String {
         self.wait(needle, Duration::from_secs(15), |s| s.contains(needle))
     }
@@ -218,6 +228,36 @@ fn with_nothing_set_up_it_opens_and_says_how_to_fix_each_thing() {
     assert!(tmux.wait_for("MODE=").contains("EXITED=0"));
 }
 
+#[test]
+fn the_escape_key_setting_shows_in_help_and_a_refused_one_in_the_status_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = manifest(dir.path(), &["alpha"]);
+    let args = format!("--manifest '{path}'");
+    let tmux = Tmux::start(
+        "esc",
+        dir.path(),
+        &[("CLAUDE_BOTTLE_ESCAPE_KEY", "ctrl-g")],
+        &args,
+    );
+    tmux.wait_for("alpha");
+    tmux.keys(&["?"]);
+    let help = tmux.wait_for("back to the dashboard");
+    assert!(
+        help.contains("Ctrl-G") && !help.contains("Ctrl-]"),
+        "{help}"
+    );
+    drop(tmux);
+    let tmux = Tmux::start(
+        "badesc",
+        dir.path(),
+        &[("CLAUDE_BOTTLE_ESCAPE_KEY", "ctrl-c")],
+        &args,
+    );
+    tmux.wait_for("CLAUDE_BOTTLE_ESCAPE_KEY=\"ctrl-c\" would take Ctrl-C away");
+    tmux.keys(&["?"]);
+    assert!(tmux.wait_for("back to the dashboard").contains("Ctrl-]"));
+}
+
 /// The environment that makes the dashboard use the test images; the agent
 /// image is built here first, once, so that no launch has to build it.
 fn image_env(dir: &Path) -> Vec<(String, String)> {
@@ -239,6 +279,172 @@ fn image_env(dir: &Path) -> Vec<(String, String)> {
         ),
     ]);
     env
+}
+
+/// Removes the bottles of these agents when the test ends, failed or not
+/// (declare it before the `Tmux`, so the dashboard is gone first).
+fn remove_bottles_of(agents: &[&str]) -> probe::Cleanup {
+    let mut cleanup = probe::Cleanup::default();
+    for agent in agents {
+        cleanup.label(&format!("claude-bottle.agent={agent}"));
+    }
+    cleanup
+}
+
+/// How long a launch may take on a loaded machine.
+const LAUNCH: Duration = Duration::from_secs(240);
+/// How long anything else on screen may take.
+const SOON: Duration = Duration::from_secs(60);
+
+impl Tmux {
+    /// Selects the agent list's `nth` agent (from the top), launches it and
+    /// waits for its shell prompt.
+    fn launch(&self, nth: usize, agent: &str) {
+        self.keys(&["Escape"]);
+        for _ in 0..5 {
+            self.keys(&["k"]);
+        }
+        for _ in 0..nth {
+            self.keys(&["j"]);
+        }
+        self.keys(&["Enter"]);
+        self.wait("the preflight", SOON, |s| s.contains("Launch?"));
+        self.keys(&["y"]);
+        self.wait(&format!("{agent} running"), LAUNCH, |s| {
+            s.contains(&format!("{agent} · plain · running")) && s.contains("$ ")
+        });
+    }
+
+    /// Types a command into the current tab's shell and comes back.
+    fn run_in_terminal(&self, command: &str, done: &str) {
+        self.keys(&["i"]);
+        self.type_text(command);
+        self.keys(&["Enter"]);
+        self.wait(done, SOON, |s| s.contains(done));
+        self.keys(&["C-]"]);
+    }
+}
+
+#[test]
+fn a_denial_shows_in_its_bottles_pane_is_allowed_and_saved_only_on_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let suffix = std::process::id();
+    let (calm, curious) = (format!("calm{suffix}"), format!("curious{suffix}"));
+    let path = manifest(dir.path(), &[&calm, &curious]);
+    let original = std::fs::read_to_string(&path).unwrap();
+    let env = image_env(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _cleanup = remove_bottles_of(&[&calm, &curious]);
+    let tmux = Tmux::start("deny", dir.path(), &env, &format!("--manifest '{path}'"));
+    tmux.wait_for(&curious);
+    tmux.wait_for_engine();
+    tmux.launch(0, &calm);
+    tmux.launch(1, &curious);
+
+    // The second bottle asks for a host its allowlist lacks.
+    tmux.run_in_terminal(
+        "curl -s -o /dev/null -w 'code=%{http_code}\\n' http://denied.test/",
+        "code=403",
+    );
+    tmux.keys(&["e"]);
+    let blocked = "BLOCKED http://denied.test/";
+    let screen = tmux.wait("the denial in the egress pane", SOON, |s| {
+        s.contains(blocked)
+    });
+    assert!(
+        screen.contains("domain not in allowlist: denied.test"),
+        "{screen}"
+    );
+    // Not in the other bottle's pane.
+    tmux.keys(&["1"]);
+    let other = tmux.wait(&format!("tab {calm} shown"), SOON, |s| {
+        s.contains(&format!("{calm} · plain · running")) && s.contains(" START ")
+    });
+    assert!(!other.contains("denied.test"), "{other}");
+    tmux.keys(&["2"]);
+    tmux.wait("back on the second tab", SOON, |s| s.contains(blocked));
+
+    // Allow it: the newest row is the denial.
+    tmux.keys(&["a"]);
+    let offer = tmux.wait("the sidecar reloaded and the offer", SOON, |s| {
+        s.contains(" RELOAD ") && s.contains("Save to the manifest?")
+    });
+    assert!(offer.contains("claude-bottle.json"), "{offer}");
+    tmux.keys(&["n"]);
+    tmux.wait("declined", SOON, |s| {
+        s.contains("denied.test allowed for this bottle only")
+    });
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+
+    // Another denial, this time saved.
+    tmux.run_in_terminal(
+        "curl -s -o /dev/null -w 'again=%{http_code}\\n' http://denied2.test/",
+        "again=403",
+    );
+    tmux.wait("the second denial", SOON, |s| {
+        s.contains("BLOCKED http://denied2.test/")
+    });
+    tmux.keys(&["a"]);
+    tmux.wait("the second offer", SOON, |s| {
+        s.contains("Save to the manifest?") && s.contains("denied2.test is allowed")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait("saved", SOON, |s| s.contains("denied2.test added to"));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        saved["bottles"]["plain"]["egress"]["allowlist"],
+        serde_json::json!(["denied2.test"])
+    );
+    assert_eq!(
+        saved["agents"],
+        serde_json::from_str::<serde_json::Value>(&original).unwrap()["agents"]
+    );
+
+    tmux.keys(&["q"]);
+    tmux.wait_for("Tear down running bottles?");
+    tmux.keys(&["y"]);
+    let after = tmux.wait("exit", Duration::from_secs(90), |s| s.contains("MODE="));
+    assert!(after.contains("EXITED=0"), "{after}");
+}
+
+#[test]
+fn the_real_claude_starts_in_a_bottle_and_its_connections_show_in_the_egress_pane() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = format!("claude{}", std::process::id());
+    let path = manifest(dir.path(), &[&agent]);
+    let env: Vec<(String, String)> = image_env(dir.path())
+        .into_iter()
+        .filter(|(k, _)| k != "CLAUDE_BOTTLE_AGENT_COMMAND")
+        .chain([(
+            "CLAUDE_BOTTLE_OAUTH_TOKEN".to_owned(),
+            "sk-ant-oat01-not-a-real-token".to_owned(),
+        )])
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _cleanup = remove_bottles_of(&[&agent]);
+    let tmux = Tmux::start("claude", dir.path(), &env, &format!("--manifest '{path}'"));
+    tmux.wait_for(&agent);
+    tmux.wait_for_engine();
+    tmux.keys(&["Enter"]);
+    tmux.wait("the preflight", SOON, |s| s.contains("Launch?"));
+    tmux.keys(&["y"]);
+    // Claude's first screen, drawn in the bottle's terminal pane.
+    tmux.wait("claude's welcome", LAUNCH, |s| {
+        s.contains("Welcome to Claude Code")
+    });
+    // Its requests went through the sidecar: with a fake token and no way
+    // out they fail, and each shows in the egress pane.
+    tmux.keys(&["e"]);
+    let screen = tmux.wait("claude's requests in the egress pane", SOON, |s| {
+        s.contains("Egress · ") && s.contains("api.anthropic.com:443")
+    });
+    assert!(screen.contains(&format!("Egress · {agent}")), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("Tear down running bottles?");
+    tmux.keys(&["y"]);
+    let after = tmux.wait("exit", Duration::from_secs(90), |s| s.contains("MODE="));
+    assert!(after.contains("EXITED=0"), "{after}");
 }
 
 fn labelled_containers() -> String {
@@ -268,8 +474,10 @@ fn two_bottles_typed_separately_one_killed_none_left_after_quit() {
     let path = manifest(dir.path(), &[&one, &two]);
     let env = image_env(dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _cleanup = remove_bottles_of(&[&one, &two]);
     let tmux = Tmux::start("two", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&two);
+    tmux.wait_for_engine();
     let launch = Duration::from_secs(240);
 
     // First bottle: preflight, launch, wait for the shell prompt.
@@ -344,8 +552,10 @@ fn sigterm_tears_the_bottles_down_and_restores_the_terminal() {
     let path = manifest(dir.path(), &[&agent]);
     let env = image_env(dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _cleanup = remove_bottles_of(&[&agent]);
     let tmux = Tmux::start("term", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agent);
+    tmux.wait_for_engine();
     tmux.keys(&["Enter"]);
     tmux.wait_for("Launch?");
     tmux.keys(&["y"]);
@@ -371,8 +581,10 @@ fn closing_the_terminal_tears_the_bottles_down() {
     let path = manifest(dir.path(), &[&agent]);
     let env = image_env(dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let _cleanup = remove_bottles_of(&[&agent]);
     let tmux = Tmux::start("hup", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agent);
+    tmux.wait_for_engine();
     tmux.keys(&["Enter"]);
     tmux.wait_for("Launch?");
     tmux.keys(&["y"]);

@@ -621,3 +621,62 @@ async fn eight_runs_in_separate_processes_all_launch() {
     );
     probe::assert_nothing_labelled(&setup.agent_label(), "after 8 concurrent runs");
 }
+
+/// `logs <agent> --denied` while a `run` of that agent is going: the request
+/// its command made and the sidecar refused, and nothing else.
+#[tokio::test]
+async fn logs_shows_a_running_bottles_denials() {
+    common::launch_settings().await;
+    let setup = Setup::new("logs", "runc");
+    let _cleanup = setup.cleanup();
+    let logs = |args: &[&str]| {
+        let mut full = vec!["logs", setup.agent.as_str()];
+        full.extend_from_slice(args);
+        let out = setup
+            .command("unused", &full)
+            .output()
+            .expect("run claude-bottle logs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, stderr) = logs(&["--denied"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("no running bottle"), "{stderr}");
+
+    let mut run = setup.run(
+        "unused",
+        "curl -s -o /dev/null -w 'status=%{http_code}\\n' http://denied.test/; \
+         echo REQUESTED; sleep 300",
+    );
+    run.wait_for("REQUESTED");
+    let wanted = "BLOCKED GET http://denied.test/ allowlist: domain not in allowlist: denied.test";
+    let deadline = Instant::now() + LAUNCH_TIMEOUT;
+    let denied = loop {
+        let (code, stdout, stderr) = logs(&["--denied"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        if stdout.contains(wanted) || Instant::now() > deadline {
+            break stdout;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(denied.contains(wanted), "{denied}\n{}", run.stdout());
+    assert_eq!(denied.lines().count(), 1, "only the denial:\n{denied}");
+    let (_, everything, _) = logs(&[]);
+    assert!(everything.contains(" START "), "{everything}");
+    let (_, json, _) = logs(&["--denied", "--json"]);
+    let event: serde_json::Value = serde_json::from_str(json.trim()).expect("one JSON line");
+    assert_eq!(event["event"], "blocked");
+    assert_eq!(event["url"], "http://denied.test/");
+    // `logs` leaves the bottle alone.
+    assert!(run.child.try_wait().expect("poll run").is_none());
+    let status = Command::new("kill")
+        .args(["-TERM", &run.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let (code, _, _) = run.finish();
+    assert_eq!(code, Some(143));
+}

@@ -21,10 +21,12 @@ use std::process::Command;
 use claude_bottle::docker::bottle::{self, Bottle};
 use claude_bottle::docker::container::ExecOutput;
 use claude_bottle::docker::engine::Engine;
-use claude_bottle::egress::log::{EgressEvent, EventKind, LogLine, parse_line};
+use claude_bottle::egress::log::EventKind;
 use claude_bottle::manifest::{AllowEntry, AllowOrigin, ResolvedAgent, Skill, SshHost};
 use futures_util::future::join_all;
-use probe::{AGENT, Cleanup, Findings, HOST_REPLY, HostListener, docker_ok, sh, show};
+use probe::{
+    AGENT, Cleanup, Findings, HOST_REPLY, HostListener, docker_ok, logged, sh, show, sidecar_events,
+};
 
 const FILE_CONTENT: &str = "outside-file-7f3a";
 const BUSYBOX: &str = "claude-bottle-test/busybox:latest";
@@ -178,26 +180,6 @@ fn start_sidecar_twin(cleanup: &mut Cleanup, sidecar: &str, image: &str) -> Stri
         "infinity",
     ]);
     name
-}
-
-fn sidecar_events(sidecar: &str) -> Vec<EgressEvent> {
-    let out = probe::docker(&["logs", sidecar]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .chain(String::from_utf8_lossy(&out.stderr).lines())
-        .filter_map(|l| match parse_line(l) {
-            LogLine::Event(e) => Some(*e),
-            LogLine::Note(_) => None,
-        })
-        .collect()
-}
-
-fn logged(events: &[EgressEvent], kind: &EventKind, host: &str, method: Option<&str>) -> bool {
-    events.iter().any(|e| {
-        &e.kind == kind
-            && e.host.as_deref() == Some(host)
-            && method.is_none_or(|m| e.method.as_deref() == Some(m))
-    })
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! launches, egress lines, the engine.
 
 use super::event::{BottleId, Effect, Event};
-use super::state::{App, Focus, Modal, PendingLaunch, TabState};
+use super::state::{App, Focus, Modal, PendingLaunch, SaveHost, TabState};
 
 pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
     let current = app.tab().map(|t| t.id);
@@ -58,14 +58,31 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
             }
         }
         Event::EngineState(status) => app.engine = status,
-        Event::AllowDone { id, host, result } => match result {
-            Ok(()) => {
-                if let Some(tab) = app.tab_by_id(id) {
-                    tab.allowed_here.push(host.clone());
+        Event::EgressDown { id, reason } => on_egress_down(app, id, &reason),
+        Event::EgressUp { id } => {
+            if let Some(tab) = app.tab_by_id(id) {
+                let was_down = tab.egress_down.take().is_some();
+                let agent = tab.agent.clone();
+                if was_down {
+                    app.info(format!("{agent}: egress sidecar running again"));
                 }
-                app.info(format!("{host} allowed; the sidecar reloaded its config"));
             }
-            Err(reason) => app.error(format!("could not allow {host}: {reason}")),
+        }
+        Event::Leftovers(leftovers) => {
+            if !leftovers.is_empty() && matches!(app.modal, None | Some(Modal::Help)) {
+                app.modal = Some(Modal::Leftovers(leftovers));
+            }
+        }
+        Event::LeftoversRemoved(result) => match result {
+            Ok(n) => app.info(format!("{n} leftover bottle(s) removed")),
+            Err(reason) => app.error(format!(
+                "could not remove the leftover bottles: {reason} (`claude-bottle gc` retries)"
+            )),
+        },
+        Event::AllowDone { id, host, result } => on_allow_done(app, id, &host, result),
+        Event::SaveDone { host, file, result } => match result {
+            Ok(()) => app.info(format!("{host} added to {}", file.display())),
+            Err(reason) => app.error(format!("{host} was not saved: {reason}")),
         },
         Event::KillDone { id, result } => on_kill_done(app, id, result),
         Event::Failure(text) => app.error(text),
@@ -75,10 +92,47 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
     Vec::new()
 }
 
+/// The sidecar reloaded with `host` allowed: offer to keep it in the manifest.
+fn on_allow_done(app: &mut App, id: BottleId, host: &str, result: Result<(), String>) {
+    match result {
+        Ok(()) => {
+            let offer = app.tab_by_id(id).map(|tab| {
+                tab.allowed_here.push(host.to_owned());
+                SaveHost {
+                    host: host.to_owned(),
+                    bottle: tab.bottle.clone(),
+                    file: tab.manifest_file.clone(),
+                }
+            });
+            app.info(format!("{host} allowed; the sidecar reloaded its config"));
+            // Offer to keep it, unless something else is being asked.
+            if app.modal.is_none() {
+                app.modal = offer.map(Modal::SaveHost);
+            }
+        }
+        Err(reason) => app.error(format!("could not allow {host}: {reason}")),
+    }
+}
+
+fn on_egress_down(app: &mut App, id: BottleId, reason: &str) {
+    if let Some(tab) = app.tab_by_id(id) {
+        if tab.state.holds_containers() && tab.state != TabState::Stopping {
+            let agent = tab.agent.clone();
+            tab.egress_down = Some(reason.to_owned());
+            app.error(format!(
+                "{agent}: egress down ({reason}); nothing leaves the bottle. \
+                 r restarts the sidecar"
+            ));
+        }
+    }
+}
+
 fn on_exit(app: &mut App, id: BottleId, code: Option<i32>) {
     let watched = app.tab().is_some_and(|t| t.id == id) && app.focus == Focus::Terminal;
     if let Some(tab) = app.tab_by_id(id) {
-        if tab.state == TabState::Running {
+        // A reopened terminal that ended at once is still launching.
+        let reopening = tab.view.is_some() && matches!(tab.state, TabState::Launching(_));
+        if tab.state == TabState::Running || reopening {
             tab.state = TabState::Exited(code);
             tab.needs_attention = !watched;
         }
@@ -91,7 +145,7 @@ fn on_exit(app: &mut App, id: BottleId, code: Option<i32>) {
         };
         let code = code.map_or_else(|| "unknown".into(), |c| c.to_string());
         app.info(format!(
-            "the agent's terminal ended (exit code {code}); x removes the bottle"
+            "the agent's terminal ended (exit code {code}); i opens a new one, x removes the bottle"
         ));
     }
 }
@@ -104,8 +158,13 @@ fn on_kill_done(app: &mut App, id: BottleId, result: Result<(), String>) {
                 .iter()
                 .find(|t| t.id == id)
                 .map(|t| t.agent.clone());
+            // Keep showing the tab that was shown: removing a tab to its
+            // left must not move the user to another bottle.
+            let shown = app.tab().map(|t| t.id).filter(|&t| t != id);
             app.tabs.retain(|t| t.id != id);
-            app.current_tab = app.current_tab.min(app.tabs.len().saturating_sub(1));
+            app.current_tab = shown
+                .and_then(|s| app.tabs.iter().position(|t| t.id == s))
+                .unwrap_or_else(|| app.current_tab.min(app.tabs.len().saturating_sub(1)));
             if app.focus == Focus::Terminal && app.tab().is_none_or(|t| t.view.is_none()) {
                 app.focus = Focus::Agents;
             }

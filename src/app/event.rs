@@ -60,6 +60,16 @@ pub enum EngineStatus {
     Unavailable(String),
 }
 
+/// A bottle whose claude-bottle process is gone (a crash, a SIGKILL),
+/// found when the dashboard connects to the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    pub session: String,
+    pub agent: String,
+    pub containers: Vec<String>,
+    pub networks: usize,
+}
+
 /// How far a launch has got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
@@ -110,6 +120,20 @@ pub enum Event {
         line: LogLine,
     },
     EngineState(EngineStatus),
+    /// The bottle's egress sidecar stopped (or its log could not be
+    /// followed): the agent has no way out until it is restarted.
+    EgressDown {
+        id: BottleId,
+        reason: String,
+    },
+    /// The sidecar runs again and its log is followed.
+    EgressUp {
+        id: BottleId,
+    },
+    /// Bottles of this manifest's agents that a gone process left behind.
+    Leftovers(Vec<Leftover>),
+    /// The answer to [`Effect::RemoveLeftovers`]: how many were removed.
+    LeftoversRemoved(Result<usize, String>),
     AllowDone {
         id: BottleId,
         host: String,
@@ -117,6 +141,12 @@ pub enum Event {
     },
     KillDone {
         id: BottleId,
+        result: Result<(), String>,
+    },
+    /// The answer to [`Effect::SaveAllowHost`].
+    SaveDone {
+        host: String,
+        file: std::path::PathBuf,
         result: Result<(), String>,
     },
     /// Something failed that belongs to no bottle.
@@ -156,6 +186,28 @@ pub enum Effect {
     AllowHost {
         id: BottleId,
         host: String,
+    },
+    /// Add `host` to `bottles.<bottle>.egress.allowlist` in the manifest
+    /// `file`, keeping the rest of the file as it is.
+    SaveAllowHost {
+        file: std::path::PathBuf,
+        bottle: String,
+        host: String,
+    },
+    /// Start the bottle's stopped egress sidecar again (same config, same
+    /// addresses) and follow its log.
+    RestartSidecar {
+        id: BottleId,
+    },
+    /// Open a new terminal in a bottle whose terminal ended.
+    Reopen {
+        id: BottleId,
+        rows: u16,
+        cols: u16,
+    },
+    /// Remove these leftover sessions.
+    RemoveLeftovers {
+        sessions: Vec<String>,
     },
     /// Leave; remove the bottles first when `teardown`.
     Quit {

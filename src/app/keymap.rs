@@ -42,6 +42,7 @@ pub enum Action {
     ToggleEgress,
     DenialsOnly,
     AllowHost,
+    RestartSidecar,
     EnterTerminal,
     LeaveTerminal,
     ScrollUp,
@@ -59,11 +60,71 @@ pub enum Key {
     Shift(KeyCode),
     /// 1 to 9.
     Digit,
+    /// The configured escape chord ([`EscapeKey`]).
+    Escape,
 }
 
-/// The key that leaves the terminal: Ctrl-] as in telnet and `docker attach`.
-/// Terminals send it as byte 0x1d, which crossterm reports as Ctrl-5.
-pub const ESCAPE_CHORD: &[Key] = &[Key::Ctrl(']'), Key::Ctrl('5')];
+/// Where the escape chord is configured.
+pub const ESCAPE_KEY_VAR: &str = "CLAUDE_BOTTLE_ESCAPE_KEY";
+
+/// The chord that leaves the terminal: a Ctrl key, Ctrl-] by default as in
+/// telnet and `docker attach`. Holds the character pressed with Ctrl
+/// (lowercase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EscapeKey(char);
+
+impl Default for EscapeKey {
+    fn default() -> Self {
+        Self(']')
+    }
+}
+
+impl EscapeKey {
+    /// `ctrl-]`, `ctrl-b`, `Ctrl+G`, `C-g`...: Ctrl with a letter or one of
+    /// `] \ ^ _`. Ctrl-C (the agent's interrupt) and the Ctrl keys terminals
+    /// send as Tab, Enter and Esc (`i`, `m`, `[`) are refused.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let lower = text.trim().to_ascii_lowercase();
+        let key = ["ctrl-", "ctrl+", "c-"]
+            .iter()
+            .find_map(|prefix| lower.strip_prefix(prefix));
+        let bad = |why: &str| {
+            format!(
+                "{ESCAPE_KEY_VAR}={text:?} {why}; using Ctrl-] (write it like ctrl-] or ctrl-b)"
+            )
+        };
+        let mut chars = key.ok_or_else(|| bad("is not a Ctrl key"))?.chars();
+        let (Some(c), None) = (chars.next(), chars.next()) else {
+            return Err(bad("is not a Ctrl key"));
+        };
+        match c {
+            'c' => Err(bad("would take Ctrl-C away from the agent")),
+            'i' | 'm' | '[' => Err(bad("is sent by terminals as Tab, Enter or Esc")),
+            'a'..='z' | ']' | '\\' | '^' | '_' => Ok(Self(c)),
+            _ => Err(bad("is not a Ctrl key a terminal can send")),
+        }
+    }
+
+    /// Whether `event` is this chord. Terminals send Ctrl-] `\` `^` `_` as
+    /// bytes 0x1d, 0x1c, 0x1e, 0x1f, which crossterm reports as Ctrl-5, 4, 6, 7.
+    pub fn matches(self, event: &KeyEvent) -> bool {
+        let as_digit = match self.0 {
+            '\\' => Some('4'),
+            ']' => Some('5'),
+            '^' => Some('6'),
+            '_' => Some('7'),
+            _ => None,
+        };
+        event.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(event.code, KeyCode::Char(k)
+                if k.eq_ignore_ascii_case(&self.0) || Some(k) == as_digit)
+    }
+
+    /// `Ctrl-]`, `Ctrl-B`.
+    pub fn label(self) -> String {
+        format!("Ctrl-{}", self.0.to_ascii_uppercase())
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
@@ -189,6 +250,13 @@ pub const KEYMAP: &[Binding] = &[
     ),
     bind(
         Dashboard,
+        &[Char('r')],
+        Action::RestartSidecar,
+        "restart the tab's egress sidecar when it is down",
+        "",
+    ),
+    bind(
+        Dashboard,
         &[Shift(KeyCode::PageUp)],
         Action::ScrollUp,
         "scroll the terminal back",
@@ -205,7 +273,7 @@ pub const KEYMAP: &[Binding] = &[
     bind(Dashboard, &[Char('q')], Action::Quit, "quit", "quit"),
     bind(
         Terminal,
-        ESCAPE_CHORD,
+        &[Key::Escape],
         Action::LeaveTerminal,
         "back to the dashboard",
         "dashboard",
@@ -227,7 +295,7 @@ pub const KEYMAP: &[Binding] = &[
 ];
 
 impl Key {
-    fn matches(self, event: &KeyEvent) -> bool {
+    fn matches(self, event: &KeyEvent, escape: EscapeKey) -> bool {
         let mods = event.modifiers;
         let plain = !mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
         match self {
@@ -241,17 +309,19 @@ impl Key {
             }
             Key::Shift(code) => mods.contains(KeyModifiers::SHIFT) && event.code == code,
             Key::Digit => plain && matches!(event.code, KeyCode::Char('1'..='9')),
+            Key::Escape => escape.matches(event),
         }
     }
 
     /// How the help screen writes the key.
-    pub fn label(self) -> String {
+    pub fn label(self, escape: EscapeKey) -> String {
         match self {
             Key::Char(c) => c.to_string(),
             Key::Code(code) => code_label(code),
             Key::Ctrl(c) => format!("Ctrl-{c}"),
             Key::Shift(code) => format!("Shift-{}", code_label(code)),
             Key::Digit => "1-9".into(),
+            Key::Escape => escape.label(),
         }
     }
 }
@@ -271,23 +341,18 @@ fn code_label(code: KeyCode) -> String {
 }
 
 impl Binding {
-    /// The binding's keys as the help screen shows them (`j / ↓`). The
-    /// escape chord's second spelling is the same key, so it is not listed.
-    pub fn keys_label(&self) -> String {
-        let keys = if self.keys == ESCAPE_CHORD {
-            &self.keys[..1]
-        } else {
-            self.keys
-        };
-        keys.iter()
-            .map(|k| k.label())
+    /// The binding's keys as the help screen shows them (`j / ↓`).
+    pub fn keys_label(&self, escape: EscapeKey) -> String {
+        self.keys
+            .iter()
+            .map(|k| k.label(escape))
             .collect::<Vec<_>>()
             .join(" / ")
     }
 }
 
 /// The action bound to `event` in `scopes` (searched in order).
-pub fn lookup(scopes: &[Scope], event: &KeyEvent) -> Option<Action> {
+pub fn lookup(scopes: &[Scope], event: &KeyEvent, escape: EscapeKey) -> Option<Action> {
     if event.kind == KeyEventKind::Release {
         return None;
     }
@@ -295,7 +360,7 @@ pub fn lookup(scopes: &[Scope], event: &KeyEvent) -> Option<Action> {
         KEYMAP
             .iter()
             .filter(|b| b.scope == *scope)
-            .find(|b| b.keys.iter().any(|k| k.matches(event)))
+            .find(|b| b.keys.iter().any(|k| k.matches(event, escape)))
             .map(|b| b.action)
     })
 }
@@ -316,36 +381,109 @@ mod tests {
     #[test]
     fn lookup_respects_scope_and_modifiers() {
         let j = key(KeyCode::Char('j'), KeyModifiers::NONE);
-        assert_eq!(lookup(&[Agents, Dashboard], &j), Some(Action::SelectNext));
-        assert_eq!(lookup(&[Terminal], &j), None);
+        assert_eq!(
+            lookup(&[Agents, Dashboard], &j, EscapeKey::default()),
+            Some(Action::SelectNext)
+        );
+        assert_eq!(lookup(&[Terminal], &j, EscapeKey::default()), None);
         let ctrl_j = key(KeyCode::Char('j'), KeyModifiers::CONTROL);
-        assert_eq!(lookup(&[Agents, Dashboard], &ctrl_j), None);
+        assert_eq!(
+            lookup(&[Agents, Dashboard], &ctrl_j, EscapeKey::default()),
+            None
+        );
         let question = key(KeyCode::Char('?'), KeyModifiers::SHIFT);
-        assert_eq!(lookup(&[Agents, Dashboard], &question), Some(Action::Help));
+        assert_eq!(
+            lookup(&[Agents, Dashboard], &question, EscapeKey::default()),
+            Some(Action::Help)
+        );
         let chord = key(KeyCode::Char(']'), KeyModifiers::CONTROL);
-        assert_eq!(lookup(&[Terminal], &chord), Some(Action::LeaveTerminal));
+        assert_eq!(
+            lookup(&[Terminal], &chord, EscapeKey::default()),
+            Some(Action::LeaveTerminal)
+        );
         let chord_as_5 = key(KeyCode::Char('5'), KeyModifiers::CONTROL);
         assert_eq!(
-            lookup(&[Terminal], &chord_as_5),
+            lookup(&[Terminal], &chord_as_5, EscapeKey::default()),
             Some(Action::LeaveTerminal)
         );
         let up = key(KeyCode::Up, KeyModifiers::SHIFT);
-        assert_eq!(lookup(&[Agents], &up), None);
+        assert_eq!(lookup(&[Agents], &up, EscapeKey::default()), None);
     }
 
     #[test]
     fn every_binding_has_help_and_a_label() {
         for b in KEYMAP {
             assert!(!b.help.is_empty());
-            assert!(!b.keys_label().is_empty());
+            assert!(!b.keys_label(EscapeKey::default()).is_empty());
         }
         assert_eq!(
             KEYMAP
                 .iter()
                 .find(|b| b.action == Action::LeaveTerminal)
                 .unwrap()
-                .keys_label(),
+                .keys_label(EscapeKey::default()),
             "Ctrl-]"
         );
+    }
+
+    #[test]
+    fn escape_key_values() {
+        let ok = |text: &str, label: &str| {
+            let key = EscapeKey::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(key.label(), label, "{text}");
+        };
+        ok("ctrl-]", "Ctrl-]");
+        ok("ctrl-b", "Ctrl-B");
+        ok("Ctrl-G", "Ctrl-G");
+        ok(" ctrl+g ", "Ctrl-G");
+        ok("C-a", "Ctrl-A");
+        ok("ctrl-\\", "Ctrl-\\");
+        ok("ctrl-^", "Ctrl-^");
+        ok("ctrl-_", "Ctrl-_");
+        let refused = |text: &str, why: &str| {
+            let e = EscapeKey::parse(text).unwrap_err();
+            assert!(e.contains(why) && e.contains(ESCAPE_KEY_VAR), "{text}: {e}");
+            assert!(e.contains("using Ctrl-]"), "{e}");
+        };
+        refused("", "not a Ctrl key");
+        refused("b", "not a Ctrl key");
+        refused("alt-b", "not a Ctrl key");
+        refused("ctrl-", "not a Ctrl key");
+        refused("ctrl-bb", "not a Ctrl key");
+        refused("ctrl-c", "Ctrl-C");
+        refused("ctrl-i", "Tab, Enter or Esc");
+        refused("ctrl-m", "Tab, Enter or Esc");
+        refused("ctrl-[", "Tab, Enter or Esc");
+        refused("ctrl-1", "a terminal can send");
+        refused("ctrl-é", "a terminal can send");
+        assert_eq!(EscapeKey::default(), EscapeKey::parse("ctrl-]").unwrap());
+    }
+
+    #[test]
+    fn escape_key_matches_what_terminals_send() {
+        let ctrl = |c| key(KeyCode::Char(c), KeyModifiers::CONTROL);
+        let b = EscapeKey::parse("ctrl-b").unwrap();
+        assert_eq!(
+            lookup(&[Terminal], &ctrl('b'), b),
+            Some(Action::LeaveTerminal)
+        );
+        assert_eq!(lookup(&[Terminal], &ctrl(']'), b), None);
+        assert_eq!(lookup(&[Terminal], &ctrl('5'), b), None);
+        assert_eq!(
+            lookup(&[Terminal], &key(KeyCode::Char('b'), KeyModifiers::NONE), b),
+            None
+        );
+        // The byte a terminal sends, as crossterm reports it.
+        for (text, sent) in [
+            ("ctrl-\\", '4'),
+            ("ctrl-]", '5'),
+            ("ctrl-^", '6'),
+            ("ctrl-_", '7'),
+        ] {
+            let k = EscapeKey::parse(text).unwrap();
+            assert!(k.matches(&ctrl(sent)), "{text}");
+            assert!(!k.matches(&ctrl('8')), "{text}");
+        }
+        assert!(EscapeKey::default().matches(&ctrl(']')));
     }
 }

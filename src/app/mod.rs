@@ -20,6 +20,8 @@ mod update;
 #[cfg(test)]
 mod update_tests;
 
-pub use event::{BottleId, Effect, EngineStatus, Event, Progress, Secret};
-pub use state::{AgentEntry, AgentStatus, App, Focus, ManifestProblem, Modal, Tab, TabState};
+pub use event::{BottleId, Effect, EngineStatus, Event, Leftover, Progress, Secret};
+pub use state::{
+    AgentEntry, AgentStatus, App, Focus, ManifestProblem, Modal, SaveHost, Tab, TabState,
+};
 pub use update::update;

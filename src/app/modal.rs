@@ -3,7 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::event::{Effect, Secret};
-use super::state::{App, Modal, PendingLaunch, TabState};
+use super::state::{App, Modal, PendingLaunch, SaveHost, TabState};
 use super::update::{start_launch, typed_char};
 
 pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
@@ -12,6 +12,26 @@ pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
     };
     match modal {
         Modal::Help => Vec::new(),
+        Modal::Leftovers(leftovers) => match typed_char(key) {
+            Some('y' | 'Y' | 'r' | 'R') => {
+                app.info(format!("removing {} leftover bottle(s)…", leftovers.len()));
+                vec![Effect::RemoveLeftovers {
+                    sessions: leftovers.into_iter().map(|l| l.session).collect(),
+                }]
+            }
+            Some('k' | 'K' | 'n' | 'N') => {
+                app.info("leftover bottles kept; `claude-bottle gc` removes them later");
+                Vec::new()
+            }
+            _ if key.code == KeyCode::Esc => {
+                app.info("leftover bottles kept; `claude-bottle gc` removes them later");
+                Vec::new()
+            }
+            _ => {
+                app.modal = Some(Modal::Leftovers(leftovers));
+                Vec::new()
+            }
+        },
         Modal::Preflight(pending) => match typed_char(key) {
             Some('y' | 'Y') => proceed(app, pending),
             Some('n' | 'N' | 'q') => Vec::new(),
@@ -31,6 +51,22 @@ pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Modal::SaveHost(save) => match typed_char(key) {
+            Some('y' | 'Y') => {
+                app.info(format!("adding {} to {}…", save.host, save.file.display()));
+                vec![Effect::SaveAllowHost {
+                    file: save.file,
+                    bottle: save.bottle,
+                    host: save.host,
+                }]
+            }
+            Some('n' | 'N') => not_saved(app, &save),
+            _ if key.code == KeyCode::Esc => not_saved(app, &save),
+            _ => {
+                app.modal = Some(Modal::SaveHost(save));
+                Vec::new()
+            }
+        },
         Modal::ConfirmQuit { bottles } => match typed_char(key) {
             Some('y' | 'Y') => quit(app, true),
             Some('k' | 'K') => quit(app, false),
@@ -42,6 +78,15 @@ pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
             }
         },
     }
+}
+
+fn not_saved(app: &mut App, save: &SaveHost) -> Vec<Effect> {
+    app.info(format!(
+        "{} allowed for this bottle only; {} unchanged",
+        save.host,
+        save.file.display()
+    ));
+    Vec::new()
 }
 
 fn quit(app: &mut App, teardown: bool) -> Vec<Effect> {

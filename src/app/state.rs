@@ -3,7 +3,8 @@
 use ratatui::layout::Rect;
 
 use super::egress_log::EgressLog;
-use super::event::{BottleId, EngineStatus, Progress, Secret};
+use super::event::{BottleId, EngineStatus, Leftover, Progress, Secret};
+use super::keymap::EscapeKey;
 use super::layout::Areas;
 use crate::manifest::{AllowEntry, ResolvedAgent};
 use crate::session::TermView;
@@ -71,6 +72,10 @@ pub struct Tab {
     pub allowlist: Vec<AllowEntry>,
     /// Hosts allowed from the dashboard since.
     pub allowed_here: Vec<String>,
+    /// The manifest file the bottle's entry came from.
+    pub manifest_file: std::path::PathBuf,
+    /// Why the egress sidecar is down; `None` while it runs.
+    pub egress_down: Option<String>,
 }
 
 /// The preflight summary before a launch, and what comes after it.
@@ -106,7 +111,21 @@ pub enum Modal {
     ConfirmQuit {
         bottles: usize,
     },
+    /// A host was just allowed for a running bottle: add it to the manifest
+    /// file too? Nothing is written unless the answer is yes.
+    SaveHost(SaveHost),
     Help,
+    /// Bottles a gone claude-bottle process left: remove or keep them.
+    Leftovers(Vec<Leftover>),
+}
+
+/// Where an allowed host would be saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveHost {
+    pub host: String,
+    /// `bottles.<bottle>` in `file`.
+    pub bottle: String,
+    pub file: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +151,8 @@ pub struct App {
     pub screen: Rect,
     pub next_id: BottleId,
     pub quitting: bool,
+    /// The chord that leaves the terminal.
+    pub escape_key: EscapeKey,
 }
 
 impl App {
@@ -155,6 +176,7 @@ impl App {
             screen: Rect::new(0, 0, 80, 24),
             next_id: 1,
             quitting: false,
+            escape_key: EscapeKey::default(),
         }
     }
 

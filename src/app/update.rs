@@ -45,14 +45,14 @@ fn on_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
         Focus::Egress => &[Scope::Egress, Scope::Dashboard],
         _ => &[Scope::Agents, Scope::Dashboard],
     };
-    match lookup(scopes, key) {
+    match lookup(scopes, key, app.escape_key) {
         Some(action) => on_action(app, action, key),
         None => Vec::new(),
     }
 }
 
 fn on_terminal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
-    match lookup(&[Scope::Terminal], key) {
+    match lookup(&[Scope::Terminal], key, app.escape_key) {
         Some(Action::LeaveTerminal) => {
             app.focus = if app.egress_open {
                 Focus::Egress
@@ -161,18 +161,8 @@ fn on_action(app: &mut App, action: Action, key: &KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Action::AllowHost => allow_selected_host(app),
-        Action::EnterTerminal => {
-            match app.tab_mut() {
-                Some(tab) if tab.view.is_some() && tab.state == TabState::Running => {
-                    tab.needs_attention = false;
-                    tab.scroll = 0;
-                    app.focus = Focus::Terminal;
-                }
-                Some(_) => app.info("this tab has no running terminal"),
-                None => app.info("no bottle yet: select an agent and press Enter"),
-            }
-            Vec::new()
-        }
+        Action::RestartSidecar => restart_sidecar(app),
+        Action::EnterTerminal => enter_terminal(app),
         Action::ScrollUp | Action::ScrollDown => {
             scroll(app, page(app), action == Action::ScrollUp);
             Vec::new()
@@ -194,6 +184,49 @@ fn on_action(app: &mut App, action: Action, key: &KeyEvent) -> Vec<Effect> {
         // Only bound in the terminal.
         Action::LeaveTerminal => Vec::new(),
     }
+}
+
+fn restart_sidecar(app: &mut App) -> Vec<Effect> {
+    match app.tab() {
+        Some(tab) if tab.egress_down.is_some() && tab.state.holds_containers() => {
+            let id = tab.id;
+            app.info("restarting the egress sidecar…");
+            vec![Effect::RestartSidecar { id }]
+        }
+        Some(_) => {
+            app.info("this bottle's egress sidecar is not down");
+            Vec::new()
+        }
+        None => {
+            app.info("no bottle selected");
+            Vec::new()
+        }
+    }
+}
+
+fn enter_terminal(app: &mut App) -> Vec<Effect> {
+    match app.tab_mut() {
+        Some(tab) if tab.view.is_some() && tab.state == TabState::Running => {
+            tab.needs_attention = false;
+            tab.scroll = 0;
+            app.focus = Focus::Terminal;
+        }
+        Some(tab) if matches!(tab.state, TabState::Exited(_)) => {
+            // The bottle outlived its terminal (the agent exited, or the
+            // engine connection was cut): open a new one in it.
+            let id = tab.id;
+            tab.state = TabState::Launching(Progress::Step(
+                crate::docker::bottle::LaunchStep::StartingAgent,
+            ));
+            tab.needs_attention = false;
+            let (rows, cols) = app.areas().pty_size();
+            app.info("opening a new terminal in the bottle…");
+            return vec![Effect::Reopen { id, rows, cols }];
+        }
+        Some(_) => app.info("this tab has no running terminal"),
+        None => app.info("no bottle yet: select an agent and press Enter"),
+    }
+    Vec::new()
 }
 
 fn select(app: &mut App, next: bool) {
@@ -231,10 +264,17 @@ fn request_launch(app: &mut App) -> Vec<Effect> {
         app.error(text);
         return Vec::new();
     }
-    if let EngineStatus::Unavailable(why) = &app.engine {
-        let text = format!("cannot launch: {why}");
-        app.error(text);
-        return Vec::new();
+    match &app.engine {
+        EngineStatus::Unavailable(why) => {
+            let text = format!("cannot launch: {why}");
+            app.error(text);
+            return Vec::new();
+        }
+        EngineStatus::Connecting => {
+            app.info("still connecting to the Docker engine; launch again in a moment");
+            return Vec::new();
+        }
+        EngineStatus::Ready { .. } => {}
     }
     match app.agents.get(app.selected_agent) {
         Some(agent) => vec![Effect::Resolve {
@@ -262,6 +302,8 @@ pub(super) fn start_launch(app: &mut App, pending: PendingLaunch) -> Vec<Effect>
         egress: super::egress_log::EgressLog::default(),
         allowlist: pending.resolved.allowlist.clone(),
         allowed_here: Vec::new(),
+        manifest_file: pending.resolved.bottle.source.clone(),
+        egress_down: None,
     });
     app.current_tab = app.tabs.len() - 1;
     let (rows, cols) = app.areas().pty_size();

@@ -2,6 +2,7 @@
 
 use crossterm::event::{KeyCode, MouseEvent, MouseEventKind};
 
+use super::event::Leftover;
 use super::fixtures::{app, blocked, ch, ctrl, key, opened, resolved, running, shift};
 use super::*;
 
@@ -47,6 +48,15 @@ fn launch_is_refused_with_the_fix_when_something_is_missing() {
             .unwrap()
             .text
             .contains("cannot reach the Docker engine")
+    );
+    a.engine = EngineStatus::Connecting;
+    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
+    assert!(
+        a.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("still connecting")
     );
 
     let mut a = App::new(vec![], Some(ManifestProblem::Missing), true);
@@ -397,6 +407,8 @@ fn egress_keys_select_filter_and_allow() {
         },
     );
     assert_eq!(a.tabs[0].allowed_here, vec!["evil.example".to_string()]);
+    assert!(matches!(a.modal, Some(Modal::SaveHost(_))));
+    assert!(update(&mut a, ch('n')).is_empty());
     assert!(update(&mut a, ch('a')).is_empty(), "now allowed");
     update(&mut a, ch('j'));
     update(&mut a, key(KeyCode::Down));
@@ -542,4 +554,252 @@ fn engine_state_and_failures_are_recorded() {
     assert!(a.message.as_ref().unwrap().is_error);
     update(&mut a, ch('j'));
     assert!(a.message.is_none(), "a key clears the message");
+}
+
+/// A running bottle whose log has one denial of `host`, allowed with `a`.
+fn allowed_from_a_denial(host: &str) -> (App, u64) {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "");
+    update(
+        &mut a,
+        Event::Egress {
+            id,
+            line: blocked(host, "2026-04-28T15:05:20Z"),
+        },
+    );
+    update(&mut a, ch('e'));
+    assert_eq!(
+        update(&mut a, ch('a')),
+        vec![Effect::AllowHost {
+            id,
+            host: host.into()
+        }]
+    );
+    assert_eq!(
+        a.modal, None,
+        "nothing is offered before the sidecar reloaded"
+    );
+    update(
+        &mut a,
+        Event::AllowDone {
+            id,
+            host: host.into(),
+            result: Ok(()),
+        },
+    );
+    (a, id)
+}
+
+fn offer(host: &str) -> Modal {
+    Modal::SaveHost(SaveHost {
+        host: host.into(),
+        bottle: "web".into(),
+        file: "/project/claude-bottle.json".into(),
+    })
+}
+
+#[test]
+fn allowing_a_host_offers_to_save_it_and_no_writes_nothing() {
+    let (mut a, _) = allowed_from_a_denial("evil.example");
+    assert_eq!(a.modal, Some(offer("evil.example")));
+    assert!(update(&mut a, ch('x')).is_empty(), "other keys keep asking");
+    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
+    assert_eq!(a.modal, Some(offer("evil.example")));
+    assert!(update(&mut a, ch('n')).is_empty());
+    assert_eq!(a.modal, None);
+    let text = &a.message.as_ref().unwrap().text;
+    assert!(
+        text.contains("evil.example allowed for this bottle only")
+            && text.contains("/project/claude-bottle.json unchanged"),
+        "{text}"
+    );
+    let (mut a, _) = allowed_from_a_denial("evil.example");
+    assert!(update(&mut a, key(KeyCode::Esc)).is_empty());
+    assert_eq!(a.modal, None);
+}
+
+#[test]
+fn yes_saves_the_host_to_the_bottles_file_and_says_how_it_went() {
+    let (mut a, _) = allowed_from_a_denial("evil.example");
+    assert_eq!(
+        update(&mut a, ch('y')),
+        vec![Effect::SaveAllowHost {
+            file: "/project/claude-bottle.json".into(),
+            bottle: "web".into(),
+            host: "evil.example".into(),
+        }]
+    );
+    assert_eq!(a.modal, None);
+    update(
+        &mut a,
+        Event::SaveDone {
+            host: "evil.example".into(),
+            file: "/project/claude-bottle.json".into(),
+            result: Ok(()),
+        },
+    );
+    let message = a.message.clone().unwrap();
+    assert!(!message.is_error);
+    assert_eq!(
+        message.text,
+        "evil.example added to /project/claude-bottle.json"
+    );
+    update(
+        &mut a,
+        Event::SaveDone {
+            host: "evil.example".into(),
+            file: "/project/claude-bottle.json".into(),
+            result: Err("/project/claude-bottle.json: permission denied".into()),
+        },
+    );
+    let message = a.message.clone().unwrap();
+    assert!(
+        message.is_error && message.text.contains("not saved: "),
+        "{message:?}"
+    );
+}
+
+#[test]
+fn no_offer_when_the_allow_failed_or_another_question_is_open() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "");
+    update(
+        &mut a,
+        Event::AllowDone {
+            id,
+            host: "x.example".into(),
+            result: Err("sidecar gone".into()),
+        },
+    );
+    assert_eq!(a.modal, None);
+    update(&mut a, ch('x'));
+    assert_eq!(a.modal, Some(Modal::ConfirmKill(id)));
+    update(
+        &mut a,
+        Event::AllowDone {
+            id,
+            host: "x.example".into(),
+            result: Ok(()),
+        },
+    );
+    assert_eq!(a.modal, Some(Modal::ConfirmKill(id)), "not replaced");
+}
+
+#[test]
+fn a_configured_escape_key_leaves_and_ctrl_bracket_then_reaches_the_agent() {
+    let mut a = app();
+    a.escape_key = keymap::EscapeKey::parse("ctrl-b").unwrap();
+    let id = running(&mut a, "alpha", "$ ");
+    update(&mut a, ch('i'));
+    assert_eq!(a.focus, Focus::Terminal);
+    assert_eq!(
+        update(&mut a, ctrl(']')),
+        vec![Effect::Write {
+            id,
+            bytes: vec![0x1d]
+        }]
+    );
+    assert_eq!(a.focus, Focus::Terminal);
+    assert!(update(&mut a, ctrl('b')).is_empty());
+    assert_eq!(a.focus, Focus::Agents);
+}
+
+#[test]
+fn a_stopped_sidecar_marks_egress_down_and_r_restarts_it() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "");
+    assert!(
+        update(&mut a, ch('r')).is_empty(),
+        "not down: nothing to do"
+    );
+    update(
+        &mut a,
+        Event::EgressDown {
+            id,
+            reason: "the egress sidecar stopped".into(),
+        },
+    );
+    assert!(a.tabs[0].egress_down.is_some());
+    let msg = a.message.clone().unwrap();
+    assert!(msg.is_error && msg.text.contains("egress down"), "{msg:?}");
+    assert_eq!(update(&mut a, ch('r')), vec![Effect::RestartSidecar { id }]);
+    update(&mut a, Event::EgressUp { id });
+    assert!(a.tabs[0].egress_down.is_none());
+    assert!(a.message.unwrap().text.contains("running again"));
+}
+
+#[test]
+fn an_exited_terminal_can_be_reopened_in_the_same_bottle() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "");
+    update(&mut a, Event::SessionExited { id, code: Some(7) });
+    assert_eq!(a.tabs[0].state, TabState::Exited(Some(7)));
+    let effects = update(&mut a, ch('i'));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Reopen { id: r, .. }] if *r == id),
+        "{effects:?}"
+    );
+    // A reopened terminal that ends at once shows as exited again.
+    update(&mut a, Event::SessionExited { id, code: None });
+    assert_eq!(a.tabs[0].state, TabState::Exited(None));
+}
+
+#[test]
+fn leftovers_are_offered_for_removal_or_kept() {
+    let leftover = |s: &str| Leftover {
+        session: s.into(),
+        agent: "alpha".into(),
+        containers: vec![format!("cb-alpha-{s}-agent")],
+        networks: 2,
+    };
+    let mut a = app();
+    update(
+        &mut a,
+        Event::Leftovers(vec![leftover("s1"), leftover("s2")]),
+    );
+    assert!(matches!(a.modal, Some(Modal::Leftovers(ref l)) if l.len() == 2));
+    assert!(
+        update(&mut a, ch('x')).is_empty(),
+        "other keys keep it open"
+    );
+    assert_eq!(
+        update(&mut a, ch('y')),
+        vec![Effect::RemoveLeftovers {
+            sessions: vec!["s1".into(), "s2".into()]
+        }]
+    );
+    update(&mut a, Event::LeftoversRemoved(Ok(2)));
+    assert!(a.message.clone().unwrap().text.contains("2 leftover"));
+
+    let mut a = app();
+    update(&mut a, Event::Leftovers(vec![leftover("s1")]));
+    assert!(update(&mut a, ch('k')).is_empty());
+    assert!(a.modal.is_none());
+    assert!(a.message.unwrap().text.contains("kept"));
+}
+
+#[test]
+fn removing_a_tab_to_the_left_keeps_the_shown_tab_shown() {
+    let mut a = app();
+    let first = running(&mut a, "alpha", "");
+    let second = running(&mut a, "beta", "");
+    let third = running(&mut a, "gamma", "");
+    update(&mut a, ch('2'));
+    assert_eq!(a.tab().unwrap().id, second);
+    update(
+        &mut a,
+        Event::KillDone {
+            id: first,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(a.tab().unwrap().id, second, "not moved to {third}");
+    update(
+        &mut a,
+        Event::KillDone {
+            id: second,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(a.tab().unwrap().id, third);
 }

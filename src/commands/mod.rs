@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod gc;
 pub mod init;
 pub mod list;
+pub mod logs;
 pub mod prepare;
 pub mod run;
 pub mod show;

@@ -48,6 +48,35 @@ impl Engine {
         Ok(Self { docker })
     }
 
+    /// Waits until the engine stops answering, and says how it went. Follows
+    /// the engine's event stream for this process's own bottles: a stream
+    /// that sits idle costs nothing, and it breaks the moment the engine (or
+    /// the connection to it) goes away.
+    pub async fn wait_until_lost(&self) -> String {
+        use futures_util::StreamExt as _;
+        let filters = std::collections::HashMap::from([(
+            "label".to_owned(),
+            vec![format!(
+                "{}={}",
+                super::labels::OWNER_PID,
+                std::process::id()
+            )],
+        )]);
+        let mut events = self
+            .docker
+            .events(Some(bollard::query_parameters::EventsOptions {
+                filters: Some(filters),
+                ..Default::default()
+            }));
+        loop {
+            match events.next().await {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return e.to_string(),
+                None => return "the connection closed".to_owned(),
+            }
+        }
+    }
+
     /// Version, API version and registered runtimes.
     pub async fn info(&self) -> Result<EngineInfo, EngineError> {
         let version = self.docker.version().await?;
@@ -59,6 +88,18 @@ impl Engine {
             api_version: version.api_version.unwrap_or_default(),
             runtimes,
         })
+    }
+}
+
+/// Treats "no such object" (404) and "removal already in progress" (409, a
+/// concurrent teardown) as done.
+pub fn ignore_gone(result: Result<(), bollard::errors::Error>) -> Result<(), EngineError> {
+    match result {
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404 | 409,
+            ..
+        }) => Ok(()),
+        other => Ok(other?),
     }
 }
 

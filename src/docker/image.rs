@@ -17,9 +17,6 @@ pub use self::context::write_build_context;
 pub use self::source::{AGENT_IMAGE_REPOSITORY, AgentImageSource, DEFAULT_BASE_IMAGE};
 use super::engine::Engine;
 
-/// The label every image, container and network claude-bottle makes carries.
-pub const MANAGED_LABEL: &str = "claude-bottle.managed";
-
 /// The agent image's Dockerfile, built into the binary.
 pub fn agent_dockerfile() -> &'static str {
     include_str!("../../assets/agent.Dockerfile")
@@ -103,7 +100,7 @@ async fn build(
     on_progress: &mut (dyn FnMut(&BuildProgress) + Send),
 ) -> Result<(), ImageError> {
     let build_args: HashMap<&str, String> = source.build_args().into_iter().collect();
-    let labels = HashMap::from([(MANAGED_LABEL, "true")]);
+    let labels = HashMap::from([(super::labels::MANAGED, "true")]);
     let mut options = BuildImageOptionsBuilder::default()
         .dockerfile("Dockerfile")
         .t(tag)

@@ -135,12 +135,9 @@ fn retry_pause() -> std::time::Duration {
 /// Removes a network by id (names can be ambiguous on API 1.41, which lets two
 /// networks share one). A network that is already gone counts as removed.
 pub async fn remove(engine: &Engine, id: &str) -> Result<(), NetworkError> {
-    match engine.docker.remove_network(id).await {
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(()),
-        other => Ok(other?),
-    }
+    Ok(super::engine::ignore_gone(
+        engine.docker.remove_network(id).await,
+    )?)
 }
 
 /// Ids of the networks whose name is exactly `name` (the engine's name filter

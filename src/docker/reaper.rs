@@ -68,10 +68,10 @@ pub async fn remove_session(engine: &Engine, session: &str) -> Result<(), Engine
             .docker
             .remove_container(id, Some(force.clone()))
             .await;
-        ignore_gone(removed)?;
+        super::engine::ignore_gone(removed)?;
     }
     for (id, _) in &found.networks {
-        ignore_gone(engine.docker.remove_network(id).await)?;
+        super::engine::ignore_gone(engine.docker.remove_network(id).await)?;
     }
     Ok(())
 }
@@ -134,16 +134,4 @@ fn session_entry<'a>(
                 ..SessionResources::default()
             }),
     )
-}
-
-/// Treats "no such object" (404) and "removal already in progress" (409, a
-/// concurrent teardown) as done.
-fn ignore_gone(result: Result<(), bollard::errors::Error>) -> Result<(), EngineError> {
-    match result {
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404 | 409,
-            ..
-        }) => Ok(()),
-        other => Ok(other?),
-    }
 }

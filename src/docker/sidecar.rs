@@ -102,6 +102,32 @@ pub async fn start(
     Ok(id)
 }
 
+/// Starts a sidecar that stopped (killed, crashed) again: the same
+/// container, so the same config file and the same fixed addresses on both
+/// networks; then waits until it is healthy. Starting one that runs is a no-op.
+pub async fn restart(engine: &Engine, container: &str) -> Result<(), SidecarError> {
+    engine.docker.start_container(container, None).await?;
+    let image = engine
+        .docker
+        .inspect_container(container, None)
+        .await?
+        .config
+        .and_then(|c| c.image)
+        .unwrap_or_default();
+    wait_healthy(engine, container, &image).await
+}
+
+/// Whether the container is running now.
+pub async fn is_running(engine: &Engine, container: &str) -> Result<bool, SidecarError> {
+    Ok(engine
+        .docker
+        .inspect_container(container, None)
+        .await?
+        .state
+        .and_then(|s| s.running)
+        .unwrap_or(false))
+}
+
 /// Rewrites the config in place and tells pipelock to reload it (it also
 /// watches the directory; SIGHUP makes the reload certain).
 pub async fn reload(
@@ -173,4 +199,56 @@ pub async fn log_tail(engine: &Engine, id: &str) -> String {
         out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
     }
     out
+}
+
+/// A running sidecar found by its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningSidecar {
+    /// The container's name.
+    pub container: String,
+    pub session: String,
+    /// Seconds since the Unix epoch.
+    pub created: i64,
+}
+
+/// The running sidecars of `agent`'s bottles (every owner), newest first.
+pub async fn running_for_agent(
+    engine: &Engine,
+    agent: &str,
+) -> Result<Vec<RunningSidecar>, EngineError> {
+    use super::labels;
+    let filters = std::collections::HashMap::from([
+        (
+            "label".to_owned(),
+            vec![
+                format!("{}={agent}", labels::AGENT),
+                format!("{}={}", labels::ROLE, labels::Role::Sidecar.as_str()),
+            ],
+        ),
+        ("status".to_owned(), vec!["running".to_owned()]),
+    ]);
+    let found = engine
+        .docker
+        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+            all: false,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await?;
+    let mut sidecars: Vec<RunningSidecar> = found
+        .into_iter()
+        .filter_map(|c| {
+            let name = c.names?.into_iter().next()?;
+            Some(RunningSidecar {
+                container: name.trim_start_matches('/').to_owned(),
+                session: c
+                    .labels
+                    .and_then(|l| l.get(labels::SESSION).cloned())
+                    .unwrap_or_default(),
+                created: c.created.unwrap_or(0),
+            })
+        })
+        .collect();
+    sidecars.sort_by_key(|s| std::cmp::Reverse(s.created));
+    Ok(sidecars)
 }

@@ -47,12 +47,42 @@ impl LineSplitter {
 pub async fn follow(
     engine: &Engine,
     container: &str,
+    on_line: impl FnMut(LogLine) -> bool,
+) -> Result<(), EngineError> {
+    follow_since(engine, container, 0, on_line).await
+}
+
+/// As [`follow`], from `since` (Unix seconds; 0 is the container's start):
+/// following again after a restart or an engine outage does not repeat
+/// what was shown.
+pub async fn follow_since(
+    engine: &Engine,
+    container: &str,
+    since: i32,
     mut on_line: impl FnMut(LogLine) -> bool,
 ) -> Result<(), EngineError> {
+    raw_lines(engine, container, true, since, |line| {
+        on_line(parse_line(line))
+    })
+    .await
+}
+
+/// `container`'s output from `since` (Unix seconds; 0 is its start), one line
+/// at a time as written (blank lines skipped): what is there now, and with
+/// `follow` everything after it until the container stops. Stops early when
+/// `on_line` returns false.
+pub async fn raw_lines(
+    engine: &Engine,
+    container: &str,
+    follow: bool,
+    since: i32,
+    mut on_line: impl FnMut(&str) -> bool,
+) -> Result<(), EngineError> {
     let options = LogsOptions {
-        follow: true,
+        follow,
         stdout: true,
         stderr: true,
+        since,
         ..Default::default()
     };
     let mut stream = engine.docker.logs(container, Some(options));
@@ -65,19 +95,46 @@ pub async fn follow(
             LogOutput::StdErr { message } => err.push(&message),
             LogOutput::StdIn { .. } => Vec::new(),
         };
-        for line in lines {
-            if line.trim().is_empty() {
-                continue;
-            }
-            if !on_line(parse_line(&line)) {
-                return Ok(());
-            }
+        if !deliver(lines, &mut on_line) {
+            return Ok(());
         }
     }
-    for line in out.finish().into_iter().chain(err.finish()) {
-        on_line(parse_line(&line));
-    }
+    deliver(out.finish().into_iter().chain(err.finish()), &mut on_line);
     Ok(())
+}
+
+/// The lines of a saved log (the output of `docker logs`, a file, stdin),
+/// split as [`raw_lines`] splits a container's output.
+pub fn read_raw_lines(
+    mut reader: impl std::io::Read,
+    mut on_line: impl FnMut(&str) -> bool,
+) -> std::io::Result<()> {
+    let mut splitter = LineSplitter::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if !deliver(splitter.push(&buf[..n]), &mut on_line) {
+            return Ok(());
+        }
+    }
+    deliver(splitter.finish(), &mut on_line);
+    Ok(())
+}
+
+/// Hands over the non-blank lines; false once `on_line` asked to stop.
+fn deliver(
+    lines: impl IntoIterator<Item = String>,
+    on_line: &mut impl FnMut(&str) -> bool,
+) -> bool {
+    lines
+        .into_iter()
+        .filter(|line| !line.trim().is_empty())
+        .all(|line| on_line(&line))
 }
 
 #[cfg(test)]
@@ -103,5 +160,24 @@ mod tests {
         let mut s = LineSplitter::default();
         s.push(&vec![b'x'; MAX_LINE * 2]);
         assert_eq!(s.push(b"\n")[0].len(), MAX_LINE);
+    }
+
+    #[test]
+    fn a_saved_log_is_split_the_same_way_and_can_stop_early() {
+        let text = b"one\n\n  \ntwo\r\nthree";
+        let mut seen = Vec::new();
+        read_raw_lines(&text[..], |l| {
+            seen.push(l.to_owned());
+            true
+        })
+        .unwrap();
+        assert_eq!(seen, ["one", "two\r", "three"]);
+        let mut first = Vec::new();
+        read_raw_lines(&text[..], |l| {
+            first.push(l.to_owned());
+            false
+        })
+        .unwrap();
+        assert_eq!(first, ["one"]);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::app::keymap::{ESCAPE_KEY_VAR, EscapeKey};
 use crate::app::{AgentEntry, App, ManifestProblem};
 use crate::commands::context::ManifestSource;
 use crate::commands::prepare::TOKEN_VAR;
@@ -26,6 +27,9 @@ pub struct DashboardContext {
     pub agent_command: Vec<String>,
     /// Whether the agent's prompt follows the command (only for claude).
     pub append_prompt: bool,
+    /// The chord that leaves a terminal, and what was wrong with the
+    /// configured one, if anything (the default is used then).
+    pub escape_key: (EscapeKey, Option<String>),
 }
 
 impl DashboardContext {
@@ -45,10 +49,12 @@ impl DashboardContext {
             .ok()
             .map(|c| c.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
             .filter(|c| !c.is_empty());
+        let escape_key = escape_key_from(std::env::var(ESCAPE_KEY_VAR).ok().as_deref());
         Self {
             source,
             manifest,
             token,
+            escape_key,
             settings: None,
             append_prompt: custom.is_none(),
             agent_command: custom.unwrap_or_else(|| vec!["claude".to_owned()]),
@@ -70,7 +76,12 @@ impl DashboardContext {
             ),
             Err(problem) => (Vec::new(), Some(problem.clone())),
         };
-        App::new(agents, problem, self.token.is_some())
+        let mut app = App::new(agents, problem, self.token.is_some());
+        app.escape_key = self.escape_key.0;
+        if let Some(problem) = &self.escape_key.1 {
+            app.error(problem.clone());
+        }
+        app
     }
 
     pub fn resolve_context(&self) -> Option<ResolveContext> {
@@ -78,5 +89,53 @@ impl DashboardContext {
             .as_ref()
             .ok()
             .map(|m| self.source.resolve_context(m))
+    }
+}
+
+/// The escape chord from `CLAUDE_BOTTLE_ESCAPE_KEY` (unset or empty: the
+/// default), with the problem when the value is refused.
+pub fn escape_key_from(value: Option<&str>) -> (EscapeKey, Option<String>) {
+    match value {
+        Some(text) if !text.trim().is_empty() => match EscapeKey::parse(text) {
+            Ok(key) => (key, None),
+            Err(problem) => (EscapeKey::default(), Some(problem)),
+        },
+        _ => (EscapeKey::default(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(escape: Option<&str>) -> DashboardContext {
+        DashboardContext {
+            source: ManifestSource::from_cli(&[]),
+            manifest: Err(ManifestProblem::Missing),
+            token: None,
+            settings: None,
+            agent_command: vec!["sh".into()],
+            append_prompt: false,
+            escape_key: escape_key_from(escape),
+        }
+    }
+
+    #[test]
+    fn the_escape_key_comes_from_the_setting_and_a_bad_one_is_said() {
+        let app = context(None).initial_app();
+        assert_eq!(app.escape_key, EscapeKey::default());
+        assert_eq!(app.message, None);
+        assert_eq!(context(Some("  ")).initial_app().message, None);
+        let app = context(Some("ctrl-g")).initial_app();
+        assert_eq!(app.escape_key.label(), "Ctrl-G");
+        assert_eq!(app.message, None);
+        let app = context(Some("ctrl-c")).initial_app();
+        assert_eq!(app.escape_key, EscapeKey::default());
+        let message = app.message.unwrap();
+        assert!(message.is_error, "{message:?}");
+        assert!(
+            message.text.contains("CLAUDE_BOTTLE_ESCAPE_KEY=\"ctrl-c\""),
+            "{message:?}"
+        );
     }
 }

@@ -8,7 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::context::DashboardContext;
-use crate::app::{BottleId, Effect, Event, Progress, Secret};
+use crate::app::{BottleId, Effect, Event, Leftover, Progress, Secret};
 use crate::commands::prepare::{CLAUDE_TOKEN_VAR, sidecar_image};
 use crate::docker::agent::AGENT_WORKDIR;
 use crate::docker::bottle::{self, Bottle, LaunchSettings};
@@ -17,6 +17,7 @@ use crate::docker::image::{AgentImageSource, BuildProgress, ensure_agent_image};
 use crate::docker::{labels, reaper, sidecar};
 use crate::egress::config::SidecarSettings;
 use crate::egress::tail;
+use crate::manifest::edit::add_allow_host_to_file;
 use crate::manifest::{ResolvedAgent, ResolvedEnvValue};
 use crate::session::{Session, SessionNotice, SessionSpec};
 
@@ -67,6 +68,8 @@ pub enum Msg {
         bottle: Box<Bottle>,
         plan: ExecPlan,
     },
+    /// The sidecar was started again at `since` (Unix seconds): follow it.
+    SidecarRestarted { id: BottleId, since: i32 },
     /// A host was added; the sidecar runs with `settings` now.
     Allowed {
         id: BottleId,
@@ -83,6 +86,10 @@ pub struct Runtime {
     pub bottles: HashMap<BottleId, Bottle>,
     launches: HashMap<BottleId, JoinHandle<()>>,
     tails: HashMap<BottleId, JoinHandle<()>>,
+    /// Each bottle's terminal, to open it again after it ended.
+    plans: HashMap<BottleId, ExecPlan>,
+    /// Whether leftovers were looked for (once, at the first connection).
+    looked_for_leftovers: bool,
     /// One image build at a time: a second launch waits and then finds the
     /// image the first one built, instead of building it again.
     image_lock: Arc<tokio::sync::Mutex<()>>,
@@ -103,6 +110,8 @@ impl Runtime {
             bottles: HashMap::new(),
             launches: HashMap::new(),
             tails: HashMap::new(),
+            plans: HashMap::new(),
+            looked_for_leftovers: false,
             image_lock: Arc::default(),
         }
     }
@@ -136,6 +145,10 @@ impl Runtime {
                 }
             }
             Effect::AllowHost { id, host } => self.allow(id, host),
+            Effect::SaveAllowHost { file, bottle, host } => self.save_host(file, bottle, host),
+            Effect::RestartSidecar { id } => self.restart_sidecar(id),
+            Effect::Reopen { id, rows, cols } => self.reopen(id, rows, cols),
+            Effect::RemoveLeftovers { sessions } => self.remove_leftovers(sessions),
             Effect::Quit { teardown } => return Some(teardown),
         }
         None
@@ -252,21 +265,9 @@ impl Runtime {
             &plan.spec(&bottle.agent_container),
             self.notices.clone(),
         );
-        if let Some(engine) = self.engine.clone() {
-            let tx = self.tx.clone();
-            let sidecar = bottle.sidecar_container.clone();
-            self.tails.insert(
-                id,
-                tokio::spawn(async move {
-                    let forward = |line| tx.send(Msg::Event(Event::Egress { id, line })).is_ok();
-                    if let Err(e) = tail::follow(&engine, &sidecar, forward).await {
-                        let text = format!("the egress log stopped: {e}");
-                        let _ = tx.send(Msg::Event(Event::Failure(text)));
-                    }
-                }),
-            );
-        }
         self.bottles.insert(id, bottle);
+        self.follow_egress(id, 0);
+        self.plans.insert(id, plan);
         match result {
             Ok(session) => {
                 let view = session.view();
@@ -280,7 +281,164 @@ impl Runtime {
         }
     }
 
+    /// Follows the bottle's sidecar log from `since` (0: from its start, a
+    /// fresh bottle), replacing any follower. Following again (`since` > 0)
+    /// first says whether the sidecar runs. When the log ends the sidecar
+    /// stopped, unless the engine is away (then it is followed again when the
+    /// engine is back).
+    fn follow_egress(&mut self, id: BottleId, since: i32) {
+        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottles.get(&id)) else {
+            return;
+        };
+        let sidecar = bottle.sidecar_container.clone();
+        let tx = self.tx.clone();
+        let send = move |event| tx.send(Msg::Event(event)).is_ok();
+        let task = tokio::spawn(async move {
+            if since > 0 {
+                match sidecar::is_running(&engine, &sidecar).await {
+                    Ok(true) => {
+                        send(Event::EgressUp { id });
+                    }
+                    Ok(false) => {
+                        let reason = "the egress sidecar is stopped".to_owned();
+                        send(Event::EgressDown { id, reason });
+                        return;
+                    }
+                    Err(_) => return,
+                }
+            }
+            let forward = |line| send(Event::Egress { id, line });
+            let ended = tail::follow_since(&engine, &sidecar, since, forward).await;
+            let reason = match (sidecar::is_running(&engine, &sidecar).await, ended) {
+                (Ok(false), _) => "the egress sidecar stopped".to_owned(),
+                (Ok(true), Err(e)) => format!("its log could not be followed: {e}"),
+                (Ok(true), Ok(())) => "its log ended".to_owned(),
+                (Err(_), _) => return,
+            };
+            send(Event::EgressDown { id, reason });
+        });
+        if let Some(old) = self.tails.insert(id, task) {
+            old.abort();
+        }
+    }
+
+    /// The engine answers (again): use it, follow every bottle's sidecar
+    /// again, and look once for bottles a gone dashboard left behind.
+    pub fn engine_ready(&mut self, engine: Engine) {
+        self.engine = Some(engine.clone());
+        let since = unix_now();
+        let ids: Vec<BottleId> = self.bottles.keys().copied().collect();
+        for id in ids {
+            self.follow_egress(id, since);
+        }
+        if std::mem::replace(&mut self.looked_for_leftovers, true) {
+            return;
+        }
+        let Ok(manifest) = &self.ctx.manifest else {
+            return;
+        };
+        let agents: Vec<String> = manifest.agents.values().map(|a| a.name.clone()).collect();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let Ok(orphans) = reaper::orphaned_sessions(&engine).await else {
+                return;
+            };
+            let leftovers: Vec<Leftover> = orphans
+                .into_iter()
+                .filter(|s| agents.contains(&s.agent))
+                .map(|s| Leftover {
+                    session: s.session,
+                    agent: s.agent,
+                    containers: s.containers.into_iter().map(|(_, n)| n).collect(),
+                    networks: s.networks.len(),
+                })
+                .collect();
+            if !leftovers.is_empty() {
+                let _ = tx.send(Msg::Event(Event::Leftovers(leftovers)));
+            }
+        });
+    }
+
+    fn restart_sidecar(&self, id: BottleId) {
+        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottles.get(&id)) else {
+            self.send(Event::Failure("the bottle is not running".into()));
+            return;
+        };
+        let sidecar = bottle.sidecar_container.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let since = unix_now();
+            let msg = match sidecar::restart(&engine, &sidecar).await {
+                Ok(()) => Msg::SidecarRestarted { id, since },
+                Err(e) => Msg::Event(Event::Failure(format!(
+                    "could not restart the egress sidecar: {e}"
+                ))),
+            };
+            let _ = tx.send(msg);
+        });
+    }
+
+    pub fn sidecar_restarted(&mut self, id: BottleId, since: i32) {
+        self.follow_egress(id, since);
+    }
+
+    /// A new terminal in a bottle whose terminal ended.
+    fn reopen(&mut self, id: BottleId, rows: u16, cols: u16) {
+        let (Some(plan), Some(bottle)) = (self.plans.get(&id), self.bottles.get(&id)) else {
+            self.send(Event::SessionExited { id, code: None });
+            self.send(Event::Failure("the bottle is gone".into()));
+            return;
+        };
+        let plan = ExecPlan {
+            rows,
+            cols,
+            ..plan.clone()
+        };
+        let spec = plan.spec(&bottle.agent_container);
+        if let Some(mut old) = self.sessions.remove(&id) {
+            old.kill();
+        }
+        match Session::spawn(id, &spec, self.notices.clone()) {
+            Ok(session) => {
+                let view = session.view();
+                self.sessions.insert(id, session);
+                self.send(Event::Launched { id, view });
+            }
+            Err(e) => {
+                self.send(Event::SessionExited { id, code: None });
+                self.send(Event::Failure(format!("the terminal did not start: {e}")));
+            }
+        }
+    }
+
+    fn remove_leftovers(&self, sessions: Vec<String>) {
+        let Some(engine) = self.engine.clone() else {
+            self.send(Event::LeftoversRemoved(Err(
+                "the Docker engine is not connected".into(),
+            )));
+            return;
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let mut removed = 0;
+            let mut failures = Vec::new();
+            for session in &sessions {
+                match reaper::remove_session(&engine, session).await {
+                    Ok(()) => removed += 1,
+                    Err(e) => failures.push(e.to_string()),
+                }
+            }
+            let result = if failures.is_empty() {
+                Ok(removed)
+            } else {
+                Err(failures.join("; "))
+            };
+            let _ = tx.send(Msg::Event(Event::LeftoversRemoved(result)));
+        });
+    }
+
     fn kill(&mut self, id: BottleId) {
+        self.plans.remove(&id);
         if let Some(mut session) = self.sessions.remove(&id) {
             session.kill();
         }
@@ -322,6 +480,15 @@ impl Runtime {
         });
     }
 
+    /// Writes the host into the manifest file, off the loop.
+    fn save_host(&self, file: std::path::PathBuf, bottle: String, host: String) {
+        let tx = self.tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = add_allow_host_to_file(&file, &bottle, &host).map_err(|e| e.to_string());
+            let _ = tx.send(Msg::Event(Event::SaveDone { host, file, result }));
+        });
+    }
+
     pub fn allowed(&mut self, id: BottleId, settings: SidecarSettings) {
         if let Some(bottle) = self.bottles.get_mut(&id) {
             bottle.sidecar_settings = settings;
@@ -360,6 +527,14 @@ impl Runtime {
             Err(failures.join("; "))
         }
     }
+}
+
+/// Seconds since the Unix epoch, as the engine's `since` takes them.
+fn unix_now() -> i32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i32::try_from(secs).unwrap_or(i32::MAX)
 }
 
 /// Launches the bottle, reporting each step.
@@ -415,6 +590,7 @@ mod tests {
             settings: None,
             agent_command: command.iter().map(|s| (*s).to_owned()).collect(),
             append_prompt,
+            escape_key: Default::default(),
         };
         let (tx, _) = tokio::sync::mpsc::unbounded_channel();
         let (notices, _) = tokio::sync::mpsc::unbounded_channel();
@@ -442,6 +618,56 @@ mod tests {
         }
         assert_eq!(spec.program, "docker");
         assert_eq!((spec.rows, spec.cols), (30, 100));
+    }
+
+    /// Allows a host from a denial, answers the save offer with `answer`
+    /// and runs what the model asks; returns the file afterwards.
+    async fn answer_the_save_offer(answer: char) -> (String, String) {
+        use crate::app::fixtures::{app, blocked, ch, running};
+        use crate::app::update;
+        const FILE: &str = "{\n  \"bottles\": { \"web\": { \"egress\": { \"allowlist\": [\"docs.rs\"] } } },\n  \"agents\": {}\n}\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("claude-bottle.json");
+        std::fs::write(&path, FILE).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (notices, _) = tokio::sync::mpsc::unbounded_channel();
+        let mut rt = Runtime::new(runtime(None, &["sh"], false).ctx, tx, notices);
+        let mut a = app();
+        let id = running(&mut a, "alpha", "");
+        a.tabs[0].manifest_file.clone_from(&path);
+        let line = blocked("evil.example", "2026-04-28T15:05:20Z");
+        update(&mut a, Event::Egress { id, line });
+        update(&mut a, ch('e'));
+        update(&mut a, ch('a'));
+        let host = "evil.example".to_owned();
+        let allowed = Event::AllowDone {
+            id,
+            host,
+            result: Ok(()),
+        };
+        let mut effects = update(&mut a, allowed);
+        effects.extend(update(&mut a, ch(answer)));
+        let expected = usize::from(answer == 'y');
+        assert_eq!(effects.len(), expected, "{effects:?}");
+        for effect in effects {
+            assert_eq!(rt.run(effect), None);
+            match rx.recv().await {
+                Some(Msg::Event(event)) => update(&mut a, event),
+                other => panic!("{other:?}"),
+            };
+        }
+        (FILE.to_owned(), std::fs::read_to_string(&path).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_manifest_file_changes_only_on_yes() {
+        let (before, after) = answer_the_save_offer('n').await;
+        assert_eq!(before, after);
+        let (before, after) = answer_the_save_offer('y').await;
+        assert_eq!(
+            after,
+            before.replace(r#"["docs.rs"]"#, r#"["docs.rs", "evil.example"]"#)
+        );
     }
 
     #[test]

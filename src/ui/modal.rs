@@ -57,7 +57,25 @@ pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
                 ),
             ],
         ),
-        Modal::Help => (" Keys ".to_owned(), help()),
+        Modal::SaveHost(save) => (
+            " Save to the manifest? ".to_owned(),
+            vec![
+                Line::raw(format!("{} is allowed for this bottle now.", save.host)),
+                Line::raw(format!(
+                    "Add it to bottles.{}.egress.allowlist in {} too?",
+                    save.bottle,
+                    save.file.display()
+                )),
+                Line::styled(
+                    "The rest of the file is kept as it is; later bottles get the host.",
+                    super::dim(),
+                ),
+                Line::raw(""),
+                keys_line(&[("y", "add it to the file"), ("n / Esc", "this bottle only")]),
+            ],
+        ),
+        Modal::Help => (" Keys ".to_owned(), help(app)),
+        Modal::Leftovers(leftovers) => (" Left behind ".to_owned(), leftover_lines(leftovers)),
     };
     let width = screen.width.saturating_sub(4).min(90);
     let height = u16::try_from(lines.len() + 2)
@@ -197,7 +215,32 @@ fn secret(pending: &PendingLaunch, typed: usize) -> Vec<Line<'static>> {
     ]
 }
 
-fn help() -> Vec<Line<'static>> {
+fn leftover_lines(leftovers: &[crate::app::Leftover]) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::raw(format!(
+        "{} bottle{} of this manifest's agents {} left behind by a claude-bottle that is gone:",
+        leftovers.len(),
+        if leftovers.len() == 1 { "" } else { "s" },
+        if leftovers.len() == 1 { "was" } else { "were" },
+    ))];
+    for l in leftovers {
+        lines.push(Line::raw(format!(
+            "  {}  session {}  {} container(s), {} network(s)",
+            l.agent,
+            l.session,
+            l.containers.len(),
+            l.networks
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(keys_line(&[("y", "remove them"), ("k / Esc", "keep them")]));
+    lines.push(Line::styled(
+        "Kept bottles are removed later by `claude-bottle gc`.",
+        super::dim(),
+    ));
+    lines
+}
+
+fn help(app: &App) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for scope in [
         Scope::Agents,
@@ -209,7 +252,7 @@ fn help() -> Vec<Line<'static>> {
         for b in bindings(scope) {
             lines.push(Line::from(vec![
                 Span::styled(
-                    format!("  {:<18}", b.keys_label()),
+                    format!("  {:<18}", b.keys_label(app.escape_key)),
                     Style::new().fg(Color::Cyan),
                 ),
                 Span::raw(b.help),

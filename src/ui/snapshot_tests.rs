@@ -183,6 +183,24 @@ fn confirm_kill_and_quit_modals() {
 }
 
 #[test]
+fn save_to_manifest_modal_names_the_file() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "$ ");
+    let host = "evil.example".to_owned();
+    update(
+        &mut a,
+        Event::AllowDone {
+            id,
+            host,
+            result: Ok(()),
+        },
+    );
+    let t = render(&a);
+    assert!(text(&t).contains("/project/claude-bottle.json"));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
 fn help_overlay_lists_every_binding() {
     let mut a = app();
     update(&mut a, ch('?'));

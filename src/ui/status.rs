@@ -56,7 +56,7 @@ fn keys(app: &App) -> Vec<Span<'static>> {
     for scope in scopes {
         for b in bindings(*scope).filter(|b| !b.status.is_empty()) {
             spans.push(Span::styled(
-                b.keys_label(),
+                b.keys_label(app.escape_key),
                 Style::new().add_modifier(Modifier::BOLD),
             ));
             spans.push(Span::raw(format!(" {}  ", b.status)));

@@ -7,29 +7,39 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use tui_term::widget::{Cursor, PseudoTerminal};
 
+use crate::app::keymap::EscapeKey;
 use crate::app::{App, EngineStatus, Focus, Tab};
 
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     let focused = app.focus == Focus::Terminal && app.modal.is_none();
     match app.tab() {
-        Some(tab) => draw_tab(tab, focused, area, buf),
+        Some(tab) => draw_tab(tab, focused.then_some(app.escape_key), area, buf),
         None => draw_setup(app, area, buf),
     }
 }
 
-fn draw_tab(tab: &Tab, focused: bool, area: Rect, buf: &mut Buffer) {
+/// `typing`: the terminal has the focus, and this chord leaves it.
+fn draw_tab(tab: &Tab, typing: Option<EscapeKey>, area: Rect, buf: &mut Buffer) {
+    let focused = typing.is_some();
     let (state, _) = super::agents::describe(&tab.status());
     let scrolled = if tab.scroll > 0 {
         format!("· {} lines back ", tab.scroll)
     } else {
         String::new()
     };
-    let title = format!(" {} · {} · {state} {scrolled}", tab.agent, tab.bottle);
-    let hint = if focused {
-        " Ctrl-] leaves "
+    let egress = if tab.egress_down.is_some() {
+        "· egress down (r restarts) "
     } else {
-        " i to type "
+        ""
     };
+    let title = format!(
+        " {} · {} · {state} {egress}{scrolled}",
+        tab.agent, tab.bottle
+    );
+    let hint = typing.map_or_else(
+        || " i to type ".to_owned(),
+        |escape| format!(" {} leaves ", escape.label()),
+    );
     let block = Block::bordered()
         .title(title)
         .title_bottom(Line::from(hint).right_aligned())

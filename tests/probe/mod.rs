@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use claude_bottle::docker::container::{ExecOutput, exec_collect};
 use claude_bottle::docker::engine::Engine;
 use claude_bottle::docker::labels;
+use claude_bottle::egress::log::{EgressEvent, EventKind, LogLine, parse_line};
 
 /// On every container a test makes with the docker CLI.
 pub const TEST_LABEL: &str = "claude-bottle.test=1";
@@ -247,4 +248,26 @@ pub fn show(out: &ExecOutput) -> String {
         out.stdout.trim(),
         out.stderr.trim()
     )
+}
+
+/// The egress events a sidecar has logged so far.
+pub fn sidecar_events(sidecar: &str) -> Vec<EgressEvent> {
+    let out = docker(&["logs", sidecar]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+        .filter_map(|l| match parse_line(l) {
+            LogLine::Event(e) => Some(*e),
+            LogLine::Note(_) => None,
+        })
+        .collect()
+}
+
+/// Whether `events` has one of `kind` for `host` (and `method`, if given).
+pub fn logged(events: &[EgressEvent], kind: &EventKind, host: &str, method: Option<&str>) -> bool {
+    events.iter().any(|e| {
+        &e.kind == kind
+            && e.host.as_deref() == Some(host)
+            && method.is_none_or(|m| e.method.as_deref() == Some(m))
+    })
 }

@@ -1,0 +1,165 @@
+//! `claude-bottle logs`: a bottle's egress log, from its running sidecar or
+//! from a saved pipelock log.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use crate::docker::engine::Engine;
+use crate::docker::sidecar;
+use crate::egress::log::{LogLine, format_human, parse_line};
+use crate::egress::tail;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogsOptions {
+    /// Keep printing what comes until the sidecar stops.
+    pub follow: bool,
+    /// Only denials.
+    pub denied: bool,
+    /// One JSON object per line instead of the human format.
+    pub json: bool,
+}
+
+/// Where one rendered line goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Stdout(String),
+    Stderr(String),
+}
+
+/// One raw sidecar line as this command prints it, or nothing when the
+/// options leave it out (pure).
+///
+/// JSON mode prints an event as pipelock wrote it (its fields, in its order,
+/// nothing added) and a plain-text note as `{"note": "..."}`; human mode
+/// prints an event with [`format_human`] and a note on stderr. Control
+/// characters never reach the terminal in human mode.
+pub fn render(raw: &str, options: LogsOptions) -> Option<Output> {
+    match parse_line(raw) {
+        LogLine::Event(event) => {
+            if options.denied && !event.is_denial() {
+                return None;
+            }
+            Some(Output::Stdout(if options.json {
+                raw.trim().to_owned()
+            } else {
+                format_human(&event)
+            }))
+        }
+        LogLine::Note(_) if options.denied => None,
+        LogLine::Note(text) if options.json => Some(Output::Stdout(
+            serde_json::json!({ "note": text }).to_string(),
+        )),
+        LogLine::Note(text) => Some(Output::Stderr(
+            text.chars().filter(|c| !c.is_control()).collect(),
+        )),
+    }
+}
+
+/// `logs <agent>` (`file` is `None`) or `logs --file PATH` (`-` is stdin).
+pub async fn run(
+    agent: Option<&str>,
+    file: Option<&Path>,
+    options: LogsOptions,
+) -> anyhow::Result<i32> {
+    let mut printer = Printer::new(options);
+    if let Some(path) = file {
+        let reader: Box<dyn std::io::Read> = if path == Path::new("-") {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(
+                std::fs::File::open(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
+            )
+        };
+        tail::read_raw_lines(reader, |line| printer.print(line))?;
+        return Ok(0);
+    }
+    let Some(agent) = agent else {
+        anyhow::bail!("name an agent, or give a saved log with --file PATH");
+    };
+    let engine = Engine::connect().await?;
+    let sidecars = sidecar::running_for_agent(&engine, agent).await?;
+    let Some(newest) = sidecars.first() else {
+        eprintln!(
+            "claude-bottle: no running bottle of agent {agent:?} (its egress log goes with it); \
+             `claude-bottle logs --file PATH` reads a saved one"
+        );
+        return Ok(1);
+    };
+    if sidecars.len() > 1 {
+        eprintln!(
+            "claude-bottle: {} bottles of {agent} are running; showing the newest (session {}, {})",
+            sidecars.len(),
+            newest.session,
+            newest.container
+        );
+    }
+    tail::raw_lines(&engine, &newest.container, options.follow, 0, |line| {
+        printer.print(line)
+    })
+    .await?;
+    Ok(0)
+}
+
+/// Prints rendered lines; stops (returns false) once stdout is closed.
+struct Printer {
+    options: LogsOptions,
+}
+
+impl Printer {
+    fn new(options: LogsOptions) -> Self {
+        Self { options }
+    }
+
+    fn print(&mut self, raw: &str) -> bool {
+        match render(raw, self.options) {
+            None => true,
+            Some(Output::Stdout(text)) => {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{text}").and_then(|()| out.flush()).is_ok()
+            }
+            Some(Output::Stderr(text)) => {
+                eprintln!("{text}");
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BLOCKED: &str = r#"{"level":"warn","component":"pipelock","event":"blocked","method":"GET","url":"http://example.org/x","scanner":"allowlist","reason":"domain not in allowlist: example.org","time":"2026-04-28T15:05:21Z","message":"request blocked"}"#;
+    const OPEN: &str = r#"{"level":"info","event":"tunnel_open","target":"api.anthropic.com:443","time":"2026-04-28T15:04:09Z"}"#;
+
+    fn opts(denied: bool, json: bool) -> LogsOptions {
+        LogsOptions {
+            follow: false,
+            denied,
+            json,
+        }
+    }
+
+    #[test]
+    fn each_mode_renders_events_and_notes() {
+        assert_eq!(
+            render(OPEN, opts(false, false)),
+            Some(Output::Stdout("15:04:09 OPEN api.anthropic.com:443".into()))
+        );
+        assert_eq!(render(OPEN, opts(true, false)), None);
+        assert_eq!(
+            render(&format!("  {BLOCKED} \r"), opts(true, true)),
+            Some(Output::Stdout(BLOCKED.into()))
+        );
+        assert_eq!(
+            render("WARNING: \x1b[31mred\x1b[0m", opts(false, false)),
+            Some(Output::Stderr("WARNING: [31mred[0m".into()))
+        );
+        assert_eq!(
+            render("say \"hi\"", opts(false, true)),
+            Some(Output::Stdout(r#"{"note":"say \"hi\""}"#.into()))
+        );
+        assert_eq!(render("a note", opts(true, true)), None);
+    }
+}
