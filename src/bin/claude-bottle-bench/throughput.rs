@@ -28,7 +28,7 @@ const FRAME: Duration = Duration::from_millis(16);
 const CHUNK: usize = 64 * 1024;
 
 pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()> {
-    let size = if quick { 4 << 20 } else { 64 << 20 };
+    let size = if quick { 512 << 10 } else { 64 << 20 };
     let repeats = if quick { 1 } else { 3 };
     let workloads = [
         ("scrolling text", data::coloured_text(size)),
@@ -54,7 +54,10 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
             tmux.push(mb_per_s(bytes.len(), through_tmux(&path)?));
         }
         let (raw, ours_s, tmux) = (Summary::of(&raw), Summary::of(&ours), Summary::of(&tmux));
-        let mib = size >> 20;
+        let mib = format!(
+            "{:.1}",
+            f64::from(u32::try_from(size >> 10).unwrap_or(u32::MAX)) / 1024.0
+        );
         let judge = |ok: bool| (!quick).then_some(ok);
         let vs_tmux = ours_s.median / tmux.median;
         table.row(
