@@ -91,7 +91,17 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
             Duration::from_secs(20),
             |s| s.contains("Launch?"),
         )?;
-        tmux.keys(SESSION, &["y", "j"])?;
+        tmux.keys(SESSION, &["y"])?;
+        // The preflight opens when the agent is resolved, in the background:
+        // until this one has closed, the screen could still show it when the
+        // next agent's question is awaited, and that `y` would land too early.
+        tmux.wait(
+            SESSION,
+            "the launch question to close",
+            Duration::from_secs(20),
+            |s| !s.contains("Launch?"),
+        )?;
+        tmux.keys(SESSION, &["j"])?;
     }
     tmux.wait(
         SESSION,
