@@ -61,7 +61,7 @@ fn output_lands_on_the_screen_with_colours_and_env() {
     .unwrap();
     assert_eq!(wait_for_exit(&mut rx), Some(3));
     wait_for_text(&session, "red from-the-env");
-    session.view().with_screen(0, |screen| {
+    session.view().with_screen(|screen| {
         let cell = screen.cell(0, 0).unwrap();
         assert_eq!(cell.contents(), "r");
         assert_eq!(cell.fgcolor(), vt100::Color::Idx(1));

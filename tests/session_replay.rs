@@ -18,7 +18,7 @@ fn recorded_claude_screen_replays_and_renders() {
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
     terminal
         .draw(|frame| {
-            view.with_screen(0, |screen| {
+            view.with_screen(|screen| {
                 frame.render_widget(PseudoTerminal::new(screen), frame.area());
             });
         })

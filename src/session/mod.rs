@@ -1,6 +1,9 @@
-//! Agent terminals: a child under a PTY (`pty`), its screen (`screen`), and
+//! Agent terminals: a child under a PTY (`pty`), its screen (`screen`, with
+//! the lines that scrolled off kept compact in `history` / `line_code`), and
 //! key events turned into the bytes the child expects (`keys`, pure).
+mod history;
 pub mod keys;
+mod line_code;
 pub mod pty;
 pub mod screen;
 

@@ -1,13 +1,28 @@
 //! The screen a session draws into, shared between its reader thread (which
 //! feeds it) and the loop (which draws it and encodes keys by its modes).
+//!
+//! vt100 keeps every line at full width, 32 bytes a cell: 10,000 lines of
+//! scrollback at 200 columns would be 64 MB a session. So vt100 keeps only a
+//! few lines, and each line that scrolls off the screen is copied out, as it
+//! goes, into a [`History`] of compact lines (about a byte a character).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use ratatui::text::Line;
+
+use super::history::History;
 use super::keys::InputModes;
+use super::line_code::{decode, encode_row};
 
 /// Lines kept above the screen; older ones are dropped, so memory is bounded.
 pub const SCROLLBACK_LINES: usize = 10_000;
+
+/// Lines vt100 itself keeps above the screen: enough to copy out every line
+/// that one piece of input (see [`piece_len`]) can scroll off.
+const VT100_SCROLLBACK: usize = 100;
+
+const ESC: u8 = 0x1b;
 
 /// Collects what the child asked of the terminal that vt100 does not do
 /// itself: answers to queries, and the bell.
@@ -16,6 +31,8 @@ pub struct Replies {
     /// Bytes to write back to the child, in order.
     pub answers: Vec<u8>,
     pub bell: bool,
+    /// The child asked to erase the saved lines (`CSI 3 J`).
+    pub clear_history: bool,
 }
 
 impl vt100::Callbacks for Replies {
@@ -47,6 +64,8 @@ impl vt100::Callbacks for Replies {
             (None, 'n', [[5]]) => self.answers.extend_from_slice(b"\x1b[0n"),
             // Primary device attributes: a VT220 with no options, as tmux says.
             (None, 'c', [] | [[0]]) => self.answers.extend_from_slice(b"\x1b[?62;22c"),
+            // Erase saved lines, as `clear` asks: the history is ours to keep.
+            (None, 'J', [[3]]) => self.clear_history = true,
             _ => {}
         }
     }
@@ -54,8 +73,105 @@ impl vt100::Callbacks for Replies {
 
 pub type Parser = vt100::Parser<Replies>;
 
+/// The emulator and the lines that scrolled off it.
+struct Emulator {
+    parser: Parser,
+    history: History,
+}
+
+impl Emulator {
+    /// Parses output, a piece at a time (see [`piece_len`]).
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let screen = self.parser.screen();
+            let len = piece_len(bytes, screen.size().0, screen.alternate_screen());
+            let (piece, rest) = bytes.split_at(len);
+            self.feed_piece(piece);
+            bytes = rest;
+        }
+    }
+
+    /// Parses one piece of output and copies the lines it scrolled off into
+    /// the history.
+    ///
+    /// vt100 tells nobody when a line scrolls off, but while its view is
+    /// scrolled back it moves the view up one line for each, to keep showing
+    /// the same text: so the view is set one line back before the piece, and
+    /// how far it moved is how many lines left.
+    fn feed_piece(&mut self, piece: &[u8]) {
+        let screen = self.parser.screen_mut();
+        let started_alternate = screen.alternate_screen();
+        if !started_alternate {
+            // Clamped to 0 while vt100 has no scrollback yet.
+            screen.set_scrollback(1);
+        }
+        self.parser.process(piece);
+        if std::mem::take(&mut self.parser.callbacks_mut().clear_history) {
+            self.history.clear();
+        }
+        let screen = self.parser.screen_mut();
+        if screen.alternate_screen() {
+            // The alternate screen keeps no scrollback, and a piece that
+            // switches to it does so at its start: nothing scrolled off.
+            return;
+        }
+        let moved = screen.scrollback();
+        let scrolled_off = if started_alternate {
+            // Back from the alternate screen at the piece's very end.
+            0
+        } else if moved > 0 {
+            moved - 1
+        } else {
+            // The mark did not take (no scrollback before, or a reset at the
+            // piece's start): all vt100 now holds is new.
+            screen.set_scrollback(usize::MAX);
+            screen.scrollback()
+        };
+        // Oldest first, a screenful at a time: scrolled back `offset` lines,
+        // the screen's top row is the `offset`-th newest line.
+        let rows = usize::from(screen.size().0);
+        let mut copied = 0;
+        while copied < scrolled_off {
+            let offset = scrolled_off - copied;
+            screen.set_scrollback(offset);
+            for row in 0..offset.min(rows) {
+                let row = u16::try_from(row).unwrap_or(u16::MAX);
+                self.history.push(encode_row(screen, row));
+            }
+            copied += offset.min(rows);
+        }
+        screen.set_scrollback(0);
+    }
+}
+
+/// How much of `bytes` to parse as the next piece. A piece holds at most one
+/// escape, at its start, so a switch of screens or a reset happens before
+/// anything in it scrolls; on the alternate screen it also ends after `l` or
+/// `c` (what ends `CSI ? 1049 l` and a reset), so a switch back happens at
+/// its end. And it cannot scroll more lines than vt100 keeps: a byte scrolls
+/// at most one (a line feed, or a character that wraps), except the `S`
+/// ending `CSI n S`, which scrolls up to a screenful. (A single `CSI n S` of
+/// more than `VT100_SCROLLBACK` lines, on a screen that tall, keeps only the
+/// last ones.)
+fn piece_len(bytes: &[u8], rows: u16, alternate: bool) -> usize {
+    let budget = VT100_SCROLLBACK - 1;
+    let scroll_cost = usize::from(rows).clamp(1, budget);
+    let mut cost = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let byte_cost = if byte == b'S' { scroll_cost } else { 1 };
+        if at > 0 && (byte == ESC || cost + byte_cost > budget) {
+            return at;
+        }
+        if alternate && matches!(byte, b'l' | b'c') {
+            return at + 1;
+        }
+        cost += byte_cost;
+    }
+    bytes.len()
+}
+
 struct Shared {
-    parser: Mutex<Parser>,
+    emulator: Mutex<Emulator>,
     /// Set by the reader when it feeds bytes, cleared by the loop when it
     /// takes the notification: one pending notice per session at most.
     dirty: AtomicBool,
@@ -90,20 +206,23 @@ impl TermView {
     /// An empty screen of this size.
     pub fn new(rows: u16, cols: u16) -> Self {
         let parser =
-            vt100::Parser::new_with_callbacks(rows, cols, SCROLLBACK_LINES, Replies::default());
+            vt100::Parser::new_with_callbacks(rows, cols, VT100_SCROLLBACK, Replies::default());
         Self {
             shared: Arc::new(Shared {
-                parser: Mutex::new(parser),
+                emulator: Mutex::new(Emulator {
+                    parser,
+                    history: History::new(SCROLLBACK_LINES),
+                }),
                 dirty: AtomicBool::new(false),
             }),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Parser> {
+    fn lock(&self) -> MutexGuard<'_, Emulator> {
         // A panic while holding the lock leaves a screen that is still
         // drawable; keep going rather than spread the panic.
         self.shared
-            .parser
+            .emulator
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -111,9 +230,9 @@ impl TermView {
     /// Feeds child output and marks the view dirty.
     pub fn feed(&self, bytes: &[u8]) -> Fed {
         let (answers, bell) = {
-            let mut parser = self.lock();
-            parser.process(bytes);
-            let replies = parser.callbacks_mut();
+            let mut emulator = self.lock();
+            emulator.feed(bytes);
+            let replies = emulator.parser.callbacks_mut();
             (
                 std::mem::take(&mut replies.answers),
                 std::mem::take(&mut replies.bell),
@@ -134,42 +253,65 @@ impl TermView {
 
     /// The child's input modes, for key encoding.
     pub fn modes(&self) -> InputModes {
-        InputModes::of(self.lock().screen())
+        InputModes::of(self.lock().parser.screen())
     }
 
     pub fn size(&self) -> (u16, u16) {
-        self.lock().screen().size()
+        self.lock().parser.screen().size()
     }
 
     pub fn set_size(&self, rows: u16, cols: u16) {
-        self.lock().screen_mut().set_size(rows, cols);
+        self.lock().parser.screen_mut().set_size(rows, cols);
     }
 
-    /// How many lines of scrollback there are above the screen.
+    /// How many lines of scrollback there are above the screen (none while
+    /// a full-screen program has the alternate screen, as in other
+    /// terminals).
     pub fn scrollback_available(&self) -> usize {
-        let mut parser = self.lock();
-        let screen = parser.screen_mut();
-        screen.set_scrollback(usize::MAX);
-        let available = screen.scrollback();
-        screen.set_scrollback(0);
-        available
+        let emulator = self.lock();
+        if emulator.parser.screen().alternate_screen() {
+            0
+        } else {
+            emulator.history.len()
+        }
     }
 
-    /// Runs `f` on the screen scrolled `offset` lines back (clamped to what
-    /// exists). The offset is a view setting, put back to the live screen
-    /// before the lock is released, so the reader always parses at the bottom.
-    pub fn with_screen<R>(&self, offset: usize, f: impl FnOnce(&vt100::Screen) -> R) -> R {
-        let mut parser = self.lock();
-        let screen = parser.screen_mut();
-        screen.set_scrollback(offset);
-        let result = f(screen);
-        screen.set_scrollback(0);
-        result
+    /// Bytes the scrollback holds, for measurements.
+    pub fn scrollback_bytes(&self) -> usize {
+        self.lock().history.bytes()
+    }
+
+    /// Runs `f` on the live screen.
+    pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> R {
+        f(self.lock().parser.screen())
+    }
+
+    /// The screen's rows as they look scrolled `offset` lines back (clamped
+    /// to what exists): the newest `offset` lines of scrollback, then the top
+    /// of the live screen.
+    pub fn scrolled_lines(&self, offset: usize) -> Vec<Line<'static>> {
+        let emulator = self.lock();
+        let screen = emulator.parser.screen();
+        let history = &emulator.history;
+        let offset = offset.min(history.len());
+        let first = history.len() - offset;
+        let (rows, _) = screen.size();
+        (0..usize::from(rows))
+            .map(|row| {
+                history.get(first + row).map_or_else(
+                    || {
+                        let live = first + row - history.len();
+                        decode(&encode_row(screen, u16::try_from(live).unwrap_or(u16::MAX)))
+                    },
+                    decode,
+                )
+            })
+            .collect()
     }
 
     /// The visible text, for tests and logs.
     pub fn contents(&self) -> String {
-        self.lock().screen().contents()
+        self.lock().parser.screen().contents()
     }
 }
 
@@ -203,6 +345,10 @@ mod tests {
         assert!(!view.feed(b"dong").bell);
     }
 
+    fn text(line: &Line<'_>) -> String {
+        line.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
     #[test]
     fn scrollback_is_capped_and_viewable() {
         let view = TermView::new(5, 20);
@@ -214,14 +360,151 @@ mod tests {
         }
         view.feed(lines.as_bytes());
         assert_eq!(view.scrollback_available(), SCROLLBACK_LINES);
-        let top = view.with_screen(3, vt100::Screen::contents);
-        assert!(
-            top.starts_with(&format!("line {}", SCROLLBACK_LINES + 50 - 4 - 3)),
-            "{top}"
+        // The screen holds the newest four lines and the empty last one;
+        // three lines back, three kept lines sit above its top two.
+        let shown: Vec<String> = view.scrolled_lines(3).iter().map(text).collect();
+        let newest = SCROLLBACK_LINES + 49;
+        let expected: Vec<String> = (newest - 6..=newest - 2)
+            .map(|i| format!("line {i}"))
+            .collect();
+        assert_eq!(shown, expected);
+        let oldest = view.scrolled_lines(usize::MAX);
+        assert_eq!(text(&oldest[0]), "line 46");
+        assert!(view.contents().ends_with(&format!("line {newest}")));
+    }
+
+    /// Every line a reference vt100 with a long scrollback holds, as text.
+    fn reference_scrollback(reference: &mut vt100::Parser) -> Vec<String> {
+        let screen = reference.screen_mut();
+        let (rows, cols) = screen.size();
+        screen.set_scrollback(usize::MAX);
+        let len = screen.scrollback();
+        let mut out = Vec::new();
+        let mut offset = len;
+        while offset > 0 {
+            screen.set_scrollback(offset);
+            let take = offset.min(usize::from(rows));
+            out.extend(
+                screen
+                    .rows(0, cols)
+                    .take(take)
+                    .map(|row| row.trim_end().to_owned()),
+            );
+            offset -= take;
+        }
+        screen.set_scrollback(0);
+        out
+    }
+
+    fn kept_scrollback(view: &TermView) -> Vec<String> {
+        let emulator = view.lock();
+        (0..emulator.history.len())
+            .map(|i| {
+                text(&decode(emulator.history.get(i).unwrap()))
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// Output that scrolls every way vt100 knows (line feeds, wrapping,
+    /// `CSI n S`, index, next line), switches to the alternate screen and
+    /// back, in colour; cut into reads at arbitrary places, even inside
+    /// escapes. What is kept must be exactly what vt100 itself would keep.
+    #[test]
+    fn every_line_that_scrolls_off_is_kept_whatever_the_reads() {
+        let mut seed = 0x1234_5678_u64;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        let mut output = Vec::new();
+        for i in 0..3_000 {
+            match next(12) {
+                0 => output.extend_from_slice(format!("\x1b[{}S", 1 + next(30)).as_bytes()),
+                1 => output.extend_from_slice(b"\x1bD\x1bE"),
+                2 => output.extend_from_slice(
+                    format!("\x1b[?1049hfull screen {i}\r\n\n\n\x1b[?1049l").as_bytes(),
+                ),
+                3 => {
+                    // A long line that wraps several times.
+                    for _ in 0..next(200) {
+                        output.extend_from_slice(b"wrap ");
+                    }
+                    output.extend_from_slice(b"\r\n");
+                }
+                4 => output
+                    .extend_from_slice(format!("\x1b[38;5;{}mcolour\x1b[0m", next(256)).as_bytes()),
+                5 => output.extend_from_slice(format!("Scroll {i}\x1b[5;1H").as_bytes()),
+                _ => output.extend_from_slice(format!("line {i} \u{6f22}\r\n").as_bytes()),
+            }
+        }
+        let view = TermView::new(24, 80);
+        let mut reference = vt100::Parser::new(24, 80, 1_000_000);
+        let mut rest = &output[..];
+        while !rest.is_empty() {
+            let take = usize::try_from(1 + next(700)).unwrap().min(rest.len());
+            view.feed(&rest[..take]);
+            reference.process(&rest[..take]);
+            rest = &rest[take..];
+        }
+        let expected = reference_scrollback(&mut reference);
+        assert!(expected.len() > 5_000, "{}", expected.len());
+        assert_eq!(kept_scrollback(&view), expected);
+        assert_eq!(view.contents(), reference.screen().contents());
+    }
+
+    #[test]
+    fn erase_saved_lines_clears_the_scrollback_and_later_lines_are_kept() {
+        let view = TermView::new(3, 20);
+        view.feed(b"1\r\n2\r\n3\r\n4\r\n");
+        assert_eq!(view.scrollback_available(), 2);
+        view.feed(b"\x1b[2J\x1b[3J\x1b[Ha\r\nb\r\nc\r\nd");
+        assert_eq!(kept_scrollback(&view), ["a"]);
+    }
+
+    #[test]
+    fn a_reset_does_not_lose_what_was_kept_or_what_follows() {
+        let view = TermView::new(3, 20);
+        view.feed(b"1\r\n2\r\n3\r\n4\r\n");
+        view.feed(b"\x1bcx\r\ny\r\nz\r\nw");
+        assert_eq!(kept_scrollback(&view), ["1", "2", "x"]);
+    }
+
+    #[test]
+    fn the_alternate_screen_has_no_scrollback() {
+        let view = TermView::new(3, 20);
+        view.feed(b"1\r\n2\r\n3\r\n4\r\n\x1b[?1049h");
+        assert_eq!(view.scrollback_available(), 0);
+        view.feed(b"\x1b[?1049l");
+        assert_eq!(view.scrollback_available(), 2);
+    }
+
+    fn pieces(mut bytes: &[u8], rows: u16, alternate: bool) -> Vec<&[u8]> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let (piece, rest) = bytes.split_at(piece_len(bytes, rows, alternate));
+            out.push(piece);
+            bytes = rest;
+        }
+        out
+    }
+
+    #[test]
+    fn pieces_hold_one_escape_at_their_start_and_a_bounded_scroll() {
+        assert_eq!(
+            pieces(b"ab\x1b[Scd\x1b[2Je", 50, false),
+            [&b"ab"[..], b"\x1b[Scd", b"\x1b[2Je"]
         );
-        assert!(
-            view.contents()
-                .ends_with(&format!("line {}", SCROLLBACK_LINES + 49))
+        // Two scroll-ups of a 50-line screen could scroll 100 lines.
+        assert_eq!(pieces(b"SS", 50, false), [b"S", b"S"]);
+        assert_eq!(
+            pieces(b"\x1b[?1049lsh\x1bcok", 50, true),
+            [&b"\x1b[?1049l"[..], b"sh", b"\x1bc", b"ok"]
         );
+        let long = vec![b'x'; 1_000];
+        let cut = pieces(&long, 50, false);
+        assert!(cut.iter().all(|piece| piece.len() < VT100_SCROLLBACK));
+        assert_eq!(cut.iter().map(|p| p.len()).sum::<usize>(), 1_000);
     }
 }

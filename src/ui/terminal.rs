@@ -57,9 +57,16 @@ fn draw_tab(tab: &Tab, typing: Option<EscapeKey>, area: Rect, buf: &mut Buffer) 
             .render(area, buf);
         return;
     };
-    view.with_screen(tab.scroll, |screen| {
+    if tab.scroll > 0 {
+        // Scrolled back: lines kept in the history, then the screen's top.
+        Paragraph::new(view.scrolled_lines(tab.scroll))
+            .block(block)
+            .render(area, buf);
+        return;
+    }
+    view.with_screen(|screen| {
         // The agent's own cursor only matters while typing into it.
-        let cursor = Cursor::default().visibility(focused && tab.scroll == 0);
+        let cursor = Cursor::default().visibility(focused);
         PseudoTerminal::new(screen)
             .block(block)
             .cursor(cursor)

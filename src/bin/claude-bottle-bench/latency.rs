@@ -77,7 +77,7 @@ fn measure(keystrokes: usize, streams: u64, text: &std::path::Path) -> anyhow::R
         .build()?;
     let mut latencies = Vec::with_capacity(keystrokes);
     for i in 0..keystrokes {
-        let before = view.with_screen(0, vt100::Screen::cursor_position);
+        let before = view.with_screen(vt100::Screen::cursor_position);
         let key: &[u8] = if i % 100 == 99 { b"\r\n" } else { b"x" };
         let start = Instant::now();
         target.write(key.to_vec())?;
@@ -93,7 +93,7 @@ fn measure(keystrokes: usize, streams: u64, text: &std::path::Path) -> anyhow::R
                     // Take the mark before looking, so that output landing
                     // meanwhile sends a fresh notice.
                     view.take_dirty();
-                    let moved = view.with_screen(0, vt100::Screen::cursor_position) != before;
+                    let moved = view.with_screen(vt100::Screen::cursor_position) != before;
                     if moved {
                         latencies.push(start.elapsed().as_secs_f64() * 1e3);
                         // The dashboard draws the shown tab; hidden ones

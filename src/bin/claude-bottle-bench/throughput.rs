@@ -194,7 +194,7 @@ pub fn draw(
     view: &TermView,
 ) -> anyhow::Result<()> {
     terminal.draw(|frame| {
-        view.with_screen(0, |screen| {
+        view.with_screen(|screen| {
             frame.render_widget(
                 PseudoTerminal::new(screen).block(Block::bordered()),
                 frame.area(),
