@@ -57,9 +57,9 @@ pub fn container_env(proxy_ip: Ipv4Addr, proxy_port: u16) -> Vec<String> {
     env
 }
 
-/// Creates the agent container, copies the granted files in, and starts it.
-/// Returns the container id.
-pub async fn start(
+/// Creates the agent container and copies the granted files in; the caller
+/// starts it once its sidecar is healthy. Returns the container id.
+pub async fn create(
     engine: &Engine,
     placement: AgentPlacement<'_>,
     grants: &[FileGrant],
@@ -94,7 +94,6 @@ pub async fn start(
     };
     let id = container::create(engine, placement.name, body).await?;
     container::copy_in(engine, &id, grants).await?;
-    engine.docker.start_container(&id, None).await?;
     Ok(id)
 }
 

@@ -159,20 +159,20 @@ async fn launch_session(
     let labels = SessionLabels::new(&resolved.bottle.name, agent_name, session);
 
     on_step(LaunchStep::CreatingNetworks);
-    let internal = network::create(
-        engine,
-        &names.internal_network,
-        true,
-        labels.for_role(Role::InternalNet),
-    )
-    .await?;
-    let egress = network::create(
-        engine,
-        &names.egress_network,
-        false,
-        labels.for_role(Role::EgressNet),
-    )
-    .await?;
+    let (internal, egress) = tokio::try_join!(
+        network::create(
+            engine,
+            &names.internal_network,
+            true,
+            labels.for_role(Role::InternalNet),
+        ),
+        network::create(
+            engine,
+            &names.egress_network,
+            false,
+            labels.for_role(Role::EgressNet),
+        ),
+    )?;
     // Fixed addresses: .1 is the gateway, the sidecar is .2 on both networks
     // and the agent .3, so the proxy address is known before anything starts.
     let proxy_ip = internal.subnet.host(2);
@@ -183,41 +183,56 @@ async fn launch_session(
         identity: names.agent.clone(),
         allowlist: resolved.allowlist.iter().map(|e| e.host.clone()).collect(),
     };
-    let sidecar_container = sidecar::start(
-        engine,
-        SidecarPlacement {
-            name: &names.sidecar,
-            image: &settings.sidecar_image,
-            egress_network: &names.egress_network,
-            egress_ip: egress.subnet.host(2),
-            internal_network: &names.internal_network,
-            internal_ip: proxy_ip,
-            labels: labels.for_role(Role::Sidecar),
-        },
-        &sidecar_settings,
-    )
-    .await?;
-
-    on_step(LaunchStep::StartingAgent);
     let proxy = format!("{proxy_ip}:{PIPELOCK_PORT}");
     let grants = grants::agent_files(resolved, &proxy)?;
-    let agent_container = agent::start(
-        engine,
-        AgentPlacement {
-            name: &names.agent,
-            hostname: agent_name,
-            image: &settings.agent_image,
-            runtime: resolved.bottle.runtime,
-            internal_network: &names.internal_network,
-            ip: agent_ip,
-            proxy_ip,
-            proxy_port: PIPELOCK_PORT,
-            resources: resolved.bottle.resources,
-            labels: labels.for_role(Role::Agent),
+    // The agent container is made while the sidecar comes up; it starts
+    // only once the sidecar is healthy.
+    let (sidecar_container, agent_container) = tokio::try_join!(
+        async {
+            sidecar::start(
+                engine,
+                SidecarPlacement {
+                    name: &names.sidecar,
+                    image: &settings.sidecar_image,
+                    egress_network: &names.egress_network,
+                    egress_ip: egress.subnet.host(2),
+                    internal_network: &names.internal_network,
+                    internal_ip: proxy_ip,
+                    labels: labels.for_role(Role::Sidecar),
+                },
+                &sidecar_settings,
+            )
+            .await
+            .map_err(LaunchError::from)
         },
-        &grants,
-    )
-    .await?;
+        async {
+            agent::create(
+                engine,
+                AgentPlacement {
+                    name: &names.agent,
+                    hostname: agent_name,
+                    image: &settings.agent_image,
+                    runtime: resolved.bottle.runtime,
+                    internal_network: &names.internal_network,
+                    ip: agent_ip,
+                    proxy_ip,
+                    proxy_port: PIPELOCK_PORT,
+                    resources: resolved.bottle.resources,
+                    labels: labels.for_role(Role::Agent),
+                },
+                &grants,
+            )
+            .await
+            .map_err(LaunchError::from)
+        },
+    )?;
+
+    on_step(LaunchStep::StartingAgent);
+    engine
+        .docker
+        .start_container(&agent_container, None)
+        .await
+        .map_err(EngineError::from)?;
 
     on_step(LaunchStep::Ready);
     Ok(Bottle {

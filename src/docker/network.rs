@@ -5,14 +5,38 @@ use std::collections::HashMap;
 
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::ListNetworksOptions;
-use tokio::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use super::engine::{Engine, EngineError};
 use super::subnet::{BOTTLE_PREFIX, Cidr, DEFAULT_POOL, first_free};
 
-/// Launches in one process take turns choosing subnets, so two of them never
-/// pick the same free block; other processes are handled by retrying.
-static ALLOCATION: Mutex<()> = Mutex::const_new(());
+/// Subnets this process chose and is creating networks on: launches in one
+/// process skip them, so they never pick the same free block yet create
+/// their networks at the same time. Other processes are handled by retrying.
+static RESERVED: Mutex<Vec<Cidr>> = Mutex::new(Vec::new());
+
+/// A subnet held in [`RESERVED`] until the network create has returned.
+struct Reservation(Cidr);
+
+impl Reservation {
+    /// The first block of `pool` that is neither `used` nor reserved.
+    fn first_free(pool: Cidr, used: &[Cidr]) -> Option<Self> {
+        let mut reserved = RESERVED.lock().unwrap_or_else(PoisonError::into_inner);
+        let taken: Vec<Cidr> = used.iter().chain(reserved.iter()).copied().collect();
+        let subnet = first_free(pool, BOTTLE_PREFIX, &taken)?;
+        reserved.push(subnet);
+        Some(Self(subnet))
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut reserved = RESERVED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = reserved.iter().position(|s| *s == self.0) {
+            reserved.swap_remove(at);
+        }
+    }
+}
 
 /// How often a create is retried when another process took the subnet first.
 const OVERLAP_RETRIES: usize = 16;
@@ -59,7 +83,6 @@ pub async fn create(
     labels: HashMap<String, String>,
 ) -> Result<BottleNetwork, NetworkError> {
     let pool = subnet_pool()?;
-    let _turn = ALLOCATION.lock().await;
     let mut last_error = None;
     // Blocks the engine refused as overlapping: taken by another process, or
     // still held by a network being removed though no longer listed. Skipped
@@ -69,10 +92,12 @@ pub async fn create(
     for _ in 0..OVERLAP_RETRIES {
         let mut used = used_subnets(engine).await?;
         used.extend_from_slice(&refused);
-        let subnet =
-            first_free(pool, BOTTLE_PREFIX, &used).ok_or_else(|| NetworkError::PoolExhausted {
+        // Held until the create returns: by then the network is listed.
+        let reservation =
+            Reservation::first_free(pool, &used).ok_or_else(|| NetworkError::PoolExhausted {
                 pool: pool.to_string(),
             })?;
+        let subnet = reservation.0;
         let request = NetworkCreateRequest {
             name: name.to_owned(),
             driver: Some("bridge".into()),

@@ -17,6 +17,12 @@ use crate::egress::config::{
 const SIDECAR_USER: &str = "65534:65534";
 /// How long pipelock may take to answer `/health` after it starts.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Health polls start this far apart and double up to [`HEALTH_POLL_MAX`]:
+/// a sidecar is usually up within a few polls, and each poll is an exec the
+/// engine runs, so with many bottles starting at once they must not be too
+/// frequent either.
+pub const HEALTH_POLL_FIRST: Duration = Duration::from_millis(20);
+pub const HEALTH_POLL_MAX: Duration = Duration::from_millis(200);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SidecarError {
@@ -153,7 +159,7 @@ pub async fn reload(
 async fn wait_healthy(engine: &Engine, id: &str, image: &str) -> Result<(), SidecarError> {
     let deadline = Instant::now() + HEALTH_TIMEOUT;
     let addr = format!("127.0.0.1:{PIPELOCK_PORT}");
-    let mut pause = Duration::from_millis(50);
+    let mut pause = HEALTH_POLL_FIRST;
     loop {
         let probe = container::exec_collect(
             engine,
@@ -180,7 +186,7 @@ async fn wait_healthy(engine: &Engine, id: &str, image: &str) -> Result<(), Side
             });
         }
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(500));
+        pause = (pause * 2).min(HEALTH_POLL_MAX);
     }
 }
 

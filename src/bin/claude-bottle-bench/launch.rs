@@ -54,20 +54,24 @@ async fn run_async(quick: bool, table: &mut Table) -> anyhow::Result<()> {
     if quick {
         return Ok(());
     }
-    for n in [8, 32] {
-        eprintln!("  launch: {n} together");
-        let t = launch_many(&engine, &settings, n, &mut counter).await?;
-        let ratio = t / ours_s.median;
+    for (n, repeats) in [(8, 3), (32, 1)] {
+        let mut times = Vec::new();
+        for _ in 0..repeats {
+            eprintln!("  launch: {n} together");
+            times.push(launch_many(&engine, &settings, n, &mut counter).await?);
+        }
+        let t = Summary::of(&times);
+        let ratio = t.median / ours_s.median;
         let (goal, met) = if n == 8 {
             ("<= 3x (2 cores)", Some(ratio <= 3.0))
         } else {
             ("", None)
         };
         #[allow(clippy::cast_precision_loss)]
-        let per = t / n as f64;
+        let per = t.median / n as f64;
         table.row(
             &format!("launch, {n} bottles together until all ready, s"),
-            format!("{t:.2} ({per:.2} per bottle)"),
+            format!("{} ({per:.2} per bottle)", t.show(2)),
             format!("one bottle {:.2}", ours_s.median),
             format!("{ratio:.2}x"),
             goal,
@@ -305,7 +309,7 @@ fn cli_launch(settings: &LaunchSettings, counter: &mut usize) -> anyhow::Result<
         docker_ok(&["cp", "-", &format!("{sidecar_name}:/")], Some(&config))?;
         docker_ok(&["start", &sidecar_name], None)?;
         let addr = format!("127.0.0.1:{PIPELOCK_PORT}");
-        let mut pause = Duration::from_millis(50);
+        let mut pause = sidecar::HEALTH_POLL_FIRST;
         let deadline = Instant::now() + Duration::from_secs(30);
         while !docker(
             &[
@@ -322,7 +326,7 @@ fn cli_launch(settings: &LaunchSettings, counter: &mut usize) -> anyhow::Result<
                 bail!("the CLI-made sidecar never became healthy");
             }
             std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(500));
+            pause = (pause * 2).min(sidecar::HEALTH_POLL_MAX);
         }
         let memory = DEFAULT_MEMORY_BYTES.to_string();
         let pids = DEFAULT_PIDS.to_string();
