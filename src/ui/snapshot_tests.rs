@@ -284,3 +284,36 @@ fn launching_states_show_in_the_list_and_the_pane() {
     );
     insta::assert_snapshot!(t.backend());
 }
+
+#[test]
+fn scrolled_back_the_pane_shows_kept_lines_above_the_screen_in_colour() {
+    let mut a = app();
+    let mut output = String::new();
+    for i in 0..200 {
+        output.push_str(&format!("\x1b[3{}mline {i}\x1b[0m\r\n", i % 8));
+    }
+    running(&mut a, "alpha", &output);
+    a.tabs[0].scroll = 5;
+    let t = render(&a);
+    let s = text(&t);
+    assert!(s.contains("5 lines back"), "{s}");
+    // The pane's rows: the five newest lines that scrolled off, then the
+    // live screen from its top.
+    let rows = usize::from(a.areas().pty_size().0);
+    let first_kept = 200 - (rows - 1) - 5;
+    let row_of = |needle: &str| s.lines().position(|l| l.contains(needle));
+    let top = row_of(&format!("line {first_kept} ")).expect("the oldest shown line");
+    assert_eq!(
+        row_of(&format!("line {} ", first_kept + 5)),
+        Some(top + 5),
+        "{s}"
+    );
+    let buffer = t.backend().buffer();
+    let pane = a.areas().terminal;
+    let cell = &buffer[(pane.x + 1, u16::try_from(top).unwrap())];
+    assert_eq!(
+        cell.fg,
+        Color::Indexed(u8::try_from(first_kept % 8).unwrap())
+    );
+    insta::assert_snapshot!(t.backend());
+}
