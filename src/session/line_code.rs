@@ -112,20 +112,22 @@ fn ratatui_colour(colour: vt100::Color) -> Color {
 /// Encodes the visible row `row` of `screen`, trailing blanks left out.
 pub fn encode_row(screen: &vt100::Screen, row: u16) -> Vec<u8> {
     let (_, cols) = screen.size();
-    let cells: Vec<&vt100::Cell> = (0..cols)
-        .filter_map(|col| screen.cell(row, col))
-        .filter(|cell| !cell.is_wide_continuation())
-        .collect();
-    let shown = cells
-        .iter()
-        .rposition(|cell| {
-            let blank = cell.contents().trim_start_matches(' ').is_empty();
-            !blank || CellStyle::of(cell).shows_when_blank()
+    let cell = |col| screen.cell(row, col);
+    let shown = (0..cols)
+        .rev()
+        .find(|&col| {
+            cell(col).is_some_and(|cell| {
+                let blank = cell.contents().trim_start_matches(' ').is_empty();
+                !blank || CellStyle::of(cell).shows_when_blank()
+            })
         })
         .map_or(0, |last| last + 1);
-    let mut out = Vec::with_capacity(shown + 8);
+    let mut out = Vec::with_capacity(usize::from(shown) + 8);
     let mut current = CellStyle::DEFAULT;
-    for cell in &cells[..shown] {
+    for cell in (0..shown).filter_map(cell) {
+        if cell.is_wide_continuation() {
+            continue;
+        }
         let style = CellStyle::of(cell);
         if style != current {
             style.write(&mut out);
