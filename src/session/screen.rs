@@ -4,7 +4,8 @@
 //! vt100 keeps every line at full width, 32 bytes a cell: 10,000 lines of
 //! scrollback at 200 columns would be 64 MB a session. So vt100 keeps only a
 //! few lines, and each line that scrolls off the screen is copied out, as it
-//! goes, into a [`History`] of compact lines (about a byte a character).
+//! goes, into a [`History`] of compact lines (about a byte a character, see
+//! [`super::line_code`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -13,7 +14,7 @@ use ratatui::text::Line;
 
 use super::history::History;
 use super::keys::InputModes;
-use super::line_code::{decode, encode_row};
+use super::line_code::{Decoder, encode_top_row, row_line};
 
 /// Lines kept above the screen; older ones are dropped, so memory is bounded.
 pub const SCROLLBACK_LINES: usize = 10_000;
@@ -127,18 +128,11 @@ impl Emulator {
             screen.set_scrollback(usize::MAX);
             screen.scrollback()
         };
-        // Oldest first, a screenful at a time: scrolled back `offset` lines,
-        // the screen's top row is the `offset`-th newest line.
-        let rows = usize::from(screen.size().0);
-        let mut copied = 0;
-        while copied < scrolled_off {
-            let offset = scrolled_off - copied;
+        // Oldest first: scrolled back `offset` lines, the screen's top row is
+        // the `offset`-th newest line.
+        for offset in (1..=scrolled_off).rev() {
             screen.set_scrollback(offset);
-            for row in 0..offset.min(rows) {
-                let row = u16::try_from(row).unwrap_or(u16::MAX);
-                self.history.push(encode_row(screen, row));
-            }
-            copied += offset.min(rows);
+            self.history.push(encode_top_row(screen));
         }
         screen.set_scrollback(0);
     }
@@ -295,16 +289,16 @@ impl TermView {
         let history = &emulator.history;
         let offset = offset.min(history.len());
         let first = history.len() - offset;
-        let (rows, _) = screen.size();
+        let (rows, cols) = screen.size();
+        let mut decoder = Decoder::new();
         (0..usize::from(rows))
             .map(|row| {
-                history.get(first + row).map_or_else(
-                    || {
-                        let live = first + row - history.len();
-                        decode(&encode_row(screen, u16::try_from(live).unwrap_or(u16::MAX)))
-                    },
-                    decode,
-                )
+                if let Some(kept) = history.get(first + row) {
+                    decoder.line(kept, cols)
+                } else {
+                    let live = u16::try_from(first + row - history.len()).unwrap_or(u16::MAX);
+                    row_line(screen, live, cols)
+                }
             })
             .collect()
     }
@@ -398,11 +392,11 @@ mod tests {
 
     fn kept_scrollback(view: &TermView) -> Vec<String> {
         let emulator = view.lock();
+        let mut decoder = Decoder::new();
         (0..emulator.history.len())
             .map(|i| {
-                text(&decode(emulator.history.get(i).unwrap()))
-                    .trim_end()
-                    .to_owned()
+                let line = decoder.line(emulator.history.get(i).unwrap(), 1024);
+                text(&line).trim_end().to_owned()
             })
             .collect()
     }

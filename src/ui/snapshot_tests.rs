@@ -1,5 +1,7 @@
 //! Whole-dashboard snapshots of the states a person meets.
 
+use std::fmt::Write as _;
+
 use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -290,7 +292,7 @@ fn scrolled_back_the_pane_shows_kept_lines_above_the_screen_in_colour() {
     let mut a = app();
     let mut output = String::new();
     for i in 0..200 {
-        output.push_str(&format!("\x1b[3{}mline {i}\x1b[0m\r\n", i % 8));
+        let _ = write!(output, "\x1b[3{}mline {i}\x1b[0m\r\n", i % 8);
     }
     running(&mut a, "alpha", &output);
     a.tabs[0].scroll = 5;
