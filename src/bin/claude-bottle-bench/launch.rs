@@ -56,10 +56,14 @@ async fn run_async(quick: bool, table: &mut Table) -> anyhow::Result<()> {
     }
     for (n, repeats) in [(8, 3), (32, 1)] {
         let mut times = Vec::new();
+        let mut busy = Vec::new();
         for _ in 0..repeats {
             eprintln!("  launch: {n} together");
+            let before = MachineCpu::now()?;
             times.push(launch_many(&engine, &settings, n, &mut counter).await?);
+            busy.push(MachineCpu::now()?.busy_since(&before));
         }
+        let busy = Summary::of(&busy);
         let t = Summary::of(&times);
         let ratio = t.median / ours_s.median;
         let (goal, met) = if n == 8 {
@@ -70,7 +74,10 @@ async fn run_async(quick: bool, table: &mut Table) -> anyhow::Result<()> {
         #[allow(clippy::cast_precision_loss)]
         let per = t.median / n as f64;
         table.row(
-            &format!("launch, {n} bottles together until all ready, s"),
+            &format!(
+                "launch, {n} bottles together until all ready, s (both cores busy {:.0}%)",
+                busy.median
+            ),
             format!("{} ({per:.2} per bottle)", t.show(2)),
             format!("one bottle {:.2}", ours_s.median),
             format!("{ratio:.2}x"),
@@ -142,6 +149,40 @@ pub fn resolved_agent(name: &str) -> ResolvedAgent {
 fn agent_name(counter: &mut usize) -> String {
     *counter += 1;
     format!("bench{}x{counter}", std::process::id())
+}
+
+/// The machine's CPU time so far, from the first line of /proc/stat.
+struct MachineCpu {
+    idle: u64,
+    total: u64,
+}
+
+impl MachineCpu {
+    fn now() -> anyhow::Result<Self> {
+        let stat = std::fs::read_to_string("/proc/stat")?;
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()
+            .context("an empty /proc/stat")?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal ...
+        let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+        Ok(Self {
+            idle,
+            total: fields.iter().sum(),
+        })
+    }
+
+    /// Percent of all cores' time spent busy since `before`.
+    #[allow(clippy::cast_precision_loss)]
+    fn busy_since(&self, before: &Self) -> f64 {
+        let total = self.total.saturating_sub(before.total).max(1) as f64;
+        let idle = self.idle.saturating_sub(before.idle) as f64;
+        100.0 * (1.0 - idle / total)
+    }
 }
 
 /// Seconds until `n` bottles launched at once are all ready; then removes
