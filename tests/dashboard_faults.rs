@@ -527,6 +527,7 @@ fn the_token_and_a_hidden_answer_appear_nowhere_but_the_agents_environment() {
     env.push(("TMPDIR".into(), tmp.display().to_string()));
     let tmux = Tmux::start("secret", &work, &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agent);
+    tmux.wait_for_engine();
     tmux.keys(&["Enter"]);
     tmux.wait_for("Launch?");
     tmux.keys(&["y"]);

@@ -68,6 +68,7 @@ fn sixteen_bottles_launched_and_killed_cycle_after_cycle_leave_nothing_and_do_no
     env.push(("TMPDIR".into(), tmp.display().to_string()));
     let tmux = Tmux::start("load", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agents[BOTTLES - 1]);
+    tmux.wait_for_engine();
     let dashboard = tmux.dashboard_pid();
     let owner = format!("claude-bottle.owner-pid={dashboard}");
     let mut rss = Vec::new();

@@ -118,8 +118,17 @@ impl Tmux {
         self.wait(needle, Duration::from_secs(30), |s| s.contains(needle))
     }
 
+    /// Waits until the dashboard has connected to the engine: before that, a
+    /// launch is refused ("still connecting").
+    pub fn wait_for_engine(&self) {
+        self.wait("the engine", Duration::from_secs(30), |s| {
+            s.contains(" engine ") && !s.contains("engine: ")
+        });
+    }
+
     /// Launches the selected agent (preflight `y`) and waits for its shell.
     pub fn launch_selected(&self, agent: &str) {
+        self.wait_for_engine();
         self.keys(&["Enter"]);
         self.wait_for("Launch?");
         self.keys(&["y"]);
