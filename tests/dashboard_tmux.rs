@@ -8,135 +8,13 @@
 
 mod common;
 mod probe;
+mod tmux;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_claude-bottle");
-
-/// One detached tmux session running a shell command; killed on drop.
-struct Tmux {
-    name: String,
-}
-
-impl Tmux {
-    /// Starts `script` (run by sh) in a 200x50 window. When the dashboard
-    /// exits, the script prints its exit code and whether the terminal is
-    /// back in canonical (cooked) mode, then waits to be read.
-    fn start(tag: &str, dir: &Path, env: &[(&str, &str)], args: &str) -> Self {
-        let name = format!("cb-{tag}-{}", std::process::id());
-        let exports = env
-            .iter()
-            .map(|(k, v)| format!("export {k}='{v}'; "))
-            .collect::<Vec<_>>()
-            .concat();
-        let script = format!(
-            "cd '{}'; {exports}'{BIN}' {args}; echo EXITED=$?; \
-             stty -a | grep -q -- '-icanon' && echo MODE=raw || echo MODE=cooked; sleep 600",
-            dir.display()
-        );
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                "200",
-                "-y",
-                "50",
-                &script,
-            ])
-            .status()
-            .expect("tmux is installed (apt-get install tmux)");
-        assert!(status.success());
-        Self { name }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            let status = Command::new("tmux")
-                .args(["send-keys", "-t", &self.name, key])
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
-    }
-
-    /// Types text literally (no key names).
-    fn type_text(&self, text: &str) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.name, "-l", text])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// The dashboard's process id: the pane's shell's child.
-    fn dashboard_pid(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["list-panes", "-t", &self.name, "-F", "#{pane_pid}"])
-            .output()
-            .unwrap();
-        let shell = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
-        let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert!(
-            !pid.is_empty() && !pid.contains('\n'),
-            "children of {shell}: {pid:?}"
-        );
-        pid
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.name])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits until the screen satisfies `ok`, failing with the screen.
-    fn wait(&self, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            assert!(
-                !screen.contains("failed to launch"),
-                "waited for {what}; the screen:\n{screen}"
-            );
-            assert!(
-                Instant::now() < deadline,
-                "waited for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Waits until the dashboard is connected to the engine (a launch
-    /// before that is refused).
-    fn wait_for_engine(&self) {
-        self.wait("the engine", SOON, |s| {
-            s.contains(" engine ") && !s.contains("engine: ")
-        });
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        self.wait(needle, Duration::from_secs(15), |s| s.contains(needle))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
-    }
-}
+use tmux::{NO_ENV, Tmux};
 
 /// Context switches of every thread of a process so far.
 fn context_switches(pid: &str) -> u64 {
@@ -171,7 +49,7 @@ fn manifest(dir: &Path, agents: &[&str]) -> String {
 fn opens_lists_agents_shows_help_and_quits_restoring_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let path = manifest(dir.path(), &["alpha", "beta"]);
-    let tmux = Tmux::start("help", dir.path(), &[], &format!("--manifest '{path}'"));
+    let tmux = Tmux::start("help", dir.path(), NO_ENV, &format!("--manifest '{path}'"));
     let screen = tmux.wait_for("beta");
     assert!(
         screen.contains("alpha") && screen.contains("idle"),
@@ -179,7 +57,7 @@ fn opens_lists_agents_shows_help_and_quits_restoring_the_terminal() {
     );
     // Idle means asleep: no timer redraws, no polling.
     std::thread::sleep(Duration::from_millis(500));
-    let pid = tmux.dashboard_pid();
+    let pid = tmux.dashboard_pid().to_string();
     let before = context_switches(&pid);
     std::thread::sleep(Duration::from_secs(3));
     let woke = context_switches(&pid) - before;
@@ -563,7 +441,7 @@ fn sigterm_tears_the_bottles_down_and_restores_the_terminal() {
         s.contains("· running")
     });
     assert!(labelled_containers().contains(&agent));
-    let pid = tmux.dashboard_pid();
+    let pid = tmux.dashboard_pid().to_string();
     let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(status.success());
     let after = tmux.wait("exit", Duration::from_secs(90), |s| s.contains("MODE="));

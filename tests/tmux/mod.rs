@@ -1,5 +1,6 @@
-//! The real dashboard in a detached tmux session, for the fault tests:
-//! keys in, screen out, its process id for signals and memory.
+//! The real dashboard in a detached tmux session, for the tests that drive
+//! it as a person would: keys in, screen out, its process id for signals
+//! and memory.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -7,6 +8,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_claude-bottle");
+
+/// For a dashboard started with no extra environment.
+pub const NO_ENV: &[(&str, &str)] = &[];
 
 /// One detached tmux session running the dashboard; killed on drop.
 pub struct Tmux {
@@ -18,19 +22,26 @@ pub struct Tmux {
 
 impl Tmux {
     /// Starts the dashboard with `args` in a 200x50 window, in `dir`, with
-    /// `env` exported. When it exits the script prints `EXITED=<code>`.
-    pub fn start(tag: &str, dir: &Path, env: &[(String, String)], args: &str) -> Self {
-        let name = format!("cbf-{tag}-{}", std::process::id());
+    /// `env` exported. When it exits the script prints `EXITED=<code>` and
+    /// whether the terminal is back in canonical (cooked) mode, `MODE=...`.
+    pub fn start(
+        tag: &str,
+        dir: &Path,
+        env: &[(impl AsRef<str>, impl AsRef<str>)],
+        args: &str,
+    ) -> Self {
+        let name = format!("cb-{tag}-{}", std::process::id());
         let exports = env
             .iter()
-            .map(|(k, v)| format!("export {k}='{v}'\n"))
+            .map(|(k, v)| format!("export {}='{}'\n", k.as_ref(), v.as_ref()))
             .collect::<Vec<_>>()
             .concat();
         let env_dir = tempfile::tempdir().unwrap();
         let env_file = env_dir.path().join("env.sh");
         std::fs::write(&env_file, exports).unwrap();
         let script = format!(
-            "cd '{}'; . '{}'; '{BIN}' {args}; echo EXITED=$?; sleep 600",
+            "cd '{}'; . '{}'; '{BIN}' {args}; echo EXITED=$?; \
+             stty -a | grep -q -- '-icanon' && echo MODE=raw || echo MODE=cooked; sleep 600",
             dir.display(),
             env_file.display()
         );
@@ -106,6 +117,10 @@ impl Tmux {
             if ok(&screen) {
                 return screen;
             }
+            assert!(
+                !screen.contains("failed to launch"),
+                "waited for {what}; the screen:\n{screen}"
+            );
             assert!(
                 Instant::now() < deadline,
                 "waited {timeout:?} for {what}; the screen:\n{screen}"
