@@ -42,11 +42,16 @@ pub enum Command {
     Init,
     /// Check the Docker engine, runtimes, token and manifest, with fixes.
     Doctor,
-    /// Remove bottles whose owning claude-bottle process is gone.
+    /// Remove bottles whose owning claude-bottle process is gone (and, with
+    /// --images, agent images that older inputs left).
     Gc {
         /// Only list what would be removed.
         #[arg(long)]
         dry_run: bool,
+        /// Also remove agent images built from older inputs (a changed
+        /// Dockerfile, base image or Claude Code); one in use is kept.
+        #[arg(long)]
+        images: bool,
         /// Remove without asking.
         #[arg(long, short)]
         yes: bool,

@@ -47,7 +47,11 @@ async fn dispatch(cli: Cli) -> i32 {
             commands::logs::run(agent.as_deref(), file.as_deref(), options).await
         }
         Some(Command::Completions { shell }) => Ok(commands::completions::run(shell)),
-        Some(Command::Gc { dry_run, yes }) => commands::gc::run(dry_run, yes).await,
+        Some(Command::Gc {
+            dry_run,
+            yes,
+            images,
+        }) => commands::gc::run(dry_run, yes, images).await,
         None => {
             claude_bottle::runtime::run_dashboard(
                 claude_bottle::runtime::DashboardContext::from_process(&cli.manifest),

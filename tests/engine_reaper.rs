@@ -70,3 +70,96 @@ async fn a_dead_owners_session_is_orphaned_and_removed_a_live_one_is_kept() {
             .is_empty()
     );
 }
+
+/// Runs `docker` with `args`, failing the test on error.
+fn docker(args: &[&str]) {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn old_agent_images_are_listed_and_removed_unless_a_container_uses_them() {
+    use claude_bottle::docker::image::{Removal, remove_stale_image, stale_agent_images};
+    common::launch_settings().await;
+    let engine = common::engine().await;
+    // Tags of a small image stand in for agent images of older inputs. The
+    // one in use is an image of its own: a tag that shares its image with
+    // another tag is only untagged, whoever uses the image.
+    let pid = std::process::id();
+    let tag = |what: &str| format!("claude-bottle/agent:test-{what}-{pid}");
+    let (current, old, in_use) = (tag("current"), tag("old"), tag("in-use"));
+    for t in [&current, &old] {
+        docker(&["tag", common::SIDECAR_TEST_IMAGE, t]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nLABEL test.only-user={pid}\n",
+            common::SIDECAR_TEST_IMAGE
+        ),
+    )
+    .unwrap();
+    docker(&[
+        "build",
+        "-q",
+        "-t",
+        &in_use,
+        &dir.path().display().to_string(),
+    ]);
+    let container = format!("cb-test-image-user-{pid}");
+    docker(&["create", "--name", &container, &in_use]);
+
+    let stale: Vec<String> = stale_agent_images(&engine, &current)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|image| image.tag)
+        .collect();
+    assert!(
+        stale.contains(&old) && stale.contains(&in_use) && !stale.contains(&current),
+        "{stale:?}"
+    );
+
+    assert_eq!(
+        remove_stale_image(&engine, &in_use).await.unwrap(),
+        Removal::InUse
+    );
+    assert_eq!(
+        remove_stale_image(&engine, &old).await.unwrap(),
+        Removal::Removed
+    );
+    // Gone already counts as removed.
+    assert_eq!(
+        remove_stale_image(&engine, &old).await.unwrap(),
+        Removal::Removed
+    );
+    let left: Vec<String> = stale_agent_images(&engine, &current)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|image| image.tag)
+        .collect();
+    assert!(!left.contains(&old) && left.contains(&in_use), "{left:?}");
+    // The image the tags pointed at is still there under its own name.
+    docker(&["image", "inspect", common::SIDECAR_TEST_IMAGE]);
+
+    docker(&["rm", &container]);
+    assert_eq!(
+        remove_stale_image(&engine, &in_use).await.unwrap(),
+        Removal::Removed
+    );
+    let out = std::process::Command::new("docker")
+        .args(["image", "inspect", &in_use])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{in_use} is still there");
+    docker(&["rmi", &current]);
+}

@@ -1,20 +1,56 @@
-//! `claude-bottle gc`: remove bottles whose owning process is gone.
+//! `claude-bottle gc`: remove bottles whose owning process is gone; with
+//! `--images`, also agent images that older inputs left (only named
+//! otherwise: an image is not a leftover of a crash, and may be wanted).
 
 use std::fmt::Write as _;
 
 use crate::docker::engine::Engine;
+use crate::docker::image::{
+    AgentImageSource, Removal, StaleImage, agent_dockerfile, reclaimable_bytes, remove_stale_image,
+    stale_agent_images,
+};
 use crate::docker::reaper::{self, SessionResources};
 
 use super::confirm::ask_yes_no;
 
-pub async fn run(dry_run: bool, yes: bool) -> anyhow::Result<i32> {
+pub async fn run(dry_run: bool, yes: bool, with_images: bool) -> anyhow::Result<i32> {
     let engine = Engine::connect().await?;
     let orphans = reaper::orphaned_sessions(&engine).await?;
-    if orphans.is_empty() {
-        println!("Nothing to clean up: no bottle was left behind.");
+    let stale = match current_agent_tag() {
+        Ok(current) => stale_agent_images(&engine, &current).await?,
+        Err(why) => {
+            println!("Not looking at agent images: {why}");
+            Vec::new()
+        }
+    };
+    let images = if with_images {
+        stale
+    } else {
+        if !stale.is_empty() {
+            println!(
+                "{} agent image tag(s) of older inputs (up to {} MB) could go: \
+                 `claude-bottle gc --images` removes them.",
+                stale.len(),
+                reclaimable_bytes(&stale) / 1_000_000
+            );
+        }
+        Vec::new()
+    };
+    if orphans.is_empty() && images.is_empty() {
+        let images_too = if with_images {
+            ", and no agent image of older inputs is kept"
+        } else {
+            ""
+        };
+        println!("Nothing to clean up: no bottle was left behind{images_too}.");
         return Ok(0);
     }
-    print!("{}", describe(&orphans));
+    if !orphans.is_empty() {
+        print!("{}", describe(&orphans));
+    }
+    if !images.is_empty() {
+        print!("{}", describe_images(&images));
+    }
     if dry_run {
         println!("(dry run: nothing removed)");
         return Ok(0);
@@ -27,7 +63,38 @@ pub async fn run(dry_run: bool, yes: bool) -> anyhow::Result<i32> {
         reaper::remove_session(&engine, &session.session).await?;
         println!("removed session {}", session.session);
     }
+    for image in &images {
+        match remove_stale_image(&engine, &image.tag).await? {
+            Removal::Removed => println!("removed image {}", image.tag),
+            Removal::InUse => println!("kept image {}: a container still uses it", image.tag),
+        }
+    }
     Ok(0)
+}
+
+/// The tag a launch with this environment's settings would use: the one
+/// image to keep.
+fn current_agent_tag() -> anyhow::Result<String> {
+    Ok(AgentImageSource::from_env()?.image_tag(agent_dockerfile())?)
+}
+
+fn describe_images(images: &[StaleImage]) -> String {
+    let mut out = format!(
+        "Found {} agent image tag(s) of older inputs (a launch now uses another tag; up to {} MB):\n",
+        images.len(),
+        reclaimable_bytes(images) / 1_000_000
+    );
+    for image in images {
+        let id = image.image_id.trim_start_matches("sha256:");
+        let _ = writeln!(
+            out,
+            "  {}  image {}  {} MB",
+            image.tag,
+            id.get(..12).unwrap_or(id),
+            image.size_bytes / 1_000_000
+        );
+    }
+    out
 }
 
 /// A human summary of leftover sessions, shared with the commands that warn

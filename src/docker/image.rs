@@ -4,6 +4,7 @@
 mod build_log;
 mod context;
 mod source;
+mod stale;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,6 +16,9 @@ use futures_util::StreamExt;
 use self::build_log::BuildLog;
 pub use self::context::write_build_context;
 pub use self::source::{AGENT_IMAGE_REPOSITORY, AgentImageSource, DEFAULT_BASE_IMAGE};
+pub use self::stale::{
+    Removal, StaleImage, reclaimable_bytes, remove_stale_image, stale_agent_images,
+};
 use super::engine::Engine;
 
 /// The agent image's Dockerfile, built into the binary.
