@@ -62,7 +62,10 @@ pub fn resolved(agent: &str) -> Box<ResolvedAgent> {
             name: agent.into(),
             source: "/project/claude-bottle.json".into(),
             bottle: "web".into(),
-            skills: vec!["review".into()],
+            skills: vec![crate::manifest::SkillRef {
+                name: "review".into(),
+                pos: crate::manifest::json::Pos::default(),
+            }],
             prompt: Some("fix the tests".into()),
         },
         bottle: Bottle {

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::json::Pos;
+
 /// The container runtime a bottle runs under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,6 +49,8 @@ pub enum EnvSource {
 pub struct EnvVar {
     pub name: String,
     pub source: EnvSource,
+    /// Where the value stands in its manifest file, for errors found at launch.
+    pub pos: Pos,
 }
 
 /// One `ssh` entry of a bottle (field names follow `ssh_config`).
@@ -97,8 +101,16 @@ pub struct Agent {
     pub source: PathBuf,
     /// Name of a bottle that exists in the merged manifest.
     pub bottle: String,
-    pub skills: Vec<String>,
+    pub skills: Vec<SkillRef>,
     pub prompt: Option<String>,
+}
+
+/// A skill an agent names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkillRef {
+    pub name: String,
+    /// Where the name stands in its manifest file, for errors found at launch.
+    pub pos: Pos,
 }
 
 /// The merged, validated manifest.

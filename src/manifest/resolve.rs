@@ -90,23 +90,29 @@ pub fn resolve(
             }),
             Err(missing) => {
                 let names = keys::list(missing.iter().map(String::as_str));
-                let (noun, verb) = if missing.len() == 1 {
-                    ("variable", "it is")
+                let (noun, verb, them) = if missing.len() == 1 {
+                    ("variable", "it is", "it")
                 } else {
-                    ("variables", "they are")
+                    ("variables", "they are", "them")
                 };
                 let message = format!(
                     "agent `{agent}` needs host {noun} {names} for env `{}`, but {verb} not set",
                     var.name
                 );
-                let e = ManifestError::new(&bottle.source, key_path(&env_path, &var.name), None, message)
-                    .with_hint(Some("export it before starting claude-bottle, or make the value `?question` to be asked at launch".to_string()));
+                let hint = format!(
+                    "export {them} before starting claude-bottle, or make the value \
+                     `?question` to be asked at launch"
+                );
+                let path = key_path(&env_path, &var.name);
+                let e = ManifestError::new(&bottle.source, path, Some(var.pos), message)
+                    .with_hint(Some(hint));
                 errors.push(e);
             }
         }
     }
     let mut skills = Vec::new();
-    for (i, name) in a.skills.iter().enumerate() {
+    for (i, skill) in a.skills.iter().enumerate() {
+        let name = &skill.name;
         match find_skill(name, ctx) {
             Ok(dir) => skills.push(Skill {
                 name: name.clone(),
@@ -119,7 +125,12 @@ pub fn resolve(
                     "skill `{name}` not found; looked for {}",
                     places.join(" and ")
                 );
-                errors.push(ManifestError::new(&a.source, path, None, message));
+                errors.push(ManifestError::new(
+                    &a.source,
+                    path,
+                    Some(skill.pos),
+                    message,
+                ));
             }
         }
     }

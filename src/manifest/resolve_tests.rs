@@ -72,10 +72,10 @@ fn a_missing_host_variable_names_the_variable_the_entry_and_the_agent() {
         .replace(&t.path().display().to_string(), "T");
     assert_eq!(
         text,
-        "T/m.json: bottles.dev.env.GH: agent `coder` needs host variable `GH_TOKEN` for env `GH`, but it is not set\n  \
+        "T/m.json:2:27: bottles.dev.env.GH: agent `coder` needs host variable `GH_TOKEN` for env `GH`, but it is not set\n  \
          hint: export it before starting claude-bottle, or make the value `?question` to be asked at launch\n\
-         T/m.json: bottles.dev.env.AUTH: agent `coder` needs host variables `GH_TOKEN`, `OTHER` for env `AUTH`, but they are not set\n  \
-         hint: export it before starting claude-bottle, or make the value `?question` to be asked at launch"
+         T/m.json:2:73: bottles.dev.env.AUTH: agent `coder` needs host variables `GH_TOKEN`, `OTHER` for env `AUTH`, but they are not set\n  \
+         hint: export them before starting claude-bottle, or make the value `?question` to be asked at launch"
     );
 }
 
@@ -117,7 +117,7 @@ fn a_missing_skill_says_both_places_it_looked() {
     assert_eq!(
         err.to_string()
             .replace(&t.path().display().to_string(), "T"),
-        "T/m.json: agents.a.skills[0]: skill `nope` not found; looked for T/p/.claude/skills/nope/SKILL.md and T/h/.claude/skills/nope/SKILL.md"
+        "T/m.json:1:67: agents.a.skills[0]: skill `nope` not found; looked for T/p/.claude/skills/nope/SKILL.md and T/h/.claude/skills/nope/SKILL.md"
     );
 }
 

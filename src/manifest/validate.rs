@@ -11,7 +11,7 @@ use super::error::ManifestError;
 use super::fields::{self, Problem};
 use super::json::{Member, Node, Pos, Value};
 use super::keys::{self, AGENT_KEYS, BOTTLE_KEYS, EGRESS_KEYS, RESOURCES_KEYS, RUNTIMES, TOP_KEYS};
-use super::model::{Agent, Bottle, EnvVar, Resources, Runtime};
+use super::model::{Agent, Bottle, EnvVar, Resources, Runtime, SkillRef};
 
 /// An agent and where its `bottle` reference is, for the check after merging.
 #[derive(Debug, Clone)]
@@ -266,6 +266,7 @@ impl Checker<'_> {
                 Ok(source) => out.push(EnvVar {
                     name: m.key.clone(),
                     source,
+                    pos: m.value.pos,
                 }),
                 Err(message) => self.error(&vpath, m.value.pos, Problem::new(message)),
             }
@@ -393,8 +394,8 @@ impl Checker<'_> {
         entry
     }
 
-    fn skills(&mut self, path: &str, node: &Node) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    fn skills(&mut self, path: &str, node: &Node) -> Vec<SkillRef> {
+        let mut out = Vec::new();
         let mut seen = HashSet::new();
         for (i, item) in self.list(path, node).unwrap_or_default().iter().enumerate() {
             let ipath = format!("{path}[{i}]");
@@ -410,7 +411,10 @@ impl Checker<'_> {
                     Problem::new(format!("skill `{name}` is listed twice")),
                 );
             } else {
-                out.push(name.to_string());
+                out.push(SkillRef {
+                    name: name.to_string(),
+                    pos: item.pos,
+                });
             }
         }
         out
