@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tmux::{NO_ENV, Tmux};
+use tmux::{LAUNCH, NO_ENV, Tmux, image_env};
 
 /// Context switches of every thread of a process so far.
 fn context_switches(pid: &str) -> u64 {
@@ -136,29 +136,6 @@ fn the_escape_key_setting_shows_in_help_and_a_refused_one_in_the_status_line() {
     assert!(tmux.wait_for("back to the dashboard").contains("Ctrl-]"));
 }
 
-/// The environment that makes the dashboard use the test images; the agent
-/// image is built here first, once, so that no launch has to build it.
-fn image_env(dir: &Path) -> Vec<(String, String)> {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    BUILT.get_or_init(|| {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(common::launch_settings());
-    });
-    let mut env: Vec<(String, String)> = common::test_image_env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    env.extend([
-        ("HOME".into(), dir.display().to_string()),
-        ("CLAUDE_BOTTLE_AGENT_COMMAND".into(), "sh".into()),
-        (
-            "CLAUDE_BOTTLE_OAUTH_TOKEN".into(),
-            "test-token-not-real".into(),
-        ),
-    ]);
-    env
-}
-
 /// Removes the bottles of these agents when the test ends, failed or not
 /// (declare it before the `Tmux`, so the dashboard is gone first).
 fn remove_bottles_of(agents: &[&str]) -> probe::Cleanup {
@@ -169,8 +146,6 @@ fn remove_bottles_of(agents: &[&str]) -> probe::Cleanup {
     cleanup
 }
 
-/// How long a launch may take on a loaded machine.
-const LAUNCH: Duration = Duration::from_secs(240);
 /// How long anything else on screen may take.
 const SOON: Duration = Duration::from_secs(60);
 
@@ -211,7 +186,6 @@ fn a_denial_shows_in_its_bottles_pane_is_allowed_and_saved_only_on_yes() {
     let path = manifest(dir.path(), &[&calm, &curious]);
     let original = std::fs::read_to_string(&path).unwrap();
     let env = image_env(dir.path());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let _cleanup = remove_bottles_of(&[&calm, &curious]);
     let tmux = Tmux::start("deny", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&curious);
@@ -299,7 +273,6 @@ fn the_real_claude_starts_in_a_bottle_and_its_connections_show_in_the_egress_pan
             "sk-ant-oat01-not-a-real-token".to_owned(),
         )])
         .collect();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let _cleanup = remove_bottles_of(&[&agent]);
     let tmux = Tmux::start("claude", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agent);
@@ -351,25 +324,23 @@ fn two_bottles_typed_separately_one_killed_none_left_after_quit() {
     let (one, two) = (format!("one{suffix}"), format!("two{suffix}"));
     let path = manifest(dir.path(), &[&one, &two]);
     let env = image_env(dir.path());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let _cleanup = remove_bottles_of(&[&one, &two]);
     let tmux = Tmux::start("two", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&two);
     tmux.wait_for_engine();
-    let launch = Duration::from_secs(240);
 
     // First bottle: preflight, launch, wait for the shell prompt.
     tmux.keys(&["Enter"]);
     tmux.wait_for("Launch?");
     tmux.keys(&["y"]);
-    tmux.wait(&format!("{one} running"), launch, |s| {
+    tmux.wait(&format!("{one} running"), LAUNCH, |s| {
         s.contains("· running") && s.contains("$ ")
     });
     // Second bottle.
     tmux.keys(&["j", "Enter"]);
     tmux.wait_for("Launch?");
     tmux.keys(&["y"]);
-    tmux.wait("both running", launch, |s| {
+    tmux.wait("both running", LAUNCH, |s| {
         s.contains(&format!("{two} · plain · running")) && s.contains("$ ")
     });
     let names = labelled_containers();
@@ -429,17 +400,10 @@ fn sigterm_tears_the_bottles_down_and_restores_the_terminal() {
     let agent = format!("term{}", std::process::id());
     let path = manifest(dir.path(), &[&agent]);
     let env = image_env(dir.path());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let _cleanup = remove_bottles_of(&[&agent]);
     let tmux = Tmux::start("term", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agent);
-    tmux.wait_for_engine();
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("Launch?");
-    tmux.keys(&["y"]);
-    tmux.wait("running", Duration::from_secs(240), |s| {
-        s.contains("· running")
-    });
+    tmux.launch_selected(&agent);
     assert!(labelled_containers().contains(&agent));
     let pid = tmux.dashboard_pid().to_string();
     let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -458,17 +422,10 @@ fn closing_the_terminal_tears_the_bottles_down() {
     let agent = format!("hup{}", std::process::id());
     let path = manifest(dir.path(), &[&agent]);
     let env = image_env(dir.path());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let _cleanup = remove_bottles_of(&[&agent]);
     let tmux = Tmux::start("hup", dir.path(), &env, &format!("--manifest '{path}'"));
     tmux.wait_for(&agent);
-    tmux.wait_for_engine();
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("Launch?");
-    tmux.keys(&["y"]);
-    tmux.wait("running", Duration::from_secs(240), |s| {
-        s.contains("· running")
-    });
+    tmux.launch_selected(&agent);
     assert!(labelled_containers().contains(&agent));
     drop(tmux);
     let deadline = Instant::now() + Duration::from_secs(60);

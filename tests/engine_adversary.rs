@@ -18,7 +18,7 @@ mod probe;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use claude_bottle::docker::bottle::{self, Bottle};
+use claude_bottle::docker::bottle::Bottle;
 use claude_bottle::docker::container::{ExecOutput, copy_in, exec_collect};
 use claude_bottle::docker::engine::Engine;
 use claude_bottle::docker::files::FileGrant;
@@ -240,16 +240,14 @@ async fn an_adversary_in_a_bottle_stays_in() {
     let neighbour = common::resolved_agent("target", &["allowed.test"]);
 
     let mut cleanup = Cleanup::default();
-    let (mut quiet_a, mut quiet_b) = (|_| {}, |_| {});
-    let (a, b) = tokio::join!(
-        bottle::launch(&engine, &attacker, &settings, &mut quiet_a),
-        bottle::launch(&engine, &neighbour, &settings, &mut quiet_b),
-    );
-    for launched in [&a, &b].into_iter().flatten() {
-        cleanup.session(&launched.session);
-    }
-    let a: Bottle = a.expect("launch the attacker's bottle");
-    let b: Bottle = b.expect("launch the neighbour's bottle");
+    let (a, b) = probe::launch_attacker_and_neighbour(
+        &engine,
+        &settings,
+        &attacker,
+        &neighbour,
+        &mut cleanup,
+    )
+    .await;
 
     let host = HostListener::start();
     let internal_gateways = [

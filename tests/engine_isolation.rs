@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use claude_bottle::docker::bottle::{self, Bottle};
+use claude_bottle::docker::bottle::Bottle;
 use claude_bottle::docker::container::ExecOutput;
 use claude_bottle::docker::engine::Engine;
 use claude_bottle::egress::log::EventKind;
@@ -191,16 +191,14 @@ async fn an_agent_cannot_leave_its_bottle() {
     let attacker_agent = common::resolved_agent("attacker", &["allowed.test"]);
 
     let mut cleanup = Cleanup::default();
-    let (mut quiet_a, mut quiet_b) = (|_| {}, |_| {});
-    let (a, b) = tokio::join!(
-        bottle::launch(&engine, &attacker_agent, &settings, &mut quiet_a),
-        bottle::launch(&engine, &neighbour_agent, &settings, &mut quiet_b),
-    );
-    for launched in [&a, &b].into_iter().flatten() {
-        cleanup.session(&launched.session);
-    }
-    let a: Bottle = a.expect("launch the attacker's bottle");
-    let b: Bottle = b.expect("launch the neighbour's bottle");
+    let (a, b) = probe::launch_attacker_and_neighbour(
+        &engine,
+        &settings,
+        &attacker_agent,
+        &neighbour_agent,
+        &mut cleanup,
+    )
+    .await;
     let scene = set_scene(&engine, &a, &b, &settings.agent_image, &mut cleanup).await;
 
     let mut findings = Findings::default();

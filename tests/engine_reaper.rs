@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should stop the test where it happened
 
 mod common;
+mod probe;
 
 use claude_bottle::docker::labels::{self, Role, SessionLabels, new_session_id};
 use claude_bottle::docker::{network, reaper};
@@ -71,19 +72,6 @@ async fn a_dead_owners_session_is_orphaned_and_removed_a_live_one_is_kept() {
     );
 }
 
-/// Runs `docker` with `args`, failing the test on error.
-fn docker(args: &[&str]) {
-    let out = std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .expect("run docker");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test]
 async fn old_agent_images_are_listed_and_removed_unless_a_container_uses_them() {
     use claude_bottle::docker::image::{Removal, remove_stale_image, stale_agent_images};
@@ -96,7 +84,7 @@ async fn old_agent_images_are_listed_and_removed_unless_a_container_uses_them() 
     let tag = |what: &str| format!("claude-bottle/agent:test-{what}-{pid}");
     let (current, old, in_use) = (tag("current"), tag("old"), tag("in-use"));
     for t in [&current, &old] {
-        docker(&["tag", common::SIDECAR_TEST_IMAGE, t]);
+        probe::docker_ok(&["tag", common::SIDECAR_TEST_IMAGE, t]);
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -107,7 +95,7 @@ async fn old_agent_images_are_listed_and_removed_unless_a_container_uses_them() 
         ),
     )
     .unwrap();
-    docker(&[
+    probe::docker_ok(&[
         "build",
         "-q",
         "-t",
@@ -115,7 +103,7 @@ async fn old_agent_images_are_listed_and_removed_unless_a_container_uses_them() 
         &dir.path().display().to_string(),
     ]);
     let container = format!("cb-test-image-user-{pid}");
-    docker(&["create", "--name", &container, &in_use]);
+    probe::docker_ok(&["create", "--name", &container, &in_use]);
 
     let stale: Vec<String> = stale_agent_images(&engine, &current)
         .await
@@ -149,17 +137,14 @@ async fn old_agent_images_are_listed_and_removed_unless_a_container_uses_them() 
         .collect();
     assert!(!left.contains(&old) && left.contains(&in_use), "{left:?}");
     // The image the tags pointed at is still there under its own name.
-    docker(&["image", "inspect", common::SIDECAR_TEST_IMAGE]);
+    probe::docker_ok(&["image", "inspect", common::SIDECAR_TEST_IMAGE]);
 
-    docker(&["rm", &container]);
+    probe::docker_ok(&["rm", &container]);
     assert_eq!(
         remove_stale_image(&engine, &in_use).await.unwrap(),
         Removal::Removed
     );
-    let out = std::process::Command::new("docker")
-        .args(["image", "inspect", &in_use])
-        .output()
-        .unwrap();
+    let out = probe::docker(&["image", "inspect", &in_use]);
     assert!(!out.status.success(), "{in_use} is still there");
-    docker(&["rmi", &current]);
+    probe::docker_ok(&["rmi", &current]);
 }

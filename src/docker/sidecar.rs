@@ -172,14 +172,7 @@ async fn wait_healthy(engine: &Engine, id: &str, image: &str) -> Result<(), Side
         if matches!(probe, Ok(ref out) if out.exit_code == 0) {
             return Ok(());
         }
-        let running = engine
-            .docker
-            .inspect_container(id, None)
-            .await?
-            .state
-            .and_then(|s| s.running)
-            .unwrap_or(false);
-        if !running || Instant::now() >= deadline {
+        if !is_running(engine, id).await? || Instant::now() >= deadline {
             return Err(SidecarError::Unhealthy {
                 image: image.to_owned(),
                 log_tail: log_tail(engine, id).await,

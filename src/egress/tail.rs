@@ -42,19 +42,10 @@ impl LineSplitter {
     }
 }
 
-/// Follows `container`'s output from its start until it stops, calling
-/// `on_line` for each line; stops early when `on_line` returns false.
-pub async fn follow(
-    engine: &Engine,
-    container: &str,
-    on_line: impl FnMut(LogLine) -> bool,
-) -> Result<(), EngineError> {
-    follow_since(engine, container, 0, on_line).await
-}
-
-/// As [`follow`], from `since` (Unix seconds; 0 is the container's start):
-/// following again after a restart or an engine outage does not repeat
-/// what was shown.
+/// Follows `container`'s parsed log lines from `since` (Unix seconds; 0 is
+/// its start) until it stops, calling `on_line` for each; stops early when
+/// `on_line` returns false. Following again after a restart or an engine
+/// outage from the time it came back does not repeat what was shown.
 pub async fn follow_since(
     engine: &Engine,
     container: &str,

@@ -7,7 +7,6 @@ use std::collections::VecDeque;
 pub struct History {
     lines: VecDeque<Box<[u8]>>,
     cap: usize,
-    bytes: usize,
 }
 
 impl History {
@@ -15,7 +14,6 @@ impl History {
         Self {
             lines: VecDeque::new(),
             cap,
-            bytes: 0,
         }
     }
 
@@ -25,11 +23,8 @@ impl History {
             return;
         }
         if self.lines.len() == self.cap {
-            if let Some(old) = self.lines.pop_front() {
-                self.bytes -= old.len();
-            }
+            self.lines.pop_front();
         }
-        self.bytes += line.len();
         self.lines.push_back(line.into_boxed_slice());
     }
 
@@ -42,14 +37,8 @@ impl History {
         self.lines.get(index).map(AsRef::as_ref)
     }
 
-    /// Encoded bytes held (not counting per-line bookkeeping).
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
     pub fn clear(&mut self) {
         self.lines.clear();
-        self.bytes = 0;
     }
 }
 
@@ -67,10 +56,8 @@ mod tests {
         assert_eq!(history.get(0), Some(&b"bb"[..]));
         assert_eq!(history.get(2), Some(&b"dddd"[..]));
         assert_eq!(history.get(3), None);
-        assert_eq!(history.bytes(), 9);
         history.clear();
         assert_eq!(history.len(), 0);
-        assert_eq!(history.bytes(), 0);
     }
 
     #[test]

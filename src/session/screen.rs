@@ -270,11 +270,6 @@ impl TermView {
         }
     }
 
-    /// Bytes the scrollback holds, for measurements.
-    pub fn scrollback_bytes(&self) -> usize {
-        self.lock().history.bytes()
-    }
-
     /// Runs `f` on the live screen.
     pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> R {
         f(self.lock().parser.screen())

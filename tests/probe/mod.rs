@@ -10,10 +10,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use claude_bottle::docker::bottle::{self, Bottle, LaunchSettings};
 use claude_bottle::docker::container::{ExecOutput, exec_collect};
 use claude_bottle::docker::engine::Engine;
 use claude_bottle::docker::labels;
 use claude_bottle::egress::log::{EgressEvent, EventKind, LogLine, parse_line};
+use claude_bottle::manifest::ResolvedAgent;
 
 /// On every container a test makes with the docker CLI.
 pub const TEST_LABEL: &str = "claude-bottle.test=1";
@@ -49,6 +51,31 @@ pub fn unique(prefix: &str) -> String {
         std::process::id(),
         nanos,
         COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Launches an attacker's bottle and its neighbour's at once. Both are in
+/// `cleanup` before either result is looked at, so one failed launch does
+/// not leave the other behind.
+pub async fn launch_attacker_and_neighbour(
+    engine: &Engine,
+    settings: &LaunchSettings,
+    attacker: &ResolvedAgent,
+    neighbour: &ResolvedAgent,
+    cleanup: &mut Cleanup,
+) -> (Bottle, Bottle) {
+    let (mut quiet_a, mut quiet_b) = (|_| {}, |_| {});
+    // Boxed: two launches side by side make a large future.
+    let (a, b) = tokio::join!(
+        Box::pin(bottle::launch(engine, attacker, settings, &mut quiet_a)),
+        Box::pin(bottle::launch(engine, neighbour, settings, &mut quiet_b)),
+    );
+    for launched in [&a, &b].into_iter().flatten() {
+        cleanup.session(&launched.session);
+    }
+    (
+        a.expect("launch the attacker's bottle"),
+        b.expect("launch the neighbour's bottle"),
     )
 }
 
