@@ -8,7 +8,7 @@ use bollard::query_parameters::ListNetworksOptions;
 use std::sync::{Mutex, PoisonError};
 
 use super::engine::{Engine, EngineError};
-use super::subnet::{BOTTLE_PREFIX, Cidr, DEFAULT_POOL, first_free};
+use super::subnet::{BOTTLE_PREFIX, Cidr, DEFAULT_POOL, free_from};
 
 /// Subnets this process chose and is creating networks on: launches in one
 /// process skip them, so they never pick the same free block yet create
@@ -19,11 +19,13 @@ static RESERVED: Mutex<Vec<Cidr>> = Mutex::new(Vec::new());
 struct Reservation(Cidr);
 
 impl Reservation {
-    /// The first block of `pool` that is neither `used` nor reserved.
-    fn first_free(pool: Cidr, used: &[Cidr]) -> Option<Self> {
+    /// A block of `pool` that is neither `used` nor reserved: the first free
+    /// one from a random place, so that launches in other processes, which
+    /// cannot see this process's reservations, seldom pick the same block.
+    fn pick(pool: Cidr, used: &[Cidr]) -> Option<Self> {
         let mut reserved = RESERVED.lock().unwrap_or_else(PoisonError::into_inner);
         let taken: Vec<Cidr> = used.iter().chain(reserved.iter()).copied().collect();
-        let subnet = first_free(pool, BOTTLE_PREFIX, &taken)?;
+        let subnet = free_from(pool, BOTTLE_PREFIX, &taken, random_u64())?;
         reserved.push(subnet);
         Some(Self(subnet))
     }
@@ -94,7 +96,7 @@ pub async fn create(
         used.extend_from_slice(&refused);
         // Held until the create returns: by then the network is listed.
         let reservation =
-            Reservation::first_free(pool, &used).ok_or_else(|| NetworkError::PoolExhausted {
+            Reservation::pick(pool, &used).ok_or_else(|| NetworkError::PoolExhausted {
                 pool: pool.to_string(),
             })?;
         let subnet = reservation.0;
@@ -150,11 +152,14 @@ pub async fn create(
 
 /// 10 to 80 ms, different in each process and on each call.
 fn retry_pause() -> std::time::Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let spread = (nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 70;
-    std::time::Duration::from_millis(10 + u64::from(spread))
+    std::time::Duration::from_millis(10 + random_u64() % 70)
+}
+
+/// A number that differs between processes and between calls: std's
+/// per-process random hash keys, which change on every `RandomState::new`.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::process::id())
 }
 
 /// Removes a network by id (names can be ambiguous on API 1.41, which lets two

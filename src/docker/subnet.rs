@@ -73,13 +73,31 @@ impl std::fmt::Display for Cidr {
 
 /// The first `/prefix` block of `pool` that overlaps none of `used`.
 pub fn first_free(pool: Cidr, prefix: u8, used: &[Cidr]) -> Option<Cidr> {
+    free_from(pool, prefix, used, 0)
+}
+
+/// The first free `/prefix` block of `pool` at or after block number
+/// `start` (taken modulo the number of blocks), wrapping round to the
+/// pool's start. Launches in separate processes start at different blocks so
+/// they rarely race for the same one.
+pub fn free_from(pool: Cidr, prefix: u8, used: &[Cidr], start: u64) -> Option<Cidr> {
     if prefix < pool.prefix || prefix > 30 {
         return None;
     }
     let step = 1u64 << (32 - prefix);
-    let mut start = u64::from(pool.first());
+    let first = u64::from(pool.first());
     let end = u64::from(pool.last());
-    while start + step - 1 <= end {
+    let blocks = (end - first + 1) / step;
+    let middle = first + (start % blocks) * step;
+    scan(middle, end, prefix, used).or_else(|| scan(first, middle.saturating_sub(1), prefix, used))
+}
+
+/// The first `/prefix` block in `[from, to]` (addresses, `from` aligned)
+/// that overlaps none of `used`.
+fn scan(from: u64, to: u64, prefix: u8, used: &[Cidr]) -> Option<Cidr> {
+    let step = 1u64 << (32 - prefix);
+    let mut start = from;
+    while start + step - 1 <= to {
         let candidate = Cidr {
             base: Ipv4Addr::from(u32::try_from(start).ok()?),
             prefix,
@@ -137,6 +155,40 @@ mod tests {
         assert_eq!(first_free(pool, 29, &used), Some(cidr("10.213.0.8/29")));
         let used = [cidr("10.213.0.0/29"), cidr("10.213.0.8/29")];
         assert_eq!(first_free(pool, 29, &used), None);
+    }
+
+    #[test]
+    fn a_later_start_wraps_round_the_pool() {
+        let pool = cidr("10.213.0.0/27"); // four /29 blocks
+        assert_eq!(free_from(pool, 29, &[], 2), Some(cidr("10.213.0.16/29")));
+        // The start is taken modulo the number of blocks.
+        assert_eq!(free_from(pool, 29, &[], 7), Some(cidr("10.213.0.24/29")));
+        let used = [cidr("10.213.0.16/28")];
+        assert_eq!(free_from(pool, 29, &used, 2), Some(cidr("10.213.0.0/29")));
+        let used = [cidr("10.213.0.0/28"), cidr("10.213.0.16/29")];
+        assert_eq!(free_from(pool, 29, &used, 3), Some(cidr("10.213.0.24/29")));
+        assert_eq!(free_from(pool, 29, &used, 1), Some(cidr("10.213.0.24/29")));
+        let full = [cidr("10.213.0.0/27")];
+        assert_eq!(free_from(pool, 29, &full, 3), None);
+    }
+
+    #[test]
+    fn every_start_finds_the_one_free_block() {
+        let pool = cidr("10.213.0.0/24");
+        let used = [
+            cidr("10.213.0.0/25"),
+            cidr("10.213.0.136/29"),
+            cidr("10.213.0.144/28"),
+            cidr("10.213.0.160/27"),
+            cidr("10.213.0.192/26"),
+        ];
+        for start in 0..40 {
+            assert_eq!(
+                free_from(pool, 29, &used, start),
+                Some(cidr("10.213.0.128/29")),
+                "start {start}"
+            );
+        }
     }
 
     #[test]
