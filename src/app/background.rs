@@ -11,6 +11,7 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
     match event {
         Event::SessionOutput { id, bell } => {
             if let Some(tab) = app.tab_by_id(id) {
+                tab.keep_place();
                 if !watching(id) {
                     tab.unseen_output = true;
                 }

@@ -65,8 +65,11 @@ pub struct Tab {
     /// Claude rings the bell when it waits for the user (its terminal-bell
     /// notification channel), which is the one signal that does not guess.
     pub needs_attention: bool,
-    /// Lines scrolled back from the live screen.
+    /// Lines scrolled back from the live screen, when the user last
+    /// scrolled (see [`Tab::scroll_now`]).
     pub scroll: usize,
+    /// The view's count of lines scrolled off when `scroll` was set.
+    pub scroll_mark: u64,
     pub egress: EgressLog,
     /// The effective allowlist at launch, with origins.
     pub allowlist: Vec<AllowEntry>,
@@ -76,6 +79,38 @@ pub struct Tab {
     pub manifest_file: std::path::PathBuf,
     /// Why the egress sidecar is down; `None` while it runs.
     pub egress_down: Option<String>,
+}
+
+impl Tab {
+    /// Lines back the pane shows now: where the user scrolled to, moved back
+    /// by every line that scrolled off since, so that the text in view
+    /// stays put while output arrives (as in tmux's copy mode). 0 is the
+    /// live screen, which follows the output.
+    pub fn scroll_now(&self) -> usize {
+        let Some(view) = self.view.as_ref().filter(|_| self.scroll > 0) else {
+            return 0;
+        };
+        let state = view.scroll_state();
+        let since = state.scrolled_off.saturating_sub(self.scroll_mark);
+        let since = usize::try_from(since).unwrap_or(usize::MAX);
+        self.scroll.saturating_add(since).min(state.available)
+    }
+
+    /// Shows the pane `lines` back from the live screen, from now on.
+    pub fn set_scroll(&mut self, lines: usize) {
+        self.scroll = lines;
+        self.scroll_mark = self
+            .view
+            .as_ref()
+            .map_or(0, |view| view.scroll_state().scrolled_off);
+    }
+
+    /// Takes in the lines that scrolled off since the scroll was set.
+    pub fn keep_place(&mut self) {
+        if self.scroll > 0 {
+            self.set_scroll(self.scroll_now());
+        }
+    }
 }
 
 /// The preflight summary before a launch, and what comes after it.

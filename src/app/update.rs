@@ -299,6 +299,7 @@ pub(super) fn start_launch(app: &mut App, pending: PendingLaunch) -> Vec<Effect>
         unseen_output: false,
         needs_attention: false,
         scroll: 0,
+        scroll_mark: 0,
         egress: super::egress_log::EgressLog::default(),
         allowlist: pending.resolved.allowlist.clone(),
         allowed_here: Vec::new(),
@@ -358,11 +359,12 @@ fn scroll(app: &mut App, lines: usize, back: bool) {
         .view
         .as_ref()
         .map_or(0, crate::session::TermView::scrollback_available);
-    tab.scroll = if back {
-        (tab.scroll + lines).min(available)
+    let now = tab.scroll_now();
+    tab.set_scroll(if back {
+        (now + lines).min(available)
     } else {
-        tab.scroll.saturating_sub(lines)
-    };
+        now.saturating_sub(lines)
+    });
 }
 
 pub(super) fn resize_sessions(app: &App) -> Vec<Effect> {

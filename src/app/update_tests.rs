@@ -803,3 +803,46 @@ fn removing_a_tab_to_the_left_keeps_the_shown_tab_shown() {
     );
     assert_eq!(a.tab().unwrap().id, third);
 }
+
+#[test]
+fn a_scrolled_back_pane_stays_on_its_text_while_output_arrives() {
+    let mut a = app();
+    let numbered = |from: usize, to: usize| {
+        (from..to).fold(String::new(), |text, i| text + &format!("line {i}\r\n"))
+    };
+    let id = running(&mut a, "alpha", &numbered(0, 200));
+    update(&mut a, shift(KeyCode::PageUp));
+    let first_row = |a: &App| {
+        let tab = &a.tabs[0];
+        let lines = tab.view.as_ref().unwrap().scrolled_lines(tab.scroll_now());
+        lines[0].to_string()
+    };
+    let before = first_row(&a);
+    let back = a.tabs[0].scroll_now();
+    assert!(before.starts_with("line "), "{before:?}");
+
+    a.tabs[0]
+        .view
+        .as_ref()
+        .unwrap()
+        .feed(numbered(200, 250).as_bytes());
+    assert_eq!(first_row(&a), before, "drawn before the notice is handled");
+    update(&mut a, Event::SessionOutput { id, bell: false });
+    assert_eq!(first_row(&a), before, "after the notice");
+    assert_eq!(a.tabs[0].scroll_now(), back + 50);
+
+    // Scrolling on from there moves from where the text is now.
+    update(&mut a, shift(KeyCode::PageDown));
+    let page = usize::from(a.areas().pty_size().0 / 2);
+    assert_eq!(a.tabs[0].scroll_now(), back + 50 - page);
+
+    // Back at the live screen, output moves the view as usual.
+    update(&mut a, ch('i'));
+    a.tabs[0]
+        .view
+        .as_ref()
+        .unwrap()
+        .feed(numbered(250, 260).as_bytes());
+    update(&mut a, Event::SessionOutput { id, bell: false });
+    assert_eq!(a.tabs[0].scroll_now(), 0);
+}

@@ -7,6 +7,9 @@ use std::collections::VecDeque;
 pub struct History {
     lines: VecDeque<Box<[u8]>>,
     cap: usize,
+    /// Lines ever pushed, dropped and cleared ones included: how far the
+    /// text has moved up since any earlier reading of it.
+    pushed: u64,
 }
 
 impl History {
@@ -14,11 +17,13 @@ impl History {
         Self {
             lines: VecDeque::new(),
             cap,
+            pushed: 0,
         }
     }
 
     /// Adds the newest line, dropping the oldest beyond the cap.
     pub fn push(&mut self, line: Vec<u8>) {
+        self.pushed += 1;
         if self.cap == 0 {
             return;
         }
@@ -26,6 +31,10 @@ impl History {
             self.lines.pop_front();
         }
         self.lines.push_back(line.into_boxed_slice());
+    }
+
+    pub fn pushed(&self) -> u64 {
+        self.pushed
     }
 
     pub fn len(&self) -> usize {
@@ -58,6 +67,7 @@ mod tests {
         assert_eq!(history.get(3), None);
         history.clear();
         assert_eq!(history.len(), 0);
+        assert_eq!(history.pushed(), 4, "dropped and cleared lines count");
     }
 
     #[test]

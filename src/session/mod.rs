@@ -8,4 +8,4 @@ pub mod pty;
 pub mod screen;
 
 pub use pty::{Session, SessionError, SessionId, SessionNotice, SessionSpec};
-pub use screen::{Fed, SCROLLBACK_LINES, TermView};
+pub use screen::{Fed, SCROLLBACK_LINES, ScrollState, TermView};

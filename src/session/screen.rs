@@ -182,6 +182,15 @@ pub struct Fed {
     pub bell: bool,
 }
 
+/// See [`TermView::scroll_state`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScrollState {
+    /// Lines of scrollback above the screen.
+    pub available: usize,
+    /// Lines that ever scrolled off the screen.
+    pub scrolled_off: u64,
+}
+
 /// A handle on one session's terminal screen. Cheap to clone.
 #[derive(Clone)]
 pub struct TermView {
@@ -262,11 +271,21 @@ impl TermView {
     /// a full-screen program has the alternate screen, as in other
     /// terminals).
     pub fn scrollback_available(&self) -> usize {
+        self.scroll_state().available
+    }
+
+    /// How many lines of scrollback there are, and how many lines have ever
+    /// scrolled off (to keep a scrolled-back view on the same text).
+    pub fn scroll_state(&self) -> ScrollState {
         let emulator = self.lock();
-        if emulator.parser.screen().alternate_screen() {
+        let available = if emulator.parser.screen().alternate_screen() {
             0
         } else {
             emulator.history.len()
+        };
+        ScrollState {
+            available,
+            scrolled_off: emulator.history.pushed(),
         }
     }
 

@@ -295,7 +295,7 @@ fn scrolled_back_the_pane_shows_kept_lines_above_the_screen_in_colour() {
         let _ = write!(output, "\x1b[3{}mline {i}\x1b[0m\r\n", i % 8);
     }
     running(&mut a, "alpha", &output);
-    a.tabs[0].scroll = 5;
+    a.tabs[0].set_scroll(5);
     let t = render(&a);
     let s = text(&t);
     assert!(s.contains("5 lines back"), "{s}");

@@ -22,8 +22,9 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
 fn draw_tab(tab: &Tab, typing: Option<EscapeKey>, area: Rect, buf: &mut Buffer) {
     let focused = typing.is_some();
     let (state, _) = super::agents::describe(&tab.status());
-    let scrolled = if tab.scroll > 0 {
-        format!("· {} lines back ", tab.scroll)
+    let scroll = tab.scroll_now();
+    let scrolled = if scroll > 0 {
+        format!("· {scroll} lines back ")
     } else {
         String::new()
     };
@@ -57,9 +58,9 @@ fn draw_tab(tab: &Tab, typing: Option<EscapeKey>, area: Rect, buf: &mut Buffer) 
             .render(area, buf);
         return;
     };
-    if tab.scroll > 0 {
+    if scroll > 0 {
         // Scrolled back: lines kept in the history, then the screen's top.
-        Paragraph::new(view.scrolled_lines(tab.scroll))
+        Paragraph::new(view.scrolled_lines(scroll))
             .block(block)
             .render(area, buf);
         return;
