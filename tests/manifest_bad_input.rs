@@ -244,12 +244,12 @@ fn nesting_past_the_limit_is_an_error_with_its_place() {
     );
     assert_eq!(
         p.errors(deep.as_bytes()),
-        "T/claude-bottle.json:1:152: nested more than 128 levels deep"
+        "T/claude-bottle.json:1:152: bottles.b.env[0][0][0][0][0]…: nested more than 128 levels deep"
     );
     let objects = format!("{}1{}", "{\"a\":".repeat(129), "}".repeat(129));
     assert_eq!(
         p.errors(objects.as_bytes()),
-        "T/claude-bottle.json:1:641: nested more than 128 levels deep"
+        "T/claude-bottle.json:1:641: a.a.a.a.a.a.a.a…: nested more than 128 levels deep"
     );
 }
 
@@ -293,7 +293,7 @@ fn crlf_line_endings_keep_lines_and_columns_right() {
     let text = "{\r\n  \"bottles\": {\r\n    \"b\": {\"runtime\": \"runc\",}\r\n  }\r\n}";
     assert!(
         p.errors(text.as_bytes())
-            .starts_with("T/claude-bottle.json:3:29: expected a key"),
+            .starts_with("T/claude-bottle.json:3:29: bottles.b: expected a key"),
         "{}",
         p.errors(text.as_bytes())
     );
@@ -390,7 +390,7 @@ fn env_values_with_nul_are_refused_and_newlines_allowed() {
         ),
         ("a newline is fine", bottle("\"env\": {\"PEM\": \"-----BEGIN-----\\nabc\\n-----END-----\\n\"}"), "OK"),
         ("a tab is fine", bottle("\"env\": {\"A\": \"a\\tb\"}"), "OK"),
-        ("a raw newline is a JSON error", bottle("\"env\": {\"A\": \"a\nb\"}"), "1:33: this string has no closing `\"` on its line"),
+        ("a raw newline is a JSON error", bottle("\"env\": {\"A\": \"a\nb\"}"), "1:33: bottles.b.env.A: this string has no closing `\"` on its line"),
     ];
     table(&p, &cases);
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::json::{JsonError, Pos};
+use super::json::{JsonError, PathSeg, Pos};
 
 /// One problem in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,22 @@ impl ManifestError {
 
     /// A file that is not readable JSON.
     pub fn from_json(file: &Path, err: &JsonError) -> Self {
-        ManifestError::new(file, "", err.pos(), err.to_string())
+        // A manifest's own paths are a few steps long; past that (nesting
+        // that is itself the error) the rest says nothing new.
+        const SHOWN_STEPS: usize = 8;
+        let steps = err.path();
+        let mut path =
+            steps
+                .iter()
+                .take(SHOWN_STEPS)
+                .fold(String::new(), |parent, seg| match seg {
+                    PathSeg::Key(key) => super::validate::key_path(&parent, key),
+                    PathSeg::Index(index) => format!("{parent}[{index}]"),
+                });
+        if steps.len() > SHOWN_STEPS {
+            path.push('…');
+        }
+        ManifestError::new(file, path, err.pos(), err.to_string())
     }
 }
 

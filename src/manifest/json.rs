@@ -76,15 +76,31 @@ pub enum JsonError {
     #[error("the file is {size} bytes; a manifest may be at most {limit} bytes")]
     TooLarge { size: usize, limit: usize },
     #[error("{message}")]
-    Syntax { pos: Pos, message: String },
+    Syntax {
+        pos: Pos,
+        message: String,
+        path: Vec<PathSeg>,
+    },
     #[error("duplicate key `{key}` (first at {first}); JSON objects must not repeat a key")]
     DuplicateKey {
         key: String,
         first: Pos,
         second: Pos,
+        path: Vec<PathSeg>,
     },
     #[error("nested more than {limit} levels deep")]
-    TooDeep { pos: Pos, limit: usize },
+    TooDeep {
+        pos: Pos,
+        limit: usize,
+        path: Vec<PathSeg>,
+    },
+}
+
+/// One step of the way to a value: an object's key or a list's index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSeg {
+    Key(String),
+    Index(usize),
 }
 
 impl JsonError {
@@ -95,6 +111,27 @@ impl JsonError {
             JsonError::Syntax { pos, .. } | JsonError::TooDeep { pos, .. } => Some(*pos),
             JsonError::DuplicateKey { second, .. } => Some(*second),
         }
+    }
+
+    /// The keys and indices leading to the value being read when the error
+    /// was found (empty at the top level).
+    pub fn path(&self) -> &[PathSeg] {
+        match self {
+            JsonError::Empty | JsonError::TooLarge { .. } => &[],
+            JsonError::Syntax { path, .. }
+            | JsonError::TooDeep { path, .. }
+            | JsonError::DuplicateKey { path, .. } => path,
+        }
+    }
+
+    fn at(mut self, at: Vec<PathSeg>) -> Self {
+        if let JsonError::Syntax { path, .. }
+        | JsonError::TooDeep { path, .. }
+        | JsonError::DuplicateKey { path, .. } = &mut self
+        {
+            *path = at;
+        }
+        self
     }
 }
 
@@ -114,12 +151,14 @@ pub fn parse(text: &str) -> Result<Node, JsonError> {
         i: 0,
         line: 1,
         col: 1,
+        path: Vec::new(),
     };
     p.skip_ws();
     if p.peek().is_none() {
         return Err(JsonError::Empty);
     }
-    let node = p.value(0)?;
+    // An error returns at once, leaving the path where it was found.
+    let node = p.value(0).map_err(|e| e.at(std::mem::take(&mut p.path)))?;
     p.skip_ws();
     if p.peek().is_some() {
         return Err(p.unexpected("the end of the file after the top-level value"));
@@ -133,6 +172,8 @@ struct Parser<'a> {
     i: usize,
     line: usize,
     col: usize,
+    /// Keys and indices of the values being read, outermost first.
+    path: Vec<PathSeg>,
 }
 
 impl Parser<'_> {
@@ -177,16 +218,15 @@ impl Parser<'_> {
         {
             message.push_str(" (JSON has no comments)");
         }
-        JsonError::Syntax {
-            pos: self.pos(),
-            message,
-        }
+        Self::syntax(self.pos(), message)
     }
 
+    /// A syntax error; [`parse`] fills in its path.
     fn syntax(pos: Pos, message: impl Into<String>) -> JsonError {
         JsonError::Syntax {
             pos,
             message: message.into(),
+            path: Vec::new(),
         }
     }
 
@@ -222,6 +262,7 @@ impl Parser<'_> {
             return Err(JsonError::TooDeep {
                 pos: self.pos(),
                 limit: MAX_DEPTH,
+                path: Vec::new(),
             });
         }
         Ok(())
@@ -255,9 +296,11 @@ impl Parser<'_> {
                     key,
                     first,
                     second: key_pos,
+                    path: Vec::new(),
                 });
             }
             seen.insert(key.clone(), key_pos);
+            self.path.push(PathSeg::Key(key.clone()));
             self.skip_ws();
             if self.peek() != Some(b':') {
                 return Err(self.unexpected("`:` after the key"));
@@ -265,6 +308,7 @@ impl Parser<'_> {
             self.bump();
             self.skip_ws();
             let value = self.value(depth)?;
+            self.path.pop();
             members.push(Member {
                 key,
                 key_pos,
@@ -296,7 +340,9 @@ impl Parser<'_> {
             if self.peek() == Some(b']') {
                 return Err(self.unexpected("a value (JSON allows no comma before `]`)"));
             }
+            self.path.push(PathSeg::Index(items.len()));
             items.push(self.value(depth)?);
+            self.path.pop();
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.bump(),
@@ -596,6 +642,21 @@ mod tests {
             err("{"),
             "1:2: expected a key in double quotes, found the end of the file"
         );
+    }
+
+    #[test]
+    fn syntax_errors_keep_the_path_to_where_they_are() {
+        let path = |text: &str| parse(text).unwrap_err().path().to_vec();
+        let key = |k: &str| PathSeg::Key(k.into());
+        assert_eq!(
+            path(r#"{"a": {"b": [1, {"c" 2}]}}"#),
+            [key("a"), key("b"), PathSeg::Index(1), key("c")]
+        );
+        assert_eq!(path(r#"{"a": {"b": [1, 2,]}}"#), [key("a"), key("b")]);
+        assert_eq!(path(r#"{"a": 1, "a": 2}"#), []);
+        assert_eq!(path(r#"{"a": {"x": 1, "x": 2}}"#), [key("a")]);
+        assert_eq!(path(r#"{"a": tru}"#), [key("a")]);
+        assert!(path("[1 2]").is_empty());
     }
 
     #[test]
