@@ -19,6 +19,17 @@ pub struct ManifestError {
     pub message: String,
     /// What to do about it, shown on the next line.
     pub hint: Option<String>,
+    /// The bottle or agent entry the problem is in; `None` when it is in
+    /// the file as a whole (it does not parse, its top level is wrong).
+    /// (Boxed: errors travel in `Result`s and should stay small.)
+    pub entry: Option<Box<Entry>>,
+}
+
+/// A named entry of a manifest file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Entry {
+    Bottle(String),
+    Agent(String),
 }
 
 impl ManifestError {
@@ -36,12 +47,19 @@ impl ManifestError {
             col: pos.col,
             message: message.into(),
             hint: None,
+            entry: None,
         }
     }
 
     #[must_use]
     pub fn with_hint(mut self, hint: Option<String>) -> Self {
         self.hint = hint;
+        self
+    }
+
+    #[must_use]
+    pub fn in_entry(mut self, entry: Entry) -> Self {
+        self.entry = Some(Box::new(entry));
         self
     }
 

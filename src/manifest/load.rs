@@ -7,11 +7,16 @@
 //!
 //! Merge: home first, project second; a `bottles.<name>` or `agents.<name>` in a later
 //! file replaces the earlier one whole. Agents may use bottles from either file.
+//!
+//! [`load`] is strict: any error and nothing loads (`validate`). [`load_usable`] keeps
+//! what is sound: an error in one entry leaves out that entry, and the agents that need
+//! it, not the whole manifest (the dashboard, `start`, `run`), unless an error belongs to
+//! no entry (a file that does not parse), when nothing can be trusted.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::error::{ManifestError, ManifestErrors};
+use super::error::{Entry, ManifestError, ManifestErrors};
 use super::json::{self, MAX_FILE_BYTES};
 use super::keys;
 use super::model::Manifest;
@@ -86,7 +91,84 @@ pub fn load(opts: &LoadOptions) -> Result<Manifest, ManifestErrors> {
 
 /// Reads and merges these files, in order (later files win).
 pub fn load_files(files: &[PathBuf], home: Option<&Path>) -> Result<Manifest, ManifestErrors> {
-    load_with(files, |file| read_file(file, home))
+    let merged = load_with(files, |file| read_file(file, home));
+    merged.errors.into_result(merged.manifest)
+}
+
+/// A manifest with its sound entries only, and why the others were left out.
+#[derive(Debug, Clone, Default)]
+pub struct Usable {
+    /// The entries without errors, less the agents whose bottle has errors.
+    pub manifest: Manifest,
+    /// Every error found, each tied to its entry.
+    pub errors: ManifestErrors,
+    /// Agents left out, by name, each with the errors that keep it out (its
+    /// own and its bottle's).
+    pub left_out: Vec<(String, Vec<ManifestError>)>,
+}
+
+/// Like [`load`], but an error in an entry only leaves that entry out (see the
+/// module notes). `Err` when an error belongs to no entry.
+pub fn load_usable(opts: &LoadOptions) -> Result<Usable, ManifestErrors> {
+    let files = discover(opts);
+    usable(load_with(&files, |file| {
+        read_file(file, opts.home.as_deref())
+    }))
+}
+
+fn usable(merged: Merged) -> Result<Usable, ManifestErrors> {
+    let Merged {
+        mut manifest,
+        errors,
+    } = merged;
+    if errors.0.iter().any(|e| e.entry.is_none()) {
+        return Err(errors);
+    }
+    // An entry is broken when an error names it in the file whose entry won
+    // the merge: a broken project entry is not replaced by the home one.
+    let broken: BTreeSet<(&Path, &Entry)> = errors
+        .0
+        .iter()
+        .filter_map(|e| Some((e.file.as_path(), e.entry.as_deref()?)))
+        .collect();
+    let is_broken = |file: &Path, entry: Entry| broken.contains(&(file, &entry));
+    let errors_of = |file: &Path, entry: &Entry| -> Vec<ManifestError> {
+        errors
+            .0
+            .iter()
+            .filter(|e| e.file == file && e.entry.as_deref() == Some(entry))
+            .cloned()
+            .collect()
+    };
+    let broken_bottles: BTreeSet<String> = manifest
+        .bottles
+        .values()
+        .filter(|b| is_broken(&b.source, Entry::Bottle(b.name.clone())))
+        .map(|b| b.name.clone())
+        .collect();
+    let mut left_out = Vec::new();
+    manifest.agents.retain(|name, agent| {
+        let own = errors_of(&agent.source, &Entry::Agent(name.clone()));
+        let bottle = manifest
+            .bottles
+            .get(&agent.bottle)
+            .filter(|b| broken_bottles.contains(&b.name))
+            .map(|b| errors_of(&b.source, &Entry::Bottle(b.name.clone())))
+            .unwrap_or_default();
+        if own.is_empty() && bottle.is_empty() {
+            return true;
+        }
+        left_out.push((name.clone(), [own, bottle].concat()));
+        false
+    });
+    manifest
+        .bottles
+        .retain(|name, _| !broken_bottles.contains(name));
+    Ok(Usable {
+        manifest,
+        errors,
+        left_out,
+    })
 }
 
 /// Validates `bytes` as the content of the manifest `file` (which need not exist: relative
@@ -97,15 +179,19 @@ pub fn load_bytes(
     bytes: &[u8],
     home: Option<&Path>,
 ) -> Result<Manifest, ManifestErrors> {
-    load_with(&[file.to_path_buf()], |file| check_bytes(file, bytes, home))
+    let merged = load_with(&[file.to_path_buf()], |file| check_bytes(file, bytes, home));
+    merged.errors.into_result(merged.manifest)
 }
 
 type FileResult = Result<(FileEntries, Vec<ManifestError>), ManifestError>;
 
-fn load_with(
-    files: &[PathBuf],
-    mut read: impl FnMut(&Path) -> FileResult,
-) -> Result<Manifest, ManifestErrors> {
+/// Every entry of the files merged, errors or not, and every error.
+struct Merged {
+    manifest: Manifest,
+    errors: ManifestErrors,
+}
+
+fn load_with(files: &[PathBuf], mut read: impl FnMut(&Path) -> FileResult) -> Merged {
     let mut errors = Vec::new();
     let mut manifest = Manifest {
         files: files.to_vec(),
@@ -136,7 +222,10 @@ fn load_with(
     }
     // Report in reading order: file by file, top to bottom.
     errors.sort_by_key(|e| (files.iter().position(|f| *f == e.file), e.line, e.col));
-    ManifestErrors(errors).into_result(manifest)
+    Merged {
+        manifest,
+        errors: ManifestErrors(errors),
+    }
 }
 
 fn merge(manifest: &mut Manifest, agents: &mut Vec<AgentEntry>, entries: FileEntries) {
@@ -214,7 +303,8 @@ fn check_bottle_refs(manifest: &Manifest, agents: &[AgentEntry], errors: &mut Ve
                     Some(entry.pos),
                     "missing `bottle`: every agent runs in a bottle",
                 )
-                .with_hint(Some(available.clone()));
+                .with_hint(Some(available.clone()))
+                .in_entry(Entry::Agent(entry.agent.name.clone()));
                 errors.push(e);
             }
             // `bottle` that is not a string is already reported.
@@ -231,7 +321,8 @@ fn check_bottle_refs(manifest: &Manifest, agents: &[AgentEntry], errors: &mut Ve
                 };
                 let e =
                     ManifestError::new(file, key_path(&entry.path, "bottle"), Some(pos), message)
-                        .with_hint(Some(hint));
+                        .with_hint(Some(hint))
+                        .in_entry(Entry::Agent(entry.agent.name.clone()));
                 errors.push(e);
             }
             Some(_) => {}

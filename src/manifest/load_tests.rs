@@ -204,3 +204,96 @@ fn an_empty_bottle_name_is_an_error_not_a_loaded_agent() {
         ]
     );
 }
+
+#[test]
+fn usable_leaves_out_broken_entries_and_the_agents_that_need_them() {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("home");
+    let project = t.path().join("project");
+    fs::create_dir_all(project.join(".git")).unwrap();
+    write(
+        &home.join(MANIFEST_FILE),
+        r#"{
+  "bottles": {"shared": {}, "shadowed": {}},
+  "agents": {"from-home": {"bottle": "shadowed"}}
+}"#,
+    );
+    write(
+        &project.join(MANIFEST_FILE),
+        r#"{
+  "bottles": {
+    "good": {"egress": {"allowlist": ["example.com"]}},
+    "bad": {"runtime": "gvisor"},
+    "shadowed": {"envv": {}}
+  },
+  "agents": {
+    "ok": {"bottle": "good"},
+    "on-home-bottle": {"bottle": "shared"},
+    "on-bad": {"bottle": "bad"},
+    "typo": {"bottle": "god"},
+    "wrong-key": {"bottle": "good", "promt": "x"}
+  }
+}"#,
+    );
+    let usable = load_usable(&opts(&project, &home)).unwrap();
+    let agents: Vec<&str> = usable.manifest.agents.keys().map(String::as_str).collect();
+    assert_eq!(agents, ["ok", "on-home-bottle"]);
+    let bottles: Vec<&str> = usable.manifest.bottles.keys().map(String::as_str).collect();
+    // The project's broken `shadowed` replaces the home one; it does not fall back.
+    assert_eq!(bottles, ["good", "shared"]);
+    let left_out: Vec<(&str, usize)> = usable
+        .left_out
+        .iter()
+        .map(|(name, errors)| (name.as_str(), errors.len()))
+        .collect();
+    assert_eq!(
+        left_out,
+        [
+            ("from-home", 1),
+            ("on-bad", 1),
+            ("typo", 1),
+            ("wrong-key", 1)
+        ]
+    );
+    let why = |name: &str| {
+        let (_, errors) = usable.left_out.iter().find(|(n, _)| n == name).unwrap();
+        messages(&ManifestErrors(errors.clone()), t.path()).join("\n")
+    };
+    assert!(
+        why("on-bad").contains("bottles.bad.runtime: unknown runtime"),
+        "{}",
+        why("on-bad")
+    );
+    assert!(
+        why("from-home").contains("bottles.shadowed.envv"),
+        "{}",
+        why("from-home")
+    );
+    assert!(why("typo").contains("agents.typo.bottle: no bottle named `god`"));
+    assert!(why("wrong-key").contains("agents.wrong-key.promt"));
+    // The strict load refuses the same files, with the same errors.
+    let strict = load(&opts(&project, &home)).unwrap_err();
+    assert_eq!(strict, usable.errors);
+}
+
+#[test]
+fn usable_trusts_nothing_when_a_file_does_not_parse() {
+    let t = tempfile::tempdir().unwrap();
+    let home = t.path().join("home");
+    let project = t.path().join("project");
+    fs::create_dir_all(project.join(".git")).unwrap();
+    write(
+        &home.join(MANIFEST_FILE),
+        r#"{"bottles": {"b": {}}, "agents": {"a": {"bottle": "b"}}}"#,
+    );
+    // The project may define `a` again, narrower: unknown until it parses.
+    write(&project.join(MANIFEST_FILE), r#"{"agents": {"a": }"#);
+    let errors = load_usable(&opts(&project, &home)).unwrap_err();
+    assert_eq!(errors.0.len(), 1);
+    assert_eq!(errors.0[0].entry, None);
+    write(
+        &project.join(MANIFEST_FILE),
+        r#"{"agents": [], "extra": 1}"#,
+    );
+    assert!(load_usable(&opts(&project, &home)).is_err());
+}

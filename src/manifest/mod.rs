@@ -23,7 +23,7 @@ pub mod ssh;
 mod validate;
 mod validate_ssh;
 
-pub use error::{ManifestError, ManifestErrors};
-pub use load::{LoadOptions, MANIFEST_FILE, load};
+pub use error::{Entry, ManifestError, ManifestErrors};
+pub use load::{LoadOptions, MANIFEST_FILE, Usable, load, load_usable};
 pub use model::*;
 pub use resolve::{DEFAULT_ALLOWLIST, ResolveContext, resolve};

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use super::env_value::parse_env_value;
-use super::error::ManifestError;
+use super::error::{Entry, ManifestError};
 use super::fields::{self, Problem};
 use super::json::{Member, Node, Pos, Value};
 use super::keys::{self, AGENT_KEYS, BOTTLE_KEYS, EGRESS_KEYS, RESOURCES_KEYS, RUNTIMES, TOP_KEYS};
@@ -193,7 +193,22 @@ impl Checker<'_> {
         let Some(members) = self.members("bottles", node) else {
             return Vec::new();
         };
-        members.iter().map(|m| self.bottle(m)).collect()
+        members
+            .iter()
+            .map(|m| {
+                let first_error = self.errors.len();
+                let bottle = self.bottle(m);
+                self.tag_since(first_error, &Entry::Bottle(m.key.clone()));
+                bottle
+            })
+            .collect()
+    }
+
+    /// Ties the errors found since `first_error` to `entry`.
+    fn tag_since(&mut self, first_error: usize, entry: &Entry) {
+        for error in &mut self.errors[first_error..] {
+            error.entry = Some(Box::new(entry.clone()));
+        }
     }
 
     fn bottle(&mut self, m: &Member) -> Bottle {
@@ -345,7 +360,15 @@ impl Checker<'_> {
         let Some(members) = self.members("agents", node) else {
             return Vec::new();
         };
-        members.iter().map(|m| self.agent(m)).collect()
+        members
+            .iter()
+            .map(|m| {
+                let first_error = self.errors.len();
+                let agent = self.agent(m);
+                self.tag_since(first_error, &Entry::Agent(m.key.clone()));
+                agent
+            })
+            .collect()
     }
 
     fn agent(&mut self, m: &Member) -> AgentEntry {
