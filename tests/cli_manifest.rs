@@ -183,3 +183,55 @@ fn completions_are_printed_for_bash() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains("claude-bottle"));
 }
+
+#[test]
+fn an_entry_with_errors_leaves_out_only_itself_and_its_agents() {
+    let s = Sandbox::new();
+    s.write_project(
+        r#"{
+  "bottles": {"good": {}, "bad": {"runtime": "gvisor"}},
+  "agents": {"ok": {"bottle": "good"}, "broken": {"bottle": "bad"}}
+}"#,
+    );
+    let note = "1 manifest error leaves out bottles.bad; agents that cannot launch: broken \
+                (`claude-bottle validate` lists them)";
+
+    let show = s.run(&["show", "ok"]);
+    assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
+    assert!(stdout(&show).contains("bottle   good"), "{}", stdout(&show));
+    assert!(stderr(&show).contains(note), "{}", stderr(&show));
+
+    let broken = s.run(&["show", "broken"]);
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        stderr(&broken)
+            .contains("claude-bottle.json:2:46: bottles.bad.runtime: unknown runtime `gvisor`"),
+        "{}",
+        stderr(&broken)
+    );
+    assert_eq!(stdout(&broken), "");
+
+    let list = s.run(&["list"]);
+    assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
+    assert!(stdout(&list).contains("ok "), "{}", stdout(&list));
+    assert!(!stdout(&list).contains("broken"), "{}", stdout(&list));
+    assert!(stderr(&list).contains(note), "{}", stderr(&list));
+
+    // validate stays strict.
+    let validate = s.run(&["validate"]);
+    assert_eq!(validate.status.code(), Some(1));
+    assert!(stderr(&validate).contains("bottles.bad.runtime"));
+}
+
+#[test]
+fn a_file_that_does_not_parse_leaves_nothing_to_launch() {
+    let s = Sandbox::new();
+    s.write_project(r#"{"bottles": {"good": {}}, "agents": {"ok": {"bottle": "good"},}}"#);
+    let show = s.run(&["show", "ok"]);
+    assert_eq!(show.status.code(), Some(1));
+    assert!(
+        stderr(&show).contains("1:63: agents: expected a key in double quotes"),
+        "{}",
+        stderr(&show)
+    );
+}

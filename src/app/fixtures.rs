@@ -36,10 +36,12 @@ pub fn app() -> App {
             AgentEntry {
                 name: "alpha".into(),
                 bottle: "web".into(),
+                errors: None,
             },
             AgentEntry {
                 name: "beta".into(),
                 bottle: "offline".into(),
+                errors: None,
             },
         ],
         None,

@@ -14,6 +14,9 @@ use crate::session::TermView;
 pub struct AgentEntry {
     pub name: String,
     pub bottle: String,
+    /// The manifest errors that keep it from launching (its own and its
+    /// bottle's), one per line; `None` when it can launch.
+    pub errors: Option<String>,
 }
 
 /// Why there are no agents to show.
@@ -173,6 +176,9 @@ pub struct Message {
 pub struct App {
     pub agents: Vec<AgentEntry>,
     pub manifest_problem: Option<ManifestProblem>,
+    /// Errors in some entries, which left them out (the others load), one
+    /// per line.
+    pub entry_errors: Option<String>,
     pub token_present: bool,
     pub engine: EngineStatus,
     pub selected_agent: usize,
@@ -199,6 +205,7 @@ impl App {
         Self {
             agents,
             manifest_problem,
+            entry_errors: None,
             token_present,
             engine: EngineStatus::Connecting,
             selected_agent: 0,
@@ -270,6 +277,8 @@ pub enum AgentStatus {
     Stopping,
     Exited(Option<i32>),
     Failed(String),
+    /// Manifest errors keep it from launching.
+    Invalid,
 }
 
 impl Tab {
@@ -290,7 +299,14 @@ impl Tab {
 
 impl App {
     pub fn agent_status(&self, agent: &str) -> AgentStatus {
-        self.latest_tab_of(agent)
-            .map_or(AgentStatus::Idle, Tab::status)
+        let invalid = self
+            .agents
+            .iter()
+            .any(|a| a.name == agent && a.errors.is_some());
+        match self.latest_tab_of(agent) {
+            Some(tab) => tab.status(),
+            None if invalid => AgentStatus::Invalid,
+            None => AgentStatus::Idle,
+        }
     }
 }

@@ -277,9 +277,20 @@ fn request_launch(app: &mut App) -> Vec<Effect> {
         EngineStatus::Ready { .. } => {}
     }
     match app.agents.get(app.selected_agent) {
-        Some(agent) => vec![Effect::Resolve {
-            agent: agent.name.clone(),
-        }],
+        Some(agent) => match &agent.errors {
+            Some(errors) => {
+                let first = errors.lines().next().unwrap_or_default();
+                let text = format!(
+                    "{} cannot launch: {first} (`claude-bottle validate` lists every error)",
+                    agent.name
+                );
+                app.error(text);
+                Vec::new()
+            }
+            None => vec![Effect::Resolve {
+                agent: agent.name.clone(),
+            }],
+        },
         None => Vec::new(),
     }
 }

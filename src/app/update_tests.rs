@@ -846,3 +846,28 @@ fn a_scrolled_back_pane_stays_on_its_text_while_output_arrives() {
     update(&mut a, Event::SessionOutput { id, bell: false });
     assert_eq!(a.tabs[0].scroll_now(), 0);
 }
+
+#[test]
+fn an_agent_with_manifest_errors_does_not_launch_and_says_why() {
+    let mut a = app();
+    a.agents[1].errors = Some(
+        "claude-bottle.json:3:20: bottles.offline.runtime: unknown runtime `gvisor`\nmore".into(),
+    );
+    assert_eq!(a.agent_status("beta"), AgentStatus::Invalid);
+    update(&mut a, key(KeyCode::Down));
+    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
+    let message = format!("{:?}", a.message);
+    assert!(
+        message.contains("beta cannot launch: claude-bottle.json:3:20: bottles.offline.runtime"),
+        "{message}"
+    );
+    assert!(a.modal.is_none() && a.tabs.is_empty());
+    // The other agent still launches.
+    update(&mut a, key(KeyCode::Up));
+    assert_eq!(
+        update(&mut a, key(KeyCode::Enter)),
+        vec![Effect::Resolve {
+            agent: "alpha".into()
+        }]
+    );
+}

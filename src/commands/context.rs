@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::manifest::{self, LoadOptions, Manifest, ManifestErrors, ResolveContext};
+use crate::manifest::{self, Entry, LoadOptions, Manifest, ManifestErrors, ResolveContext, Usable};
 
 /// Where the manifest comes from for this invocation.
 #[derive(Debug, Clone)]
@@ -23,8 +23,29 @@ impl ManifestSource {
         }
     }
 
+    /// Every entry, or every error (`validate`).
     pub fn load(&self) -> Result<Manifest, ManifestErrors> {
         manifest::load(&self.options)
+    }
+
+    /// The sound entries; those with errors are left out (see
+    /// [`manifest::load_usable`]).
+    pub fn load_usable(&self) -> Result<Usable, ManifestErrors> {
+        manifest::load_usable(&self.options)
+    }
+
+    /// For a command about one agent: the sound entries when the agent is
+    /// among them (errors elsewhere are one line on stderr), else the errors
+    /// that keep it out.
+    pub fn load_for(&self, agent: &str) -> Result<Manifest, ManifestErrors> {
+        let usable = self.load_usable()?;
+        if let Some(left_out) = usable.left_out.iter().find(|l| l.agent == agent) {
+            return Err(left_out.errors.clone());
+        }
+        if let Some(note) = left_out_note(&usable) {
+            eprintln!("claude-bottle: {note}");
+        }
+        Ok(usable.manifest)
     }
 
     /// The project folder that skills are looked up in first: where the
@@ -47,6 +68,39 @@ impl ManifestSource {
     pub fn resolve_context(&self, loaded: &Manifest) -> ResolveContext {
         ResolveContext::from_process(Some(self.project_dir(loaded)))
     }
+}
+
+/// One line naming the entries that errors leave out, if any.
+pub fn left_out_note(usable: &Usable) -> Option<String> {
+    let mut entries: Vec<String> = usable
+        .errors
+        .iter()
+        .filter_map(|e| match e.entry.as_deref()? {
+            Entry::Bottle(name) => Some(format!("bottles.{name}")),
+            Entry::Agent(name) => Some(format!("agents.{name}")),
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    entries.retain(|entry| seen.insert(entry.clone()));
+    if entries.is_empty() {
+        return None;
+    }
+    let count = usable.errors.0.len();
+    let (errors, leave) = if count == 1 {
+        ("error", "leaves")
+    } else {
+        ("errors", "leave")
+    };
+    let agents: Vec<&str> = usable.left_out.iter().map(|l| l.agent.as_str()).collect();
+    let agents = if agents.is_empty() {
+        String::new()
+    } else {
+        format!("; agents that cannot launch: {}", agents.join(", "))
+    };
+    Some(format!(
+        "{count} manifest {errors} {leave} out {}{agents} (`claude-bottle validate` lists them)",
+        entries.join(", ")
+    ))
 }
 
 /// The message for an empty result: no file was found at all.

@@ -3,13 +3,17 @@
 use super::context::{ManifestSource, NO_MANIFEST};
 
 pub fn run(source: &ManifestSource, json: bool) -> i32 {
-    let manifest = match source.load() {
-        Ok(m) => m,
+    let usable = match source.load_usable() {
+        Ok(usable) => usable,
         Err(errors) => {
             eprintln!("{errors}");
             return 1;
         }
     };
+    if let Some(note) = super::context::left_out_note(&usable) {
+        eprintln!("claude-bottle: {note}");
+    }
+    let manifest = usable.manifest;
     if json {
         let rows: Vec<_> = manifest
             .agents

@@ -54,7 +54,7 @@ pub fn oauth_token() -> anyhow::Result<String> {
 
 /// Resolves, confirms, asks, builds and launches. `yes` skips the y/N.
 pub async fn prepare(source: &ManifestSource, agent: &str, yes: bool) -> anyhow::Result<Prepared> {
-    let loaded = source.load().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let loaded = source.load_for(agent).map_err(|e| anyhow::anyhow!("{e}"))?;
     let resolved = manifest::resolve(&loaded, agent, &source.resolve_context(&loaded))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let token = oauth_token()?;

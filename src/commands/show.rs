@@ -9,7 +9,7 @@ use super::context::ManifestSource;
 use crate::manifest::{self, AllowOrigin, EnvSource, ResolvedAgent, ssh};
 
 pub fn run(source: &ManifestSource, agent: &str, as_json: bool) -> i32 {
-    let loaded = match source.load() {
+    let loaded = match source.load_for(agent) {
         Ok(m) => m,
         Err(errors) => {
             eprintln!("{errors}");

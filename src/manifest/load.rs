@@ -102,9 +102,18 @@ pub struct Usable {
     pub manifest: Manifest,
     /// Every error found, each tied to its entry.
     pub errors: ManifestErrors,
-    /// Agents left out, by name, each with the errors that keep it out (its
-    /// own and its bottle's).
-    pub left_out: Vec<(String, Vec<ManifestError>)>,
+    /// Agents left out, in name order.
+    pub left_out: Vec<LeftOut>,
+}
+
+/// An agent that errors keep from launching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    pub agent: String,
+    /// The bottle it names (which may be the broken entry, or not exist).
+    pub bottle: String,
+    /// Its own errors and its bottle's.
+    pub errors: ManifestErrors,
 }
 
 /// Like [`load`], but an error in an entry only leaves that entry out (see the
@@ -158,7 +167,11 @@ fn usable(merged: Merged) -> Result<Usable, ManifestErrors> {
         if own.is_empty() && bottle.is_empty() {
             return true;
         }
-        left_out.push((name.clone(), [own, bottle].concat()));
+        left_out.push(LeftOut {
+            agent: name.clone(),
+            bottle: agent.bottle.clone(),
+            errors: ManifestErrors([own, bottle].concat()),
+        });
         false
     });
     manifest

@@ -244,7 +244,7 @@ fn usable_leaves_out_broken_entries_and_the_agents_that_need_them() {
     let left_out: Vec<(&str, usize)> = usable
         .left_out
         .iter()
-        .map(|(name, errors)| (name.as_str(), errors.len()))
+        .map(|l| (l.agent.as_str(), l.errors.0.len()))
         .collect();
     assert_eq!(
         left_out,
@@ -256,8 +256,8 @@ fn usable_leaves_out_broken_entries_and_the_agents_that_need_them() {
         ]
     );
     let why = |name: &str| {
-        let (_, errors) = usable.left_out.iter().find(|(n, _)| n == name).unwrap();
-        messages(&ManifestErrors(errors.clone()), t.path()).join("\n")
+        let left_out = usable.left_out.iter().find(|l| l.agent == name).unwrap();
+        messages(&left_out.errors, t.path()).join("\n")
     };
     assert!(
         why("on-bad").contains("bottles.bad.runtime: unknown runtime"),

@@ -24,6 +24,6 @@ mod validate;
 mod validate_ssh;
 
 pub use error::{Entry, ManifestError, ManifestErrors};
-pub use load::{LoadOptions, MANIFEST_FILE, Usable, load, load_usable};
+pub use load::{LeftOut, LoadOptions, MANIFEST_FILE, Usable, load, load_usable};
 pub use model::*;
 pub use resolve::{DEFAULT_ALLOWLIST, ResolveContext, resolve};

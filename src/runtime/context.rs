@@ -8,7 +8,7 @@ use crate::app::{AgentEntry, App, ManifestProblem};
 use crate::commands::context::ManifestSource;
 use crate::commands::prepare::TOKEN_VAR;
 use crate::docker::bottle::LaunchSettings;
-use crate::manifest::{Manifest, ResolveContext};
+use crate::manifest::{LeftOut, Manifest, ManifestErrors, ResolveContext};
 
 /// Overrides the command run in each bottle's terminal (default `claude`),
 /// split on spaces; tests run `sh` instead. When set, the agent's prompt is
@@ -20,6 +20,11 @@ pub struct DashboardContext {
     pub source: ManifestSource,
     /// The loaded manifest, or what is wrong with it.
     pub manifest: Result<Manifest, ManifestProblem>,
+    /// Agents that errors in their entries leave out of `manifest`.
+    pub left_out: Vec<LeftOut>,
+    /// Every error in an entry (those that left out bottles no agent uses
+    /// too); empty when all loaded.
+    pub entry_errors: ManifestErrors,
     /// `CLAUDE_BOTTLE_OAUTH_TOKEN`, given to claude as `CLAUDE_CODE_OAUTH_TOKEN`.
     pub token: Option<String>,
     /// The images; `None` finds (or builds) the agent image at each launch.
@@ -36,10 +41,18 @@ impl DashboardContext {
     /// From the `--manifest` paths and the process environment.
     pub fn from_process(explicit: &[PathBuf]) -> Self {
         let source = ManifestSource::from_cli(explicit);
-        let manifest = match source.load() {
-            Ok(m) if m.files.is_empty() => Err(ManifestProblem::Missing),
-            Ok(m) => Ok(m),
-            Err(errors) => Err(ManifestProblem::Invalid(errors.to_string())),
+        let (manifest, left_out, entry_errors) = match source.load_usable() {
+            Ok(u) if u.manifest.files.is_empty() => (
+                Err(ManifestProblem::Missing),
+                Vec::new(),
+                ManifestErrors::default(),
+            ),
+            Ok(u) => (Ok(u.manifest), u.left_out, u.errors),
+            Err(errors) => (
+                Err(ManifestProblem::Invalid(errors.to_string())),
+                Vec::new(),
+                ManifestErrors::default(),
+            ),
         };
         let token = std::env::var(TOKEN_VAR)
             .ok()
@@ -53,6 +66,8 @@ impl DashboardContext {
         Self {
             source,
             manifest,
+            left_out,
+            entry_errors,
             token,
             escape_key,
             settings: None,
@@ -65,18 +80,32 @@ impl DashboardContext {
     pub fn initial_app(&self) -> App {
         let (agents, problem) = match &self.manifest {
             Ok(m) => (
-                m.agents
-                    .values()
-                    .map(|a| AgentEntry {
-                        name: a.name.clone(),
-                        bottle: a.bottle.clone(),
-                    })
-                    .collect(),
+                {
+                    let mut agents: Vec<AgentEntry> = m
+                        .agents
+                        .values()
+                        .map(|a| AgentEntry {
+                            name: a.name.clone(),
+                            bottle: a.bottle.clone(),
+                            errors: None,
+                        })
+                        .chain(self.left_out.iter().map(|l| AgentEntry {
+                            name: l.agent.clone(),
+                            bottle: l.bottle.clone(),
+                            errors: Some(l.errors.to_string()),
+                        }))
+                        .collect();
+                    agents.sort_by(|a, b| a.name.cmp(&b.name));
+                    agents
+                },
                 None,
             ),
             Err(problem) => (Vec::new(), Some(problem.clone())),
         };
         let mut app = App::new(agents, problem, self.token.is_some());
+        if !self.entry_errors.0.is_empty() {
+            app.entry_errors = Some(self.entry_errors.to_string());
+        }
         app.escape_key = self.escape_key.0;
         if let Some(problem) = &self.escape_key.1 {
             app.error(problem.clone());
@@ -112,6 +141,8 @@ mod tests {
         DashboardContext {
             source: ManifestSource::from_cli(&[]),
             manifest: Err(ManifestProblem::Missing),
+            left_out: Vec::new(),
+            entry_errors: ManifestErrors::default(),
             token: None,
             settings: None,
             agent_command: vec!["sh".into()],
@@ -136,6 +167,35 @@ mod tests {
         assert!(
             message.text.contains("CLAUDE_BOTTLE_ESCAPE_KEY=\"ctrl-c\""),
             "{message:?}"
+        );
+    }
+
+    #[test]
+    fn agents_with_manifest_errors_are_listed_as_such_and_the_rest_can_launch() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("claude-bottle.json");
+        std::fs::write(
+            &file,
+            r#"{"bottles": {"good": {}, "bad": {"runtime": "gvisor"}},
+                "agents": {"ok": {"bottle": "good"}, "broken": {"bottle": "bad"}}}"#,
+        )
+        .unwrap();
+        let ctx = DashboardContext::from_process(&[file]);
+        assert!(ctx.manifest.as_ref().unwrap().agents.contains_key("ok"));
+        let app = ctx.initial_app();
+        assert_eq!(app.manifest_problem, None);
+        let listed: Vec<(&str, bool)> = app
+            .agents
+            .iter()
+            .map(|a| (a.name.as_str(), a.errors.is_some()))
+            .collect();
+        assert_eq!(listed, [("broken", true), ("ok", false)]);
+        assert_eq!(app.agent_status("broken"), crate::app::AgentStatus::Invalid);
+        assert_eq!(app.agent_status("ok"), crate::app::AgentStatus::Idle);
+        let errors = app.entry_errors.unwrap();
+        assert!(
+            errors.contains("bottles.bad.runtime: unknown runtime `gvisor`"),
+            "{errors}"
         );
     }
 }

@@ -586,6 +586,8 @@ mod tests {
         let ctx = DashboardContext {
             source: ManifestSource::from_cli(&[]),
             manifest: Err(crate::app::ManifestProblem::Missing),
+            left_out: Vec::new(),
+            entry_errors: crate::manifest::ManifestErrors::default(),
             token: token.map(str::to_owned),
             settings: None,
             agent_command: command.iter().map(|s| (*s).to_owned()).collect(),

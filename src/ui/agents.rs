@@ -98,5 +98,6 @@ pub fn describe(status: &AgentStatus) -> (String, Style) {
             super::dim(),
         ),
         AgentStatus::Failed(reason) => (format!("failed: {reason}"), Style::new().fg(Color::Red)),
+        AgentStatus::Invalid => ("manifest errors".into(), Style::new().fg(Color::Red)),
     }
 }

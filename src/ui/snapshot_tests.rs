@@ -49,6 +49,19 @@ fn invalid_manifest_lists_the_errors() {
 }
 
 #[test]
+fn entries_with_errors_are_left_out_and_said_while_the_rest_can_launch() {
+    let mut a = app();
+    let error = "claude-bottle.json:14:20: bottles.offline.runtime: unknown runtime `gvisor`; expected `runc` or `runsc`";
+    a.agents[1].errors = Some(error.into());
+    a.entry_errors = Some(error.into());
+    let t = render(&a);
+    let s = text(&t);
+    assert!(s.contains("    manifest errors "), "{s}");
+    assert!(s.contains("they are left out"), "{s}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
 fn no_engine_and_no_token_say_what_to_do() {
     let mut a = app();
     a.token_present = false;

@@ -120,6 +120,17 @@ fn draw_setup(app: &App, area: Rect, buf: &mut Buffer) {
         }
         None => {}
     }
+    if let Some(errors) = &app.entry_errors {
+        lines.push(Line::styled(
+            "Some manifest entries have errors; they are left out, the rest can launch:",
+            super::error_style(),
+        ));
+        lines.extend(errors.lines().map(|l| Line::raw(l.to_owned())));
+        lines.push(Line::raw(
+            "Fix them and restart; `claude-bottle validate` checks them.",
+        ));
+        lines.push(Line::raw(""));
+    }
     if app.manifest_problem.is_none() && !app.agents.is_empty() {
         lines.push(Line::raw(
             "Select an agent (j/k) and press Enter to launch its bottle.",
