@@ -27,7 +27,7 @@ use claude_bottle::manifest::json::{self, Node, Value};
 use claude_bottle::manifest::keys::{
     AGENT_KEYS, BOTTLE_KEYS, EGRESS_KEYS, RESOURCES_KEYS, SSH_KEYS, TOP_KEYS,
 };
-use claude_bottle::manifest::{EnvSource, ManifestErrors, fields, load::load_bytes};
+use claude_bottle::manifest::{Entry, EnvSource, ManifestErrors, fields, load::load_bytes};
 
 const DEFAULT_CASES: u64 = 20_000;
 const DEFAULT_SEED: u64 = 0x00C1_A0DE_B077_1E55;
@@ -1146,10 +1146,38 @@ fn check_manifest_errors(file: &Path, bytes: &[u8], errors: &ManifestErrors) -> 
             }
         }
         if !e.path.is_empty() {
+            // Paths past eight steps are cut with `…`.
+            let path = e.path.strip_suffix('…').unwrap_or(&e.path);
+            let steps = parse_path(path).map_err(|p| format!("{at}: path: {p}"))?;
             let Some(root) = &root else {
-                return Err(format!("{at}: a JSON path in a file that does not parse"));
+                // A syntax error's path: the keys read on the way to it,
+                // each in the text unless escapes may have spelt it.
+                let text = body.unwrap_or_default();
+                for step in &steps {
+                    if let Step::Key(key) = step {
+                        if !text.contains(key.as_str()) && !text.contains('\\') {
+                            return Err(format!(
+                                "{at}: key `{key}` of the path is not in the input"
+                            ));
+                        }
+                    }
+                }
+                continue;
             };
-            let steps = parse_path(&e.path).map_err(|p| format!("{at}: path: {p}"))?;
+            // An error inside an entry names it; only the file's own
+            // shape (the top level, `bottles`, `agents`) belongs to none.
+            let expected_entry = match (steps.first(), steps.get(1)) {
+                (Some(Step::Key(kind)), Some(Step::Key(name))) if kind == "bottles" => {
+                    Some(Entry::Bottle(name.clone()))
+                }
+                (Some(Step::Key(kind)), Some(Step::Key(name))) if kind == "agents" => {
+                    Some(Entry::Agent(name.clone()))
+                }
+                _ => None,
+            };
+            if e.entry.as_deref() != expected_entry.as_ref() {
+                return Err(format!("{at}: belongs to {expected_entry:?}"));
+            }
             let Some(places) = resolve(root, &steps) else {
                 return Err(format!("{at}: the path is not in the input"));
             };
