@@ -21,6 +21,13 @@ fn opts(cwd: &Path, home: &Path) -> LoadOptions {
     }
 }
 
+/// A home folder and a project folder (a git root) under `t`.
+fn home_and_repo(t: &tempfile::TempDir) -> (PathBuf, PathBuf) {
+    let repo = t.path().join("repo");
+    fs::create_dir_all(repo.join(".git")).unwrap();
+    (t.path().join("home"), repo)
+}
+
 /// Error lines with the temp folder replaced, for readable assertions.
 fn messages(err: &ManifestErrors, root: &Path) -> Vec<String> {
     err.iter()
@@ -68,9 +75,7 @@ fn outside_git_the_search_stops_at_home_and_home_is_read_once() {
 #[test]
 fn home_first_then_project_and_explicit_replaces_discovery() {
     let t = tempfile::tempdir().unwrap();
-    let home = t.path().join("home");
-    let repo = t.path().join("repo");
-    fs::create_dir_all(repo.join(".git")).unwrap();
+    let (home, repo) = home_and_repo(&t);
     let h = write(&home.join(MANIFEST_FILE), "{}");
     let p = write(&repo.join(MANIFEST_FILE), "{}");
     assert_eq!(discover(&opts(&repo, &home)), vec![h, p.clone()]);
@@ -89,9 +94,7 @@ fn no_file_is_an_empty_manifest() {
 #[test]
 fn project_entries_replace_home_entries_whole_and_refs_cross_files() {
     let t = tempfile::tempdir().unwrap();
-    let home = t.path().join("home");
-    let repo = t.path().join("repo");
-    fs::create_dir_all(repo.join(".git")).unwrap();
+    let (home, repo) = home_and_repo(&t);
     let h = write(
         &home.join(MANIFEST_FILE),
         r#"{"bottles": {"dev": {"runtime": "runsc", "egress": {"allowlist": ["a.com"]}}, "home-only": {}},
@@ -208,9 +211,7 @@ fn an_empty_bottle_name_is_an_error_not_a_loaded_agent() {
 #[test]
 fn usable_leaves_out_broken_entries_and_the_agents_that_need_them() {
     let t = tempfile::tempdir().unwrap();
-    let home = t.path().join("home");
-    let project = t.path().join("project");
-    fs::create_dir_all(project.join(".git")).unwrap();
+    let (home, project) = home_and_repo(&t);
     write(
         &home.join(MANIFEST_FILE),
         r#"{
@@ -279,9 +280,7 @@ fn usable_leaves_out_broken_entries_and_the_agents_that_need_them() {
 #[test]
 fn usable_trusts_nothing_when_a_file_does_not_parse() {
     let t = tempfile::tempdir().unwrap();
-    let home = t.path().join("home");
-    let project = t.path().join("project");
-    fs::create_dir_all(project.join(".git")).unwrap();
+    let (home, project) = home_and_repo(&t);
     write(
         &home.join(MANIFEST_FILE),
         r#"{"bottles": {"b": {}}, "agents": {"a": {"bottle": "b"}}}"#,

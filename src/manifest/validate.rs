@@ -190,25 +190,33 @@ impl Checker<'_> {
     }
 
     fn bottles(&mut self, node: &Node) -> Vec<Bottle> {
-        let Some(members) = self.members("bottles", node) else {
+        self.entries("bottles", node, Entry::Bottle, Self::bottle)
+    }
+
+    /// Checks each member of `bottles` or `agents`, tying the errors found
+    /// in it to its entry.
+    fn entries<T>(
+        &mut self,
+        kind: &str,
+        node: &Node,
+        entry: fn(String) -> Entry,
+        mut check: impl FnMut(&mut Self, &Member) -> T,
+    ) -> Vec<T> {
+        let Some(members) = self.members(kind, node) else {
             return Vec::new();
         };
         members
             .iter()
             .map(|m| {
                 let first_error = self.errors.len();
-                let bottle = self.bottle(m);
-                self.tag_since(first_error, &Entry::Bottle(m.key.clone()));
-                bottle
+                let checked = check(self, m);
+                let entry = Box::new(entry(m.key.clone()));
+                for error in &mut self.errors[first_error..] {
+                    error.entry = Some(entry.clone());
+                }
+                checked
             })
             .collect()
-    }
-
-    /// Ties the errors found since `first_error` to `entry`.
-    fn tag_since(&mut self, first_error: usize, entry: &Entry) {
-        for error in &mut self.errors[first_error..] {
-            error.entry = Some(Box::new(entry.clone()));
-        }
     }
 
     fn bottle(&mut self, m: &Member) -> Bottle {
@@ -357,18 +365,7 @@ impl Checker<'_> {
     }
 
     fn agents(&mut self, node: &Node) -> Vec<AgentEntry> {
-        let Some(members) = self.members("agents", node) else {
-            return Vec::new();
-        };
-        members
-            .iter()
-            .map(|m| {
-                let first_error = self.errors.len();
-                let agent = self.agent(m);
-                self.tag_since(first_error, &Entry::Agent(m.key.clone()));
-                agent
-            })
-            .collect()
+        self.entries("agents", node, Entry::Agent, Self::agent)
     }
 
     fn agent(&mut self, m: &Member) -> AgentEntry {
