@@ -193,7 +193,7 @@ fn an_entry_with_errors_leaves_out_only_itself_and_its_agents() {
   "agents": {"ok": {"bottle": "good"}, "broken": {"bottle": "bad"}}
 }"#,
     );
-    let note = "1 manifest error leaves out bottles.bad; agents that cannot launch: broken \
+    let note = "1 manifest error (in bottles.bad); agents that cannot launch: broken \
                 (`claude-bottle validate` lists them)";
 
     let show = s.run(&["show", "ok"]);

@@ -70,7 +70,8 @@ impl ManifestSource {
     }
 }
 
-/// One line naming the entries that errors leave out, if any.
+/// One line naming the entries with errors and the agents they keep from
+/// launching, if any.
 pub fn left_out_note(usable: &Usable) -> Option<String> {
     let mut entries: Vec<String> = usable
         .errors
@@ -86,11 +87,7 @@ pub fn left_out_note(usable: &Usable) -> Option<String> {
         return None;
     }
     let count = usable.errors.0.len();
-    let (errors, leave) = if count == 1 {
-        ("error", "leaves")
-    } else {
-        ("errors", "leave")
-    };
+    let errors = if count == 1 { "error" } else { "errors" };
     let agents: Vec<&str> = usable.left_out.iter().map(|l| l.agent.as_str()).collect();
     let agents = if agents.is_empty() {
         String::new()
@@ -98,7 +95,7 @@ pub fn left_out_note(usable: &Usable) -> Option<String> {
         format!("; agents that cannot launch: {}", agents.join(", "))
     };
     Some(format!(
-        "{count} manifest {errors} {leave} out {}{agents} (`claude-bottle validate` lists them)",
+        "{count} manifest {errors} (in {}){agents} (`claude-bottle validate` lists them)",
         entries.join(", ")
     ))
 }
