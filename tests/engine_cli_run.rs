@@ -310,6 +310,59 @@ async fn a_runtime_the_engine_lacks_is_refused_before_anything_is_made() {
     probe::assert_nothing_labelled(&setup.agent_label(), "after a refused runsc launch");
 }
 
+/// `doctor` on the real engine: the runtimes of sound bottles are checked
+/// even when another entry has errors, and both problems fail it.
+#[tokio::test]
+async fn doctor_checks_the_sound_bottles_runtimes_and_reports_broken_entries() {
+    common::launch_settings().await;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("claude-bottle.json");
+    let token = fake_token();
+    let doctor = |text: &str| {
+        std::fs::write(&manifest, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_claude-bottle"))
+            .arg("--manifest")
+            .arg(&manifest)
+            .arg("doctor")
+            .env("CLAUDE_BOTTLE_OAUTH_TOKEN", &token)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, report) = doctor(r#"{"bottles": {"b": {}}, "agents": {"a": {"bottle": "b"}}}"#);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(
+        report.contains("ok       runtime runc registered"),
+        "{report}"
+    );
+    assert!(
+        report.contains("ok       manifest valid: 1 bottle(s), 1 agent(s)"),
+        "{report}"
+    );
+
+    let (code, report) = doctor(
+        r#"{"bottles": {"g": {"runtime": "runsc"}, "bad": {"runtime": "gvisor"}},
+            "agents": {"a": {"bottle": "g"}}}"#,
+    );
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        report.contains("error    runtime runsc is used by a bottle but not registered"),
+        "{report}"
+    );
+    assert!(report.contains("error    manifest has errors:"), "{report}");
+    assert!(
+        report.contains("bottles.bad.runtime: unknown runtime `gvisor`"),
+        "{report}"
+    );
+    assert!(
+        !report.contains(&fake_token()),
+        "the token leaked: {report}"
+    );
+}
+
 #[tokio::test]
 async fn run_passes_the_exit_code_and_tears_down() {
     common::launch_settings().await;

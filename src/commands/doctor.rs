@@ -67,29 +67,36 @@ impl fmt::Display for Check {
 
 /// Runs every check for this invocation's manifest.
 pub async fn run_for(source: &ManifestSource) -> i32 {
-    let (runtimes, line) = match source.load() {
-        Ok(m) if m.files.is_empty() => (
+    let (runtimes, line) = match source.load_usable() {
+        Ok(u) if u.manifest.files.is_empty() => (
             vec![],
             Check::warning(
                 "no manifest found",
                 "run `claude-bottle init` to write a starter one",
             ),
         ),
-        Ok(m) => {
-            let mut runtimes: Vec<&str> = m
+        Ok(u) => {
+            // Entries with errors aside, the sound bottles' runtimes are
+            // still worth checking.
+            let mut runtimes: Vec<&str> = u
+                .manifest
                 .bottles
                 .values()
                 .map(|b| b.runtime.engine_name())
                 .collect();
             runtimes.sort_unstable();
             runtimes.dedup();
-            let summary = format!(
-                "manifest valid: {} bottle(s), {} agent(s) in {}",
-                m.bottles.len(),
-                m.agents.len(),
-                super::list::display_files(&m.files)
-            );
-            (runtimes, manifest_line(Ok(summary)))
+            let outcome = if u.errors.is_empty() {
+                Ok(format!(
+                    "manifest valid: {} bottle(s), {} agent(s) in {}",
+                    u.manifest.bottles.len(),
+                    u.manifest.agents.len(),
+                    super::list::display_files(&u.manifest.files)
+                ))
+            } else {
+                Err(u.errors.to_string())
+            };
+            (runtimes, manifest_line(outcome))
         }
         Err(errors) => (vec![], manifest_line(Err(errors.to_string()))),
     };
