@@ -72,9 +72,19 @@ async fn a_dead_owners_session_is_orphaned_and_removed_a_live_one_is_kept() {
     );
 }
 
+/// The agent image tags `stale_agent_images` names, `current` kept.
+async fn stale_tags(engine: &claude_bottle::docker::engine::Engine, current: &str) -> Vec<String> {
+    claude_bottle::docker::image::stale_agent_images(engine, current)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|image| image.tag)
+        .collect()
+}
+
 #[tokio::test]
 async fn old_agent_images_are_listed_and_removed_unless_a_container_uses_them() {
-    use claude_bottle::docker::image::{Removal, remove_stale_image, stale_agent_images};
+    use claude_bottle::docker::image::{Removal, remove_stale_image};
     common::launch_settings().await;
     let engine = common::engine().await;
     // Tags of a small image stand in for agent images of older inputs. The
@@ -105,12 +115,7 @@ async fn old_agent_images_are_listed_and_removed_unless_a_container_uses_them() 
     let container = format!("cb-test-image-user-{pid}");
     probe::docker_ok(&["create", "--name", &container, &in_use]);
 
-    let stale: Vec<String> = stale_agent_images(&engine, &current)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|image| image.tag)
-        .collect();
+    let stale = stale_tags(&engine, &current).await;
     assert!(
         stale.contains(&old) && stale.contains(&in_use) && !stale.contains(&current),
         "{stale:?}"
@@ -129,12 +134,7 @@ async fn old_agent_images_are_listed_and_removed_unless_a_container_uses_them() 
         remove_stale_image(&engine, &old).await.unwrap(),
         Removal::Removed
     );
-    let left: Vec<String> = stale_agent_images(&engine, &current)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|image| image.tag)
-        .collect();
+    let left = stale_tags(&engine, &current).await;
     assert!(!left.contains(&old) && left.contains(&in_use), "{left:?}");
     // The image the tags pointed at is still there under its own name.
     probe::docker_ok(&["image", "inspect", common::SIDECAR_TEST_IMAGE]);

@@ -76,10 +76,7 @@ pub fn left_out_note(usable: &Usable) -> Option<String> {
     let mut entries: Vec<String> = usable
         .errors
         .iter()
-        .filter_map(|e| match e.entry.as_deref()? {
-            Entry::Bottle(name) => Some(format!("bottles.{name}")),
-            Entry::Agent(name) => Some(format!("agents.{name}")),
-        })
+        .filter_map(|e| e.entry.as_deref().map(Entry::path))
         .collect();
     let mut seen = std::collections::HashSet::new();
     entries.retain(|entry| seen.insert(entry.clone()));

@@ -32,6 +32,16 @@ pub enum Entry {
     Agent(String),
 }
 
+impl Entry {
+    /// Its JSON path: `bottles.<name>` or `agents.<name>`.
+    pub fn path(&self) -> String {
+        match self {
+            Entry::Bottle(name) => super::validate::key_path("bottles", name),
+            Entry::Agent(name) => super::validate::key_path("agents", name),
+        }
+    }
+}
+
 impl ManifestError {
     pub fn new(
         file: &Path,

@@ -79,27 +79,7 @@ impl DashboardContext {
     /// The model's starting state.
     pub fn initial_app(&self) -> App {
         let (agents, problem) = match &self.manifest {
-            Ok(m) => (
-                {
-                    let mut agents: Vec<AgentEntry> = m
-                        .agents
-                        .values()
-                        .map(|a| AgentEntry {
-                            name: a.name.clone(),
-                            bottle: a.bottle.clone(),
-                            errors: None,
-                        })
-                        .chain(self.left_out.iter().map(|l| AgentEntry {
-                            name: l.agent.clone(),
-                            bottle: l.bottle.clone(),
-                            errors: Some(l.errors.to_string()),
-                        }))
-                        .collect();
-                    agents.sort_by(|a, b| a.name.cmp(&b.name));
-                    agents
-                },
-                None,
-            ),
+            Ok(m) => (agent_entries(m, &self.left_out), None),
             Err(problem) => (Vec::new(), Some(problem.clone())),
         };
         let mut app = App::new(agents, problem, self.token.is_some());
@@ -119,6 +99,26 @@ impl DashboardContext {
             .ok()
             .map(|m| self.source.resolve_context(m))
     }
+}
+
+/// The agent list: those that can launch and those errors leave out, by name.
+fn agent_entries(manifest: &Manifest, left_out: &[LeftOut]) -> Vec<AgentEntry> {
+    let mut agents: Vec<AgentEntry> = manifest
+        .agents
+        .values()
+        .map(|a| AgentEntry {
+            name: a.name.clone(),
+            bottle: a.bottle.clone(),
+            errors: None,
+        })
+        .chain(left_out.iter().map(|l| AgentEntry {
+            name: l.agent.clone(),
+            bottle: l.bottle.clone(),
+            errors: Some(l.errors.to_string()),
+        }))
+        .collect();
+    agents.sort_by(|a, b| a.name.cmp(&b.name));
+    agents
 }
 
 /// The escape chord from `CLAUDE_BOTTLE_ESCAPE_KEY` (unset or empty: the
