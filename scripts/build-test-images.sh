@@ -66,7 +66,60 @@ build_pipelock_standin() {
             --change 'ENTRYPOINT ["/pipelock"]' \
             --change 'CMD ["run", "--listen", "0.0.0.0:8888"]' \
             --change 'EXPOSE 8888' \
-            --change 'LABEL claude-bottle.test=1'
+            --change 'LABEL claude-bottle.test=1' \
+            --change 'LABEL claude-bottle.test.sidecar=standin'
+    fi
+    finish "$name" "$hash"
+}
+
+# The sidecar every test bottle runs, `claude-bottle-test/pipelock`: real
+# pipelock when CLAUDE_BOTTLE_TEST_PIPELOCK_BINARY names a pipelock 2.3.0
+# binary (static, built from upstream's source as its Dockerfile does), laid
+# out as the released image; otherwise the stand-in under this name. The label
+# `claude-bottle.test.sidecar` says which (`pipelock` or `standin`).
+#
+# It is not built here from the Go module proxy: `go install
+# github.com/luckyPipewrench/pipelock/cmd/pipelock@v2.3.0` cannot work anywhere
+# (the module path has no /v2 suffix, so Go refuses v2 tags), and the proxy
+# these machines reach refuses the module outright (403 "This module version
+# is not available."). ARCHITECTURE.md ("The sidecar in tests") has more.
+build_pipelock() {
+    local name=claude-bottle-test/pipelock
+    local binary=${CLAUDE_BOTTLE_TEST_PIPELOCK_BINARY:-}
+    if [ -z "$binary" ]; then
+        local standin
+        standin=$(docker image inspect --format '{{.Id}}' claude-bottle-test/pipelock-standin:latest)
+        local hash=standin-${standin#sha256:}
+        hash=${hash:0:24}
+        docker tag claude-bottle-test/pipelock-standin:latest "$name:$hash"
+        log "$name is the stand-in (set CLAUDE_BOTTLE_TEST_PIPELOCK_BINARY for real pipelock)"
+        finish "$name" "$hash"
+        return
+    fi
+    if [ ! -x "$binary" ]; then
+        log "CLAUDE_BOTTLE_TEST_PIPELOCK_BINARY=$binary is not an executable file"
+        exit 1
+    fi
+    local version
+    version=$("$binary" version 2>&1 | head -n1)
+    local hash
+    hash=$({ sha256sum "$binary"; sha256sum /etc/ssl/certs/ca-certificates.crt; } |
+        inputs_hash build_pipelock)
+    if image_exists "$name:$hash"; then
+        log "$name:$hash is up to date ($version)"
+    else
+        log "building $name:$hash from $binary ($version)"
+        local dir="$staging_root/pipelock"
+        rm -rf "$dir"
+        mkdir -p "$dir/etc/ssl/certs"
+        cp "$binary" "$dir/pipelock"
+        cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/"
+        import_tree "$dir" "$name:$hash" \
+            --change 'ENTRYPOINT ["/pipelock"]' \
+            --change 'CMD ["run", "--listen", "0.0.0.0:8888"]' \
+            --change 'EXPOSE 8888' \
+            --change 'LABEL claude-bottle.test=1' \
+            --change 'LABEL claude-bottle.test.sidecar=pipelock'
     fi
     finish "$name" "$hash"
 }
@@ -107,6 +160,7 @@ build_busybox() {
 }
 
 build_pipelock_standin
+build_pipelock
 build_busybox
 # The agent image's offline base and the claude binary. Sourced, not run: it
 # would wait for the lock this script already holds.

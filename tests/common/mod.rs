@@ -90,7 +90,7 @@ pub async fn launch_settings() -> claude_bottle::docker::bottle::LaunchSettings 
 }
 
 pub const TEST_BASE_IMAGE: &str = "claude-bottle-test/debian-base:bookworm";
-pub const SIDECAR_TEST_IMAGE: &str = "claude-bottle-test/pipelock-standin:latest";
+pub const SIDECAR_TEST_IMAGE: &str = "claude-bottle-test/pipelock:latest";
 
 /// The environment that makes the real binary use the test images.
 pub fn test_image_env() -> Vec<(&'static str, String)> {

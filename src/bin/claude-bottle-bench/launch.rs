@@ -21,7 +21,7 @@ use claude_bottle::manifest::ResolvedAgent;
 use crate::report::{Summary, Table};
 
 pub const TEST_BASE_IMAGE: &str = "claude-bottle-test/debian-base:bookworm";
-pub const SIDECAR_TEST_IMAGE: &str = "claude-bottle-test/pipelock-standin:latest";
+pub const SIDECAR_TEST_IMAGE: &str = "claude-bottle-test/pipelock:latest";
 
 pub fn run(quick: bool, table: &mut Table) -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
