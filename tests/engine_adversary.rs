@@ -133,12 +133,13 @@ const NO_CONTROL: &[(&str, &str)] = &[
 
 /// Attacks tunnelled to `allowed.test`'s server: the reply must come from it,
 /// which shows the probe reads whichever server answered.
-const ANSWERED_BY_ALLOWED: &[&str] = &[
-    "connect-disguise-host-header",
-    "connect-disguise-absolute-uri",
-    "uri-pipelined",
-    "forward-host-header",
-];
+const ANSWERED_BY_ALLOWED: &[&str] = &["connect-disguise-host-header", "forward-host-header"];
+
+/// Attacks that start with a request for `allowed.test`'s server and then ask
+/// for `denied.test`: the stand-in relays them to `allowed.test`'s server,
+/// real pipelock refuses the part for `denied.test` itself (403). Either way
+/// the denied server must not answer, which the attack's own result checks.
+const ANSWERED_BY_ALLOWED_OR_REFUSED: &[&str] = &["connect-disguise-absolute-uri", "uri-pipelined"];
 
 #[derive(Debug)]
 struct Line {
@@ -236,8 +237,8 @@ async fn run_script(
 async fn an_adversary_in_a_bottle_stays_in() {
     let engine = common::engine().await;
     let settings = common::launch_settings().await;
-    let attacker = common::resolved_agent("adversary", &["allowed.test"]);
-    let neighbour = common::resolved_agent("target", &["allowed.test"]);
+    let attacker = common::outside_agent("adversary", &["allowed.test"]);
+    let neighbour = common::outside_agent("target", &["allowed.test"]);
 
     let mut cleanup = Cleanup::default();
     let (a, b) = probe::launch_attacker_and_neighbour(
@@ -404,6 +405,14 @@ fn judge_attack(
         findings.check(detail.contains("answered-by=allowed-server"), || {
             format!("control: {name} was not answered by allowed.test's server: {detail:?}")
         });
+    }
+    for name in ANSWERED_BY_ALLOWED_OR_REFUSED {
+        let detail = report.results.get(*name).map_or("", |l| l.detail.as_str());
+        let refused = detail.starts_with("HTTP/1.1 403") || detail.contains("answered-by=none");
+        findings.check(
+            detail.contains("answered-by=allowed-server") || refused,
+            || format!("control: {name} was neither answered by allowed.test's server nor refused: {detail:?}"),
+        );
     }
 }
 

@@ -11,7 +11,7 @@ use claude_bottle::docker::reaper;
 async fn bottle_launches_in_order_and_tears_down_to_nothing() {
     let engine = common::engine().await;
     let settings = common::launch_settings().await;
-    let resolved = common::resolved_agent("probe", &["allowed.test"]);
+    let resolved = common::outside_agent("probe", &["allowed.test"]);
     let mut steps = Vec::new();
     let b = bottle::launch(&engine, &resolved, &settings, &mut |s| steps.push(s))
         .await

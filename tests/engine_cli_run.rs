@@ -38,7 +38,7 @@ impl Setup {
             "bottles": { "b": {
                 "runtime": runtime,
                 "env": { "MANIFEST_VAR": "from-the-manifest" },
-                "egress": { "allowlist": ["allowed.test"] }
+                "egress": { "allowlist": ["allowed.test"], "private_hosts": ["allowed.test"] }
             }},
             "agents": { &agent: { "bottle": "b" } }
         });

@@ -22,7 +22,7 @@ use claude_bottle::docker::bottle::Bottle;
 use claude_bottle::docker::container::ExecOutput;
 use claude_bottle::docker::engine::Engine;
 use claude_bottle::egress::log::EventKind;
-use claude_bottle::manifest::{AllowEntry, AllowOrigin, ResolvedAgent, Skill, SshHost};
+use claude_bottle::manifest::{ResolvedAgent, Skill, SshHost};
 use futures_util::future::join_all;
 use probe::{
     AGENT, Cleanup, Findings, HOST_REPLY, HostListener, docker_ok, logged, sh, show, sidecar_events,
@@ -64,7 +64,7 @@ fn granted_agent(dir: &Path) -> (ResolvedAgent, Vec<u8>, String) {
     // A skill folder could hold a link to a host secret; it must not be followed.
     std::os::unix::fs::symlink("/etc/shadow", skill.join("leak")).expect("symlink");
 
-    let mut resolved = common::resolved_agent("neighbour", &["allowed.test"]);
+    let mut resolved = common::outside_agent("neighbour", &["allowed.test", "gitea.test"]);
     resolved.bottle.ssh = vec![SshHost {
         host: "gitea".into(),
         hostname: "gitea.test".into(),
@@ -73,10 +73,6 @@ fn granted_agent(dir: &Path) -> (ResolvedAgent, Vec<u8>, String) {
         identity_file: key.clone(),
         known_host_key: known_host_key.clone(),
     }];
-    resolved.allowlist.push(AllowEntry {
-        host: "gitea.test".into(),
-        origins: vec![AllowOrigin::Manifest],
-    });
     resolved.skills = vec![Skill {
         name: "review".into(),
         dir: skill,
@@ -188,7 +184,7 @@ async fn an_agent_cannot_leave_its_bottle() {
     let settings = common::launch_settings().await;
     let keys = tempfile::tempdir().expect("temp dir");
     let (neighbour_agent, key, known_host_key) = granted_agent(keys.path());
-    let attacker_agent = common::resolved_agent("attacker", &["allowed.test"]);
+    let attacker_agent = common::outside_agent("attacker", &["allowed.test"]);
 
     let mut cleanup = Cleanup::default();
     let (a, b) = probe::launch_attacker_and_neighbour(

@@ -25,7 +25,7 @@ async fn thirty_two_bottles_at_once() {
     let started = Instant::now();
     let launches = (0..BOTTLES).map(|i| {
         let (engine, settings) = (engine.clone(), settings.clone());
-        let resolved = common::resolved_agent(&format!("{run}-{i}"), &["allowed.test"]);
+        let resolved = common::outside_agent(&format!("{run}-{i}"), &["allowed.test"]);
         tokio::spawn(
             async move { bottle::launch(&engine, &resolved, &settings, &mut |_| {}).await },
         )

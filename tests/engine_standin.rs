@@ -14,7 +14,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use claude_bottle::egress::config::{PIPELOCK_PORT, SidecarSettings, pipelock_config};
+use claude_bottle::egress::config::{
+    PIPELOCK_PORT, PrivateDestinations, SidecarSettings, pipelock_config,
+};
 use claude_bottle::egress::log::{EgressEvent, EventKind, LogLine, parse_line};
 
 const LABEL: &str = "claude-bottle.test=1";
@@ -113,9 +115,16 @@ struct Topology {
 }
 
 fn config_text(allowlist: &[&str]) -> String {
+    let hosts: Vec<String> = allowlist.iter().map(|h| (*h).to_string()).collect();
+    // The outside server sits on a private Docker subnet: the SSRF guard lets
+    // it through only as a private host of this bottle.
     pipelock_config(&SidecarSettings {
         identity: "bottle-test".to_string(),
-        allowlist: allowlist.iter().map(|h| (*h).to_string()).collect(),
+        allowlist: hosts.clone(),
+        private: PrivateDestinations {
+            names: hosts,
+            blocks: vec![],
+        },
     })
 }
 

@@ -84,6 +84,7 @@ pub fn resolved(agent: &str) -> Box<ResolvedAgent> {
                 known_host_key: "github.com ssh-ed25519 AAAA".into(),
             }],
             allowlist: vec!["docs.rs".into()],
+            private_hosts: vec![],
             resources: Resources::default(),
         },
         env: vec![

@@ -49,6 +49,7 @@ pub fn origin_names(origins: &[AllowOrigin]) -> String {
             AllowOrigin::Default => "default",
             AllowOrigin::Manifest => "manifest",
             AllowOrigin::Ssh => "ssh",
+            AllowOrigin::Private => "private",
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -107,6 +108,20 @@ pub fn to_text(r: &ResolvedAgent) -> String {
     for e in &r.allowlist {
         let _ = writeln!(out, "  {:host_w$}  {}", e.host, origin_names(&e.origins));
     }
+    if !r.bottle.private_hosts.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nprivate hosts ({}): reachable although on private addresses, which the sidecar refuses by default",
+            r.bottle.private_hosts.len()
+        );
+        for p in &r.bottle.private_hosts {
+            let what = match p {
+                manifest::PrivateHost::Block(..) => "allowed hosts may resolve into this block",
+                _ => "allowed, and may resolve to a private address",
+            };
+            let _ = writeln!(out, "  {}  {what}", p.text());
+        }
+    }
     out
 }
 
@@ -128,5 +143,6 @@ pub fn to_json(r: &ResolvedAgent) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "skills": r.skills,
         "allowlist": r.allowlist,
+        "private_hosts": r.bottle.private_hosts.iter().map(manifest::PrivateHost::text).collect::<Vec<_>>(),
     })
 }

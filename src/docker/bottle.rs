@@ -11,7 +11,7 @@ use super::labels::{Role, SessionLabels, new_session_id};
 use super::network::{self, NetworkError};
 use super::reaper;
 use super::sidecar::{self, SidecarError, SidecarPlacement};
-use crate::egress::config::{PIPELOCK_PORT, SidecarSettings};
+use crate::egress::config::{PIPELOCK_PORT, PrivateDestinations, SidecarSettings};
 use crate::manifest::ResolvedAgent;
 
 /// The images a bottle is made of.
@@ -182,6 +182,7 @@ async fn launch_session(
     let sidecar_settings = SidecarSettings {
         identity: names.agent.clone(),
         allowlist: resolved.allowlist.iter().map(|e| e.host.clone()).collect(),
+        private: PrivateDestinations::from_manifest(&resolved.bottle.private_hosts),
     };
     let proxy = format!("{proxy_ip}:{PIPELOCK_PORT}");
     let grants = grants::agent_files(resolved, &proxy)?;

@@ -36,6 +36,35 @@ pub struct SidecarSettings {
     /// Hosts or `*.domain` patterns, already validated and normalised.
     /// Pipelock refuses strict mode with an empty list.
     pub allowlist: Vec<String>,
+    /// Exceptions to pipelock's SSRF guard, which otherwise refuses every
+    /// destination that is or resolves to a private, loopback or CGN address.
+    pub private: PrivateDestinations,
+}
+
+/// A bottle's `egress.private_hosts`, split the way pipelock takes them.
+/// Strict mode refuses a reload that changes these, so they are fixed at launch.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PrivateDestinations {
+    /// Host names or `*.domain` that may resolve to private addresses
+    /// (pipelock's `trusted_domains`; it never matches an IP literal).
+    pub names: Vec<String>,
+    /// CIDR blocks, single addresses as `/32` (pipelock's `ssrf.ip_allowlist`).
+    pub blocks: Vec<String>,
+}
+
+impl PrivateDestinations {
+    pub fn from_manifest(entries: &[crate::manifest::PrivateHost]) -> Self {
+        use crate::manifest::PrivateHost;
+        let mut out = Self::default();
+        for entry in entries {
+            match entry {
+                PrivateHost::Name(name) => out.names.push(name.clone()),
+                PrivateHost::Address(ip) => out.blocks.push(format!("{ip}/32")),
+                PrivateHost::Block(ip, bits) => out.blocks.push(format!("{ip}/{bits}")),
+            }
+        }
+        out
+    }
 }
 
 /// The sidecar's argv after the image's `/pipelock` entrypoint.
@@ -62,6 +91,9 @@ pub fn pipelock_config(settings: &SidecarSettings) -> String {
     );
     line(&mut out, 0, "bind_default_agent_identity", "true");
     push_allowlist(&mut out, &settings.allowlist);
+    push_list(&mut out, 0, "trusted_domains", &settings.private.names);
+    out.push_str("ssrf:\n");
+    push_list(&mut out, 1, "ip_allowlist", &settings.private.blocks);
 
     out.push_str("fetch_proxy:\n");
     line(&mut out, 1, "listen", &quote(LISTEN));
@@ -124,6 +156,18 @@ fn push_allowlist(out: &mut String, allowlist: &[String]) {
     }
 }
 
+/// `key: []`, or `key:` and one quoted item a line.
+fn push_list(out: &mut String, depth: usize, key: &str, items: &[String]) {
+    if items.is_empty() {
+        line(out, depth, key, "[]");
+        return;
+    }
+    let _ = writeln!(out, "{:indent$}{key}:", "", indent = depth * 2);
+    for item in items {
+        let _ = writeln!(out, "{:indent$}  - {}", "", quote(item), indent = depth * 2);
+    }
+}
+
 fn line(out: &mut String, depth: usize, key: &str, value: &str) {
     let _ = writeln!(out, "{:indent$}{key}: {value}", "", indent = depth * 2);
 }
@@ -161,6 +205,7 @@ mod tests {
         SidecarSettings {
             identity: "bottle-alpha-1".to_string(),
             allowlist: allowlist.iter().map(|h| (*h).to_string()).collect(),
+            private: PrivateDestinations::default(),
         }
     }
 
@@ -197,9 +242,33 @@ mod tests {
     }
 
     #[test]
+    fn private_hosts_render_as_trusted_domains_and_ip_allowlist() {
+        use crate::manifest::PrivateHost;
+        use std::net::Ipv4Addr;
+        let mut s = settings(&["gitea.lan"]);
+        s.private = PrivateDestinations::from_manifest(&[
+            PrivateHost::Name("gitea.lan".into()),
+            PrivateHost::Address(Ipv4Addr::new(10, 0, 0, 5)),
+            PrivateHost::Block(Ipv4Addr::new(192, 168, 1, 0), 24),
+        ]);
+        let yaml = pipelock_config(&s);
+        assert!(
+            yaml.contains(
+                "trusted_domains:\n  - \"gitea.lan\"\nssrf:\n  ip_allowlist:\n    - \"10.0.0.5/32\"\n    - \"192.168.1.0/24\"\n"
+            ),
+            "{yaml}"
+        );
+        let none = pipelock_config(&settings(&["gitea.lan"]));
+        assert!(
+            none.contains("trusted_domains: []\nssrf:\n  ip_allowlist: []\n"),
+            "{none}"
+        );
+    }
+
+    #[test]
     fn an_empty_allowlist_is_an_empty_flow_list() {
         let yaml = pipelock_config(&settings(&[]));
-        assert!(yaml.contains("\napi_allowlist: []\nfetch_proxy:\n"));
+        assert!(yaml.contains("\napi_allowlist: []\ntrusted_domains: []\n"));
     }
 
     #[test]
@@ -208,6 +277,7 @@ mod tests {
         let yaml = pipelock_config(&SidecarSettings {
             identity: hostile.to_string(),
             allowlist: vec![hostile.to_string()],
+            private: PrivateDestinations::default(),
         });
         assert_eq!(
             quote(hostile),

@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
+use super::model::PrivateHost;
+
 /// Why a value is wrong, and what would be right.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -257,6 +259,74 @@ pub fn normalise_allow_host(raw: &str) -> Result<String, Problem> {
     }
 }
 
+/// An `egress.private_hosts` entry: a host name, `*.domain`, an IPv4 address
+/// or an IPv4 block. Loopback, `0.0.0.0/8` and link-local are refused: inside a
+/// bottle loopback is the sidecar itself, and link-local holds cloud metadata
+/// services.
+pub fn normalise_private_host(raw: &str) -> Result<PrivateHost, Problem> {
+    if let Some((addr, bits)) = raw.split_once('/').filter(|(addr, _)| looks_numeric(addr)) {
+        let shown_raw = shown(raw);
+        let (Ok(ip), Ok(bits)) = (addr.parse::<Ipv4Addr>(), bits.parse::<u8>()) else {
+            return Err(Problem::new(format!(
+                "`{shown_raw}` is not an IPv4 block; write it as `10.1.0.0/16`"
+            )));
+        };
+        if bits > 32 {
+            return Err(Problem::new(format!(
+                "`{shown_raw}`: a block's prefix is at most 32 bits"
+            )));
+        }
+        if bits < 8 {
+            return Err(Problem::new(format!(
+                "`{shown_raw}` is wider than a /8; name the network the hosts are on"
+            )));
+        }
+        let block = PrivateHost::Block(ip, bits);
+        check_private_range(raw, ip, bits)?;
+        return Ok(block);
+    }
+    let host = normalise_allow_host(raw)?;
+    match host.parse::<Ipv4Addr>() {
+        Ok(ip) => {
+            check_private_range(raw, ip, 32)?;
+            Ok(PrivateHost::Address(ip))
+        }
+        Err(_) => Ok(PrivateHost::Name(host)),
+    }
+}
+
+/// Refuses blocks that overlap loopback, `0.0.0.0/8` or link-local.
+fn check_private_range(raw: &str, ip: Ipv4Addr, bits: u8) -> Result<(), Problem> {
+    const REFUSED: [(Ipv4Addr, u8, &str); 3] = [
+        (
+            Ipv4Addr::new(127, 0, 0, 0),
+            8,
+            "loopback, which inside a bottle is the sidecar itself",
+        ),
+        (
+            Ipv4Addr::UNSPECIFIED,
+            8,
+            "`0.0.0.0/8`, which no host is reached at",
+        ),
+        (
+            Ipv4Addr::new(169, 254, 0, 0),
+            16,
+            "link-local, where cloud metadata services answer",
+        ),
+    ];
+    let mask = |b: u8| u32::MAX.checked_shl(32 - u32::from(b)).unwrap_or(0);
+    for (net, net_bits, what) in REFUSED {
+        let common = mask(bits.min(net_bits));
+        if u32::from(ip) & common == u32::from(net) & common {
+            return Err(Problem::new(format!(
+                "`{}` overlaps {what}; a bottle may not be given it",
+                shown(raw)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A memory size: `"512m"`, `"2g"`, `"1024k"`, `"1048576b"` (units k/m/g/t, an optional `b`,
 /// any case) in whole numbers; at least 6 MiB.
 pub fn parse_memory(text: &str) -> Result<u64, Problem> {
@@ -329,6 +399,59 @@ mod tests {
         assert!(check_env_name("A-B").is_err());
         let e = check_env_name("https_proxy").unwrap_err();
         assert!(e.message.contains("set by claude-bottle"));
+    }
+
+    #[test]
+    fn private_hosts_are_names_addresses_or_blocks() {
+        use std::net::Ipv4Addr;
+        assert_eq!(
+            normalise_private_host("Gitea.LAN.").unwrap(),
+            PrivateHost::Name("gitea.lan".into())
+        );
+        assert_eq!(
+            normalise_private_host("*.corp.example").unwrap(),
+            PrivateHost::Name("*.corp.example".into())
+        );
+        assert_eq!(
+            normalise_private_host("10.0.0.5").unwrap(),
+            PrivateHost::Address(Ipv4Addr::new(10, 0, 0, 5))
+        );
+        assert_eq!(
+            normalise_private_host("192.168.1.0/24").unwrap(),
+            PrivateHost::Block(Ipv4Addr::new(192, 168, 1, 0), 24)
+        );
+        assert_eq!(
+            normalise_private_host("192.168.1.0/24").unwrap().text(),
+            "192.168.1.0/24"
+        );
+        assert_eq!(
+            normalise_private_host("192.168.1.0/24")
+                .unwrap()
+                .allow_entry(),
+            None
+        );
+    }
+
+    #[test]
+    fn private_hosts_refuse_loopback_link_local_and_nonsense() {
+        for (raw, says) in [
+            ("127.0.0.1", "loopback"),
+            ("127.1.2.0/24", "loopback"),
+            ("100.0.0.0/7", "wider than a /8"),
+            ("0.0.0.0/8", "0.0.0.0/8"),
+            ("169.254.169.254", "link-local"),
+            ("169.254.0.0/20", "link-local"),
+            ("10.0.0.0/33", "at most 32"),
+            ("10.0.0/8", "not an IPv4 block"),
+            ("10.0.0.0/x", "not an IPv4 block"),
+            ("gitea.lan/24", "has a path"),
+            ("http://gitea.lan", "is a URL"),
+            ("*", "bare `*`"),
+        ] {
+            let err = normalise_private_host(raw).unwrap_err();
+            assert!(err.message.contains(says), "{raw}: {}", err.message);
+        }
+        assert!(normalise_private_host("126.255.0.0/16").is_ok());
     }
 
     #[test]

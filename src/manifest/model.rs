@@ -90,7 +90,44 @@ pub struct Bottle {
     pub ssh: Vec<SshHost>,
     /// Host patterns exactly as normalised from the manifest (no defaults added).
     pub allowlist: Vec<String>,
+    /// `egress.private_hosts`: destinations on private addresses this bottle may reach.
+    pub private_hosts: Vec<PrivateHost>,
     pub resources: Resources,
+}
+
+/// One `egress.private_hosts` entry: a destination the sidecar's SSRF guard
+/// would refuse because it is, or resolves to, a private or CGN address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum PrivateHost {
+    /// A host name or `*.domain`: it joins the allowlist and may resolve to any
+    /// private address.
+    Name(String),
+    /// An IPv4 address: it joins the allowlist.
+    Address(std::net::Ipv4Addr),
+    /// An IPv4 block (`10.1.0.0/16`): allowlisted names may resolve into it.
+    /// It allows no host by itself.
+    Block(std::net::Ipv4Addr, u8),
+}
+
+impl PrivateHost {
+    /// As written in the manifest (normalised).
+    pub fn text(&self) -> String {
+        match self {
+            Self::Name(name) => name.clone(),
+            Self::Address(ip) => ip.to_string(),
+            Self::Block(ip, bits) => format!("{ip}/{bits}"),
+        }
+    }
+
+    /// The allowlist entry it adds, if any.
+    pub fn allow_entry(&self) -> Option<String> {
+        match self {
+            Self::Name(name) => Some(name.clone()),
+            Self::Address(ip) => Some(ip.to_string()),
+            Self::Block(..) => None,
+        }
+    }
 }
 
 /// A validated `agents.<name>` entry.
@@ -132,6 +169,8 @@ pub enum AllowOrigin {
     Manifest,
     /// The `Hostname` of one of the bottle's ssh entries.
     Ssh,
+    /// Listed in the bottle's `egress.private_hosts`.
+    Private,
 }
 
 /// One entry of the effective allowlist.

@@ -173,7 +173,7 @@ fn find_skill(name: &str, ctx: &ResolveContext) -> Result<PathBuf, Vec<PathBuf>>
     Err(looked)
 }
 
-/// Defaults, the bottle's allowlist and its ssh host names: sorted, each host once with
+/// Defaults, the bottle's allowlist, its ssh host names and its private hosts: sorted, each host once with
 /// every reason it is there.
 pub fn effective_allowlist(bottle: &super::model::Bottle) -> Vec<AllowEntry> {
     let mut hosts: BTreeMap<String, BTreeSet<AllowOrigin>> = BTreeMap::new();
@@ -188,7 +188,12 @@ pub fn effective_allowlist(bottle: &super::model::Bottle) -> Vec<AllowEntry> {
         .ssh
         .iter()
         .map(|s| (s.hostname.to_lowercase(), AllowOrigin::Ssh));
-    for (host, origin) in defaults.chain(listed).chain(ssh) {
+    let private = bottle
+        .private_hosts
+        .iter()
+        .filter_map(super::model::PrivateHost::allow_entry)
+        .map(|h| (h, AllowOrigin::Private));
+    for (host, origin) in defaults.chain(listed).chain(ssh).chain(private) {
         hosts.entry(host).or_default().insert(origin);
     }
     hosts

@@ -11,7 +11,7 @@ use super::error::{Entry, ManifestError};
 use super::fields::{self, Problem};
 use super::json::{Member, Node, Pos, Value};
 use super::keys::{self, AGENT_KEYS, BOTTLE_KEYS, EGRESS_KEYS, RESOURCES_KEYS, RUNTIMES, TOP_KEYS};
-use super::model::{Agent, Bottle, EnvVar, Resources, Runtime, SkillRef};
+use super::model::{Agent, Bottle, EnvVar, PrivateHost, Resources, Runtime, SkillRef};
 
 /// An agent and where its `bottle` reference is, for the check after merging.
 #[derive(Debug, Clone)]
@@ -229,6 +229,7 @@ impl Checker<'_> {
             env: Vec::new(),
             ssh: Vec::new(),
             allowlist: Vec::new(),
+            private_hosts: Vec::new(),
             resources: Resources::default(),
         };
         let Some(fields) = self.object(&path, &m.value, BOTTLE_KEYS, "a bottle") else {
@@ -240,7 +241,9 @@ impl Checker<'_> {
                 "runtime" => bottle.runtime = self.runtime(&fpath, &f.value).unwrap_or_default(),
                 "env" => bottle.env = self.env(&fpath, &f.value),
                 "ssh" => bottle.ssh = self.ssh_list(&fpath, &f.value),
-                "egress" => bottle.allowlist = self.egress(&fpath, &f.value),
+                "egress" => {
+                    (bottle.allowlist, bottle.private_hosts) = self.egress(&fpath, &f.value);
+                }
                 "resources" => bottle.resources = self.resources(&fpath, &f.value),
                 _ => {}
             }
@@ -297,30 +300,51 @@ impl Checker<'_> {
         out
     }
 
-    fn egress(&mut self, path: &str, node: &Node) -> Vec<String> {
+    fn egress(&mut self, path: &str, node: &Node) -> (Vec<String>, Vec<PrivateHost>) {
         let Some(fields) = self.object(path, node, EGRESS_KEYS, "`egress`") else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let mut hosts = Vec::new();
-        let mut seen = HashSet::new();
-        for f in fields.iter().filter(|f| f.key == "allowlist") {
-            let lpath = key_path(path, "allowlist");
-            let Some(items) = self.list(&lpath, &f.value) else {
-                continue;
-            };
-            for (i, item) in items.iter().enumerate() {
-                let ipath = format!("{lpath}[{i}]");
-                let Some(raw) = self.string(&ipath, item) else {
-                    continue;
-                };
-                match fields::normalise_allow_host(raw) {
-                    Ok(host) if seen.insert(host.clone()) => hosts.push(host),
-                    Ok(_) => {}
-                    Err(p) => self.error(&ipath, item.pos, p),
+        let mut private = Vec::new();
+        for f in fields {
+            let lpath = key_path(path, &f.key);
+            match f.key.as_str() {
+                "allowlist" => {
+                    hosts = self.host_list(&lpath, &f.value, fields::normalise_allow_host);
                 }
+                "private_hosts" => {
+                    private = self.host_list(&lpath, &f.value, fields::normalise_private_host);
+                }
+                _ => {}
             }
         }
-        hosts
+        (hosts, private)
+    }
+
+    /// A list of host entries, each checked by `normalise`; repeats are dropped.
+    fn host_list<T: Clone + Eq + std::hash::Hash>(
+        &mut self,
+        path: &str,
+        node: &Node,
+        normalise: fn(&str) -> Result<T, Problem>,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let Some(items) = self.list(path, node) else {
+            return out;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let ipath = format!("{path}[{i}]");
+            let Some(raw) = self.string(&ipath, item) else {
+                continue;
+            };
+            match normalise(raw) {
+                Ok(entry) if seen.insert(entry.clone()) => out.push(entry),
+                Ok(_) => {}
+                Err(p) => self.error(&ipath, item.pos, p),
+            }
+        }
+        out
     }
 
     fn resources(&mut self, path: &str, node: &Node) -> Resources {

@@ -78,6 +78,7 @@ fn origin_mark(origin: AllowOrigin) -> char {
         AllowOrigin::Default => 'D',
         AllowOrigin::Manifest => 'M',
         AllowOrigin::Ssh => 'S',
+        AllowOrigin::Private => 'P',
     }
 }
 

@@ -173,6 +173,7 @@ fn preflight(app: &App, pending: &PendingLaunch) -> Vec<Line<'static>> {
                 AllowOrigin::Default => "default",
                 AllowOrigin::Manifest => "manifest",
                 AllowOrigin::Ssh => "ssh",
+                AllowOrigin::Private => "private",
             })
             .collect();
         lines.push(Line::raw(format!(

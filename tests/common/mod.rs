@@ -38,6 +38,7 @@ pub fn resolved_agent(name: &str, allow: &[&str]) -> claude_bottle::manifest::Re
             env: vec![],
             ssh: vec![],
             allowlist: allow.iter().map(|s| (*s).to_owned()).collect(),
+            private_hosts: vec![],
             resources: Resources::default(),
         },
         env: vec![],
@@ -50,6 +51,22 @@ pub fn resolved_agent(name: &str, allow: &[&str]) -> claude_bottle::manifest::Re
             })
             .collect(),
     }
+}
+
+/// A resolved agent that may reach the tests' outside servers: they sit on
+/// private Docker subnets, which the sidecar's SSRF guard refuses unless the
+/// bottle lists them in `egress.private_hosts`, as a user would for a LAN host.
+pub fn outside_agent(name: &str, hosts: &[&str]) -> claude_bottle::manifest::ResolvedAgent {
+    use claude_bottle::manifest::{AllowOrigin, PrivateHost};
+    let mut resolved = resolved_agent(name, hosts);
+    resolved.bottle.private_hosts = hosts
+        .iter()
+        .map(|h| PrivateHost::Name((*h).to_owned()))
+        .collect();
+    for entry in &mut resolved.allowlist {
+        entry.origins.push(AllowOrigin::Private);
+    }
+    resolved
 }
 
 /// Builds every test image once per test process (the script skips what is

@@ -15,7 +15,9 @@ use claude_bottle::docker::engine::Engine;
 use claude_bottle::docker::files::tar_archive;
 use claude_bottle::docker::image::{AgentImageSource, ensure_agent_image};
 use claude_bottle::docker::{grants, sidecar};
-use claude_bottle::egress::config::{PIPELOCK_PORT, SidecarSettings, sidecar_command};
+use claude_bottle::egress::config::{
+    PIPELOCK_PORT, PrivateDestinations, SidecarSettings, sidecar_command,
+};
 use claude_bottle::manifest::ResolvedAgent;
 
 use crate::report::{Summary, Table};
@@ -135,6 +137,7 @@ pub fn resolved_agent(name: &str) -> ResolvedAgent {
             env: vec![],
             ssh: vec![],
             allowlist: vec![ALLOWED.into()],
+            private_hosts: vec![],
             resources: Resources::default(),
         },
         env: vec![],
@@ -345,6 +348,7 @@ fn cli_launch(settings: &LaunchSettings, counter: &mut usize) -> anyhow::Result<
         let sidecar_settings = SidecarSettings {
             identity: agent.clone(),
             allowlist: vec![ALLOWED.into()],
+            private: PrivateDestinations::default(),
         };
         let config = tar_archive(&sidecar::config_grant(&sidecar_settings))?;
         docker_ok(&["cp", "-", &format!("{sidecar_name}:/")], Some(&config))?;
