@@ -199,6 +199,7 @@ async fn launch_session(
                     egress_ip: egress.subnet.host(2),
                     internal_network: &names.internal_network,
                     internal_ip: proxy_ip,
+                    uid: sidecar::sidecar_uid(session),
                     labels: labels.for_role(Role::Sidecar),
                 },
                 &sidecar_settings,

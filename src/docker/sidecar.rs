@@ -12,9 +12,16 @@ use super::files::FileGrant;
 use crate::egress::config::{
     CONFIG_FILE, PIPELOCK_PORT, SidecarSettings, pipelock_config, sidecar_command,
 };
+use crate::egress::reload::{ReloadVerdict, config_hash, reload_verdict};
+use crate::egress::tail;
 
-/// The sidecar runs as `nobody`, as pipelock's own deployments do.
-const SIDECAR_USER: &str = "65534:65534";
+/// Sidecars run as unprivileged uids from this range, one per bottle (see
+/// [`sidecar_uid`]).
+const SIDECAR_UID_BASE: u32 = 200_000;
+const SIDECAR_UID_SPAN: u32 = 100_000;
+/// How long a reload may take to show its outcome in the sidecar's output
+/// (pipelock waits 100 ms for the file to settle, then loads it).
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long pipelock may take to answer `/health` after it starts.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Health polls start this far apart and double up to [`HEALTH_POLL_MAX`]:
@@ -33,6 +40,29 @@ pub enum SidecarError {
         HEALTH_TIMEOUT.as_secs()
     )]
     Unhealthy { image: String, log_tail: String },
+    #[error("the sidecar refused the new config and keeps the old one: {0}")]
+    ReloadRejected(String),
+    #[error("the sidecar could not load the new config and keeps the old one: {0}")]
+    ReloadFailed(String),
+    #[error(
+        "the sidecar did not report loading the new config within {}s; it may not be watching \
+         its config directory (its log says why)",
+        RELOAD_TIMEOUT.as_secs()
+    )]
+    ReloadUnconfirmed,
+}
+
+/// The uid a bottle's sidecar runs as: one of a range of unprivileged uids,
+/// picked by the bottle's session. Pipelock watches its config with inotify,
+/// and the kernel limits inotify instances per uid (128 by default): sidecars
+/// sharing one uid (as `nobody`) would run out with many bottles, and a
+/// pipelock whose watcher failed to start never reloads.
+pub fn sidecar_uid(session: &str) -> u32 {
+    // FNV-1a: stable across runs and versions, unlike std's hasher.
+    let hash = session.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    SIDECAR_UID_BASE + hash % SIDECAR_UID_SPAN
 }
 
 impl From<bollard::errors::Error> for SidecarError {
@@ -50,6 +80,8 @@ pub struct SidecarPlacement<'a> {
     pub egress_ip: Ipv4Addr,
     pub internal_network: &'a str,
     pub internal_ip: Ipv4Addr,
+    /// The uid pipelock runs as ([`sidecar_uid`]).
+    pub uid: u32,
     pub labels: std::collections::HashMap<String, String>,
 }
 
@@ -78,7 +110,7 @@ pub async fn start(
     let body = ContainerCreateBody {
         image: Some(placement.image.to_owned()),
         cmd: Some(sidecar_command()),
-        user: Some(SIDECAR_USER.into()),
+        user: Some(format!("{uid}:{uid}", uid = placement.uid)),
         labels: Some(placement.labels.clone()),
         networking_config: Some(endpoint_at(placement.egress_network, placement.egress_ip)),
         host_config: Some(HostConfig {
@@ -134,24 +166,41 @@ pub async fn is_running(engine: &Engine, container: &str) -> Result<bool, Sideca
         .unwrap_or(false))
 }
 
-/// Rewrites the config in place and tells pipelock to reload it (it also
-/// watches the directory; SIGHUP makes the reload certain).
+/// Rewrites the config in place and waits for pipelock to report the outcome.
+///
+/// No SIGHUP: pipelock only handles it once its file watcher has started, and
+/// otherwise the signal ends it. The watcher sees the archive extraction
+/// replace the file, and the outcome is read from the sidecar's own output.
 pub async fn reload(
     engine: &Engine,
     container: &str,
     settings: &SidecarSettings,
 ) -> Result<(), SidecarError> {
+    let hash = config_hash(&pipelock_config(settings));
+    // The engine's `since` is in whole seconds: lines from the start of this
+    // second are read too, and one about another file's hash is ignored.
+    let since = i32::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
+    .unwrap_or(i32::MAX);
     container::copy_in(engine, container, &config_grant(settings)).await?;
-    engine
-        .docker
-        .kill_container(
-            container,
-            Some(bollard::query_parameters::KillContainerOptions {
-                signal: "SIGHUP".into(),
-            }),
-        )
-        .await?;
-    Ok(())
+    let mut verdict = None;
+    let watch = tail::follow_since(engine, container, since, |line| {
+        verdict = reload_verdict(&line, &hash);
+        verdict.is_none()
+    });
+    match tokio::time::timeout(RELOAD_TIMEOUT, watch).await {
+        Ok(Err(e)) => return Err(e.into()),
+        Ok(Ok(())) | Err(_) => {}
+    }
+    match verdict {
+        Some(ReloadVerdict::Applied) => Ok(()),
+        Some(ReloadVerdict::Rejected(why)) => Err(SidecarError::ReloadRejected(why)),
+        Some(ReloadVerdict::Failed(why)) => Err(SidecarError::ReloadFailed(why)),
+        None => Err(SidecarError::ReloadUnconfirmed),
+    }
 }
 
 /// Polls pipelock's own health check (`GET /health` from inside the sidecar),

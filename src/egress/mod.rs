@@ -2,4 +2,5 @@
 //! following its output (`tail`).
 pub mod config;
 pub mod log;
+pub mod reload;
 pub mod tail;
