@@ -191,9 +191,9 @@ pub async fn reload(
         verdict = reload_verdict(&line, &hash);
         verdict.is_none()
     });
-    match tokio::time::timeout(RELOAD_TIMEOUT, watch).await {
-        Ok(Err(e)) => return Err(e.into()),
-        Ok(Ok(())) | Err(_) => {}
+    // A timeout leaves `verdict` empty: unconfirmed.
+    if let Ok(Err(e)) = tokio::time::timeout(RELOAD_TIMEOUT, watch).await {
+        return Err(e.into());
     }
     match verdict {
         Some(ReloadVerdict::Applied) => Ok(()),

@@ -12,10 +12,13 @@ use super::log::{EventKind, LogLine};
 
 /// Pipelock's `config_hash`: the SHA-256 of the file's bytes, lowercase hex.
 pub fn config_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    use std::fmt::Write as _;
+    let mut hex = String::with_capacity(64);
+    for b in Sha256::digest(text.as_bytes()) {
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// How a reload ended.
