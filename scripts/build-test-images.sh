@@ -101,7 +101,7 @@ build_pipelock() {
         exit 1
     fi
     local version
-    version=$("$binary" version 2>&1 | head -n1)
+    version=$("$binary" version 2>&1 | sed -n 1p)
     local hash
     hash=$({ sha256sum "$binary"; sha256sum /etc/ssl/certs/ca-certificates.crt; } |
         inputs_hash build_pipelock)

@@ -237,8 +237,8 @@ async fn run_script(
 async fn an_adversary_in_a_bottle_stays_in() {
     let engine = common::engine().await;
     let settings = common::launch_settings().await;
-    let attacker = common::outside_agent("adversary", &["allowed.test"]);
-    let neighbour = common::outside_agent("target", &["allowed.test"]);
+    let attacker = common::plain_outside_agent("adversary", &["allowed.test"]);
+    let neighbour = common::plain_outside_agent("target", &["allowed.test"]);
 
     let mut cleanup = Cleanup::default();
     let (a, b) = probe::launch_attacker_and_neighbour(

@@ -64,7 +64,7 @@ fn granted_agent(dir: &Path) -> (ResolvedAgent, Vec<u8>, String) {
     // A skill folder could hold a link to a host secret; it must not be followed.
     std::os::unix::fs::symlink("/etc/shadow", skill.join("leak")).expect("symlink");
 
-    let mut resolved = common::outside_agent("neighbour", &["allowed.test", "gitea.test"]);
+    let mut resolved = common::plain_outside_agent("neighbour", &["allowed.test", "gitea.test"]);
     resolved.bottle.ssh = vec![SshHost {
         host: "gitea".into(),
         hostname: "gitea.test".into(),
@@ -184,7 +184,7 @@ async fn an_agent_cannot_leave_its_bottle() {
     let settings = common::launch_settings().await;
     let keys = tempfile::tempdir().expect("temp dir");
     let (neighbour_agent, key, known_host_key) = granted_agent(keys.path());
-    let attacker_agent = common::outside_agent("attacker", &["allowed.test"]);
+    let attacker_agent = common::plain_outside_agent("attacker", &["allowed.test"]);
 
     let mut cleanup = Cleanup::default();
     let (a, b) = probe::launch_attacker_and_neighbour(

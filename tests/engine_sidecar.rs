@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 
 use claude_bottle::docker::bottle;
 use claude_bottle::docker::sidecar::{self, SidecarError, SidecarPlacement};
-use claude_bottle::egress::config::{PrivateDestinations, SidecarSettings};
+use claude_bottle::egress::config::{Inspection, PrivateDestinations, SidecarSettings};
 use claude_bottle::egress::log::{EventKind, LogLine, parse_line};
 use claude_bottle::egress::reload::config_hash;
 use probe::{Cleanup, docker_ok};
@@ -99,6 +99,7 @@ async fn thirty_two_sidecars_each_reload() {
                 identity: name.clone(),
                 allowlist: vec!["api.anthropic.com".into()],
                 private: PrivateDestinations::default(),
+                inspection: Inspection::Off,
             };
             let placement = SidecarPlacement {
                 name: &name,
@@ -113,7 +114,7 @@ async fn thirty_two_sidecars_each_reload() {
                     ("claude-bottle.test".to_owned(), "1".to_owned()),
                 ]),
             };
-            let id = sidecar::start(engine, placement, &settings).await?;
+            let id = sidecar::start(engine, placement, &settings, None).await?;
             let mut wider = settings.clone();
             wider.allowlist.push(format!("host-{i}.test"));
             sidecar::reload(engine, &id, &wider).await?;

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use claude_bottle::egress::config::{
-    PIPELOCK_PORT, PrivateDestinations, SidecarSettings, pipelock_config,
+    Inspection, PIPELOCK_PORT, PrivateDestinations, SidecarSettings, pipelock_config,
 };
 use claude_bottle::egress::log::{EgressEvent, EventKind, LogLine, parse_line};
 
@@ -125,6 +125,7 @@ fn config_text(allowlist: &[&str]) -> String {
             names: hosts,
             blocks: vec![],
         },
+        inspection: Inspection::Off,
     })
 }
 

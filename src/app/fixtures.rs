@@ -85,6 +85,8 @@ pub fn resolved(agent: &str) -> Box<ResolvedAgent> {
             }],
             allowlist: vec!["docs.rs".into()],
             private_hosts: vec![],
+            inspect: true,
+            passthrough: vec![],
             resources: Resources::default(),
         },
         env: vec![

@@ -16,6 +16,14 @@ pub const AGENT_USER: &str = "1000:1000";
 pub const AGENT_HOME: &str = "/home/agent";
 pub const AGENT_WORKDIR: &str = "/home/agent/work";
 
+/// Where the bottle's inspection CA certificate is put in the agent.
+pub const AGENT_CA_FILE: &str = "/etc/claude-bottle/inspection-ca.pem";
+/// The system trust store of the agent image (Debian's bundle); the bottle's
+/// CA is appended to it.
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// A trust store larger than this is not the agent image's.
+const MAX_BUNDLE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Limits applied when the manifest sets none.
 pub const DEFAULT_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 pub const DEFAULT_PIDS: i64 = 1024;
@@ -57,12 +65,57 @@ pub fn container_env(proxy_ip: Ipv4Addr, proxy_port: u16) -> Vec<String> {
     env
 }
 
+/// The variables that make the agent's tools trust the bottle's CA: Node
+/// (claude, npm) adds its own file to what it trusts; curl, git, Python's
+/// requests and pip (which carry their own lists otherwise) and OpenSSL read
+/// the system bundle with the CA in it. Not secret: the certificate only.
+pub fn trust_env() -> Vec<String> {
+    let mut env = vec![format!("NODE_EXTRA_CA_CERTS={AGENT_CA_FILE}")];
+    env.extend(
+        [
+            "SSL_CERT_FILE",
+            "CURL_CA_BUNDLE",
+            "GIT_SSL_CAINFO",
+            "REQUESTS_CA_BUNDLE",
+            "PIP_CERT",
+        ]
+        .map(|name| format!("{name}={SYSTEM_CA_BUNDLE}")),
+    );
+    env
+}
+
+/// Grants that put `ca_cert` in the agent's trust: its own file, and the
+/// image's system bundle (read from the created container) with it appended.
+/// Root owns both, so the agent cannot take the CA out of the system store;
+/// a tool that ignores it only fails to reach inspected hosts.
+async fn trust_grants(
+    engine: &Engine,
+    container: &str,
+    ca_cert: &str,
+) -> Result<Vec<FileGrant>, EngineError> {
+    let mut bundle = container::read_file(engine, container, SYSTEM_CA_BUNDLE, MAX_BUNDLE_BYTES)
+        .await?
+        .unwrap_or_default();
+    if !bundle.is_empty() && !bundle.ends_with(b"\n") {
+        bundle.push(b'\n');
+    }
+    bundle.extend_from_slice(ca_cert.as_bytes());
+    let dir = AGENT_CA_FILE.rsplit_once('/').map_or("/etc", |(d, _)| d);
+    Ok(vec![
+        FileGrant::dir(dir, 0o755, (0, 0)),
+        FileGrant::file(AGENT_CA_FILE, 0o644, (0, 0), ca_cert.as_bytes().to_vec()),
+        FileGrant::file(SYSTEM_CA_BUNDLE, 0o644, (0, 0), bundle),
+    ])
+}
+
 /// Creates the agent container and copies the granted files in; the caller
-/// starts it once its sidecar is healthy. Returns the container id.
+/// starts it once its sidecar is healthy. With `ca_cert` (the bottle inspects
+/// TLS) the agent trusts that CA. Returns the container id.
 pub async fn create(
     engine: &Engine,
     placement: AgentPlacement<'_>,
     grants: &[FileGrant],
+    ca_cert: Option<&str>,
 ) -> Result<String, EngineError> {
     let limits = placement.resources;
     let memory = limits.memory_bytes.unwrap_or(DEFAULT_MEMORY_BYTES);
@@ -71,7 +124,13 @@ pub async fn create(
         hostname: Some(placement.hostname.to_owned()),
         user: Some(AGENT_USER.into()),
         working_dir: Some(AGENT_WORKDIR.into()),
-        env: Some(container_env(placement.proxy_ip, placement.proxy_port)),
+        env: Some({
+            let mut env = container_env(placement.proxy_ip, placement.proxy_port);
+            if ca_cert.is_some() {
+                env.extend(trust_env());
+            }
+            env
+        }),
         // claude runs through exec; the container itself only has to stay up.
         cmd: Some(vec!["sleep".into(), "infinity".into()]),
         entrypoint: Some(vec![]),
@@ -94,6 +153,9 @@ pub async fn create(
     };
     let id = container::create(engine, placement.name, body).await?;
     container::copy_in(engine, &id, grants).await?;
+    if let Some(cert) = ca_cert {
+        container::copy_in(engine, &id, &trust_grants(engine, &id, cert).await?).await?;
+    }
     Ok(id)
 }
 

@@ -11,8 +11,9 @@ use super::labels::{Role, SessionLabels, new_session_id};
 use super::network::{self, NetworkError};
 use super::reaper;
 use super::sidecar::{self, SidecarError, SidecarPlacement};
-use crate::egress::config::{PIPELOCK_PORT, PrivateDestinations, SidecarSettings};
-use crate::manifest::ResolvedAgent;
+use crate::egress::ca::{self, BottleCa, CaError};
+use crate::egress::config::{Inspection, PIPELOCK_PORT, PrivateDestinations, SidecarSettings};
+use crate::manifest::{DEFAULT_ALLOWLIST, ResolvedAgent};
 
 /// The images a bottle is made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +64,8 @@ pub enum LaunchError {
     Sidecar(#[from] SidecarError),
     #[error(transparent)]
     Grant(#[from] GrantError),
+    #[error(transparent)]
+    Ca(#[from] CaError),
 }
 
 /// The names of a bottle's resources, readable in `docker ps`.
@@ -147,6 +150,46 @@ async fn check_runtime(engine: &Engine, resolved: &ResolvedAgent) -> Result<(), 
     })
 }
 
+/// What the bottle's sidecar enforces, and the bottle's own CA when it
+/// inspects TLS (the key goes to the sidecar only, the certificate to the
+/// agent's trust store).
+fn egress_policy(
+    resolved: &ResolvedAgent,
+    names: &BottleNames,
+) -> Result<(SidecarSettings, Option<BottleCa>), CaError> {
+    let ca = if resolved.bottle.inspect {
+        Some(ca::generate(&names.agent)?)
+    } else {
+        None
+    };
+    let inspection = if ca.is_some() {
+        // ssh reaches its hosts through CONNECT too, and is not TLS.
+        let ssh = resolved
+            .bottle
+            .ssh
+            .iter()
+            .map(|h| h.hostname.to_lowercase());
+        let extra: Vec<String> = resolved
+            .bottle
+            .passthrough
+            .iter()
+            .cloned()
+            .chain(ssh)
+            .collect();
+        let defaults = DEFAULT_ALLOWLIST.iter().map(|(host, _)| *host);
+        Inspection::on(defaults, &extra)
+    } else {
+        Inspection::Off
+    };
+    let settings = SidecarSettings {
+        identity: names.agent.clone(),
+        allowlist: resolved.allowlist.iter().map(|e| e.host.clone()).collect(),
+        private: PrivateDestinations::from_manifest(&resolved.bottle.private_hosts),
+        inspection,
+    };
+    Ok((settings, ca))
+}
+
 async fn launch_session(
     engine: &Engine,
     resolved: &ResolvedAgent,
@@ -179,11 +222,7 @@ async fn launch_session(
     let agent_ip = internal.subnet.host(3);
 
     on_step(LaunchStep::StartingSidecar);
-    let sidecar_settings = SidecarSettings {
-        identity: names.agent.clone(),
-        allowlist: resolved.allowlist.iter().map(|e| e.host.clone()).collect(),
-        private: PrivateDestinations::from_manifest(&resolved.bottle.private_hosts),
-    };
+    let (sidecar_settings, ca) = egress_policy(resolved, &names)?;
     let proxy = format!("{proxy_ip}:{PIPELOCK_PORT}");
     let grants = grants::agent_files(resolved, &proxy)?;
     // The agent container is made while the sidecar comes up; it starts
@@ -203,6 +242,7 @@ async fn launch_session(
                     labels: labels.for_role(Role::Sidecar),
                 },
                 &sidecar_settings,
+                ca.as_ref(),
             )
             .await
             .map_err(LaunchError::from)
@@ -223,6 +263,7 @@ async fn launch_session(
                     labels: labels.for_role(Role::Agent),
                 },
                 &grants,
+                ca.as_ref().map(|ca| ca.cert_pem.as_str()),
             )
             .await
             .map_err(LaunchError::from)

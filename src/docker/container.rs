@@ -80,6 +80,41 @@ pub async fn copy_in(
     Ok(())
 }
 
+/// A file's bytes out of a container (created or running) through the
+/// archive API; `None` when there is no regular file at `path`. At most
+/// `limit` bytes are read: the container's contents are not ours to trust.
+pub async fn read_file(
+    engine: &Engine,
+    container: &str,
+    path: &str,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, EngineError> {
+    let options = bollard::query_parameters::DownloadFromContainerOptions {
+        path: path.to_owned(),
+    };
+    let mut stream = engine
+        .docker
+        .download_from_container(container, Some(options));
+    let mut archive = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => archive.extend_from_slice(&bytes),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        // The tar framing adds a little to the file itself.
+        if archive.len() as u64 > limit + 64 * 1024 {
+            return Err(EngineError::TooLarge {
+                what: format!("{path} in {container}"),
+                limit,
+            });
+        }
+    }
+    Ok(crate::docker::files::first_regular_file(&archive))
+}
+
 /// The outcome of a command run to completion inside a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutput {

@@ -14,6 +14,8 @@ pub enum EngineError {
     Api(#[from] bollard::errors::Error),
     #[error("preparing files for a container: {0}")]
     Pack(#[from] std::io::Error),
+    #[error("{what} is larger than {limit} bytes")]
+    TooLarge { what: String, limit: u64 },
 }
 
 /// A connected engine, with the API version both sides agreed on.

@@ -62,6 +62,23 @@ pub fn tar_archive(grants: &[FileGrant]) -> std::io::Result<Vec<u8>> {
     builder.into_inner()
 }
 
+/// The contents of the first regular file in a tar archive (what the
+/// engine's archive API returns for one file); `None` if it holds none.
+pub fn first_regular_file(archive: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let mut archive = tar::Archive::new(archive);
+    let entries = archive.entries().ok()?;
+    for entry in entries {
+        let mut entry = entry.ok()?;
+        if entry.header().entry_type() == tar::EntryType::Regular {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).ok()?;
+            return Some(bytes);
+        }
+    }
+    None
+}
+
 /// Grants for a directory tree on the host, copied under `dest` (files keep
 /// their executable bit; everything else gets `0644`/`0755`). Symlinks are
 /// skipped: following them could copy files from outside the tree.

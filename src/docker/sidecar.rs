@@ -9,8 +9,10 @@ use bollard::models::{ContainerCreateBody, HostConfig, NetworkConnectRequest};
 use super::container::{self, endpoint_at, fixed_ip_endpoint, hardened_host_config};
 use super::engine::{Engine, EngineError};
 use super::files::FileGrant;
+use crate::egress::ca::BottleCa;
 use crate::egress::config::{
-    CONFIG_FILE, PIPELOCK_PORT, SidecarSettings, pipelock_config, sidecar_command,
+    CA_CERT_FILE, CA_KEY_FILE, CONFIG_FILE, PIPELOCK_PORT, SidecarSettings, pipelock_config,
+    sidecar_command,
 };
 use crate::egress::reload::{ReloadVerdict, config_hash, reload_verdict};
 use crate::egress::tail;
@@ -85,6 +87,26 @@ pub struct SidecarPlacement<'a> {
     pub labels: std::collections::HashMap<String, String>,
 }
 
+/// The bottle's inspection CA as grants: the certificate world-readable, the
+/// key readable by the sidecar's uid only (pipelock refuses nothing less
+/// private, and no other process of the container needs it).
+pub fn ca_grants(ca: &BottleCa, uid: u32) -> Vec<FileGrant> {
+    vec![
+        FileGrant::file(
+            CA_CERT_FILE,
+            0o644,
+            (0, 0),
+            ca.cert_pem.clone().into_bytes(),
+        ),
+        FileGrant::file(
+            CA_KEY_FILE,
+            0o400,
+            (u64::from(uid), u64::from(uid)),
+            ca.key_pem.clone().into_bytes(),
+        ),
+    ]
+}
+
 /// The config file as a grant: `/config` is pipelock's watched directory.
 pub fn config_grant(settings: &SidecarSettings) -> Vec<FileGrant> {
     let owner = (0, 0);
@@ -101,11 +123,13 @@ pub fn config_grant(settings: &SidecarSettings) -> Vec<FileGrant> {
 }
 
 /// Creates, configures and starts the sidecar, then waits until it is healthy.
+/// `ca` is the bottle's inspection CA when `settings` turn inspection on.
 /// Returns the container id.
 pub async fn start(
     engine: &Engine,
     placement: SidecarPlacement<'_>,
     settings: &SidecarSettings,
+    ca: Option<&BottleCa>,
 ) -> Result<String, SidecarError> {
     let body = ContainerCreateBody {
         image: Some(placement.image.to_owned()),
@@ -115,7 +139,8 @@ pub async fn start(
         networking_config: Some(endpoint_at(placement.egress_network, placement.egress_ip)),
         host_config: Some(HostConfig {
             pids_limit: Some(256),
-            memory: Some(512 * 1024 * 1024),
+            // Room for a few scanned bodies of MAX_SCANNED_BYTES at once.
+            memory: Some(1024 * 1024 * 1024),
             // Trusted code on a networked runtime: gVisor is for the agent.
             runtime: Some("runc".into()),
             ..hardened_host_config(placement.egress_network)
@@ -134,7 +159,12 @@ pub async fn start(
             },
         )
         .await?;
-    container::copy_in(engine, &id, &config_grant(settings)).await?;
+    let mut files = config_grant(settings);
+    files.extend(
+        ca.map(|ca| ca_grants(ca, placement.uid))
+            .unwrap_or_default(),
+    );
+    container::copy_in(engine, &id, &files).await?;
     engine.docker.start_container(&id, None).await?;
     wait_healthy(engine, &id, placement.image).await?;
     Ok(id)

@@ -14,6 +14,9 @@ pub const PIPELOCK_PORT: u16 = 8888;
 pub const CONFIG_DIR: &str = "/config";
 /// The config file the sidecar reads, inside [`CONFIG_DIR`].
 pub const CONFIG_FILE: &str = "/config/pipelock.yaml";
+/// The bottle's inspection CA, certificate and key, inside [`CONFIG_DIR`].
+pub const CA_CERT_FILE: &str = "/config/ca.pem";
+pub const CA_KEY_FILE: &str = "/config/ca-key.pem";
 /// The released sidecar image used when the manifest names none.
 pub const DEFAULT_PIPELOCK_IMAGE: &str = "ghcr.io/luckypipewrench/pipelock:2.3.0";
 
@@ -27,6 +30,10 @@ const IDLE_TIMEOUT_SECONDS: u32 = 900;
 /// Counted per base domain, CONNECTs included; it cannot be turned off, so it is high.
 const MAX_REQUESTS_PER_MINUTE: u32 = 1200;
 const MAX_URL_LENGTH: u32 = 4096;
+/// Pipelock buffers a request body (to scan it) and an inspected response
+/// whole, and refuses what is larger: big enough for a git push or a
+/// package download, small enough for the sidecar's memory limit.
+pub const MAX_SCANNED_BYTES: u64 = 128 * 1024 * 1024;
 
 /// What differs from one bottle's sidecar to the next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +46,42 @@ pub struct SidecarSettings {
     /// Exceptions to pipelock's SSRF guard, which otherwise refuses every
     /// destination that is or resolves to a private, loopback or CGN address.
     pub private: PrivateDestinations,
+    pub inspection: Inspection,
+}
+
+/// Whether the sidecar opens the agent's TLS to scan what it sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inspection {
+    /// CONNECT tunnels are relayed unopened: host names only.
+    Off,
+    /// TLS to every host but these is opened with the bottle's CA
+    /// ([`CA_CERT_FILE`]); requests' headers and bodies are scanned.
+    On {
+        /// Host patterns never opened (pipelock's `passthrough_domains`).
+        passthrough: Vec<String>,
+    },
+}
+
+impl Inspection {
+    /// Inspection with `extra` passed through beside `defaults` (the hosts
+    /// whose traffic carries the user's own token: never opened). A
+    /// `*.domain` also passes the domain itself, as the allowlist matches it.
+    pub fn on<'a>(defaults: impl IntoIterator<Item = &'a str>, extra: &[String]) -> Self {
+        let mut passthrough: Vec<String> = Vec::new();
+        let all = defaults
+            .into_iter()
+            .map(str::to_owned)
+            .chain(extra.iter().cloned());
+        for host in all {
+            let apex = host.strip_prefix("*.").map(str::to_owned);
+            for h in std::iter::once(host).chain(apex) {
+                if !passthrough.contains(&h) {
+                    passthrough.push(h);
+                }
+            }
+        }
+        Self::On { passthrough }
+    }
 }
 
 /// A bottle's `egress.private_hosts`, split the way pipelock takes them.
@@ -130,6 +173,21 @@ pub fn pipelock_config(settings: &SidecarSettings) -> String {
     line(&mut out, 1, "scan_env", "true");
     line(&mut out, 1, "include_defaults", "true");
 
+    push_inspection(&mut out, &settings.inspection);
+    // Headers and bodies of plain-HTTP and inspected requests: a secret in
+    // any header (not only Authorization and the like) or body is refused.
+    out.push_str("request_body_scanning:\n");
+    line(&mut out, 1, "enabled", "true");
+    line(&mut out, 1, "action", &quote("block"));
+    line(
+        &mut out,
+        1,
+        "max_body_bytes",
+        &MAX_SCANNED_BYTES.to_string(),
+    );
+    line(&mut out, 1, "scan_headers", "true");
+    line(&mut out, 1, "header_mode", &quote("all"));
+
     out.push_str("logging:\n");
     line(&mut out, 1, "format", &quote("json"));
     line(&mut out, 1, "output", &quote("stdout"));
@@ -153,6 +211,21 @@ fn push_allowlist(out: &mut String, allowlist: &[String]) {
     out.push_str("api_allowlist:\n");
     for host in allowlist {
         let _ = writeln!(out, "  - {}", quote(host));
+    }
+}
+
+/// `tls_interception`: off, or on with the bottle's CA and the hosts let through.
+fn push_inspection(out: &mut String, inspection: &Inspection) {
+    out.push_str("tls_interception:\n");
+    match inspection {
+        Inspection::Off => line(out, 1, "enabled", "false"),
+        Inspection::On { passthrough } => {
+            line(out, 1, "enabled", "true");
+            line(out, 1, "ca_cert", &quote(CA_CERT_FILE));
+            line(out, 1, "ca_key", &quote(CA_KEY_FILE));
+            push_list(out, 1, "passthrough_domains", passthrough);
+            line(out, 1, "max_response_bytes", &MAX_SCANNED_BYTES.to_string());
+        }
     }
 }
 
@@ -206,6 +279,7 @@ mod tests {
             identity: "bottle-alpha-1".to_string(),
             allowlist: allowlist.iter().map(|h| (*h).to_string()).collect(),
             private: PrivateDestinations::default(),
+            inspection: Inspection::on(["api.anthropic.com", "claude.ai"], &[]),
         }
     }
 
@@ -266,6 +340,33 @@ mod tests {
     }
 
     #[test]
+    fn passthrough_wildcards_also_pass_their_domain() {
+        let on = Inspection::on(
+            ["api.anthropic.com"],
+            &["*.corp.example".into(), "api.anthropic.com".into()],
+        );
+        assert_eq!(
+            on,
+            Inspection::On {
+                passthrough: vec![
+                    "api.anthropic.com".into(),
+                    "*.corp.example".into(),
+                    "corp.example".into()
+                ]
+            }
+        );
+    }
+
+    #[test]
+    fn inspection_off_renders_one_line_and_keeps_body_scanning() {
+        let mut s = settings(&["github.com"]);
+        s.inspection = Inspection::Off;
+        let yaml = pipelock_config(&s);
+        assert!(yaml.contains("tls_interception:\n  enabled: false\nrequest_body_scanning:\n  enabled: true\n  action: \"block\"\n"), "{yaml}");
+        assert!(!yaml.contains("ca_key"));
+    }
+
+    #[test]
     fn an_empty_allowlist_is_an_empty_flow_list() {
         let yaml = pipelock_config(&settings(&[]));
         assert!(yaml.contains("\napi_allowlist: []\ntrusted_domains: []\n"));
@@ -278,6 +379,7 @@ mod tests {
             identity: hostile.to_string(),
             allowlist: vec![hostile.to_string()],
             private: PrivateDestinations::default(),
+            inspection: Inspection::on([], &[hostile.to_string()]),
         });
         assert_eq!(
             quote(hostile),
@@ -285,7 +387,7 @@ mod tests {
             "quotes, backslashes and newlines are escaped"
         );
         assert_eq!(yaml.matches("\nmode:").count(), 1);
-        assert_eq!(yaml.lines().filter(|l| l.contains("evil.com")).count(), 2);
+        assert_eq!(yaml.lines().filter(|l| l.contains("evil.com")).count(), 3);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub const SSH_KEYS: &[&str] = &[
     "KnownHostKey",
 ];
 /// Keys of a bottle's `egress` object.
-pub const EGRESS_KEYS: &[&str] = &["allowlist", "private_hosts"];
+pub const EGRESS_KEYS: &[&str] = &["allowlist", "private_hosts", "inspect", "passthrough"];
 /// Keys of a bottle's `resources` object.
 pub const RESOURCES_KEYS: &[&str] = &["cpus", "memory", "pids"];
 /// Keys of an `agents.<name>` object.

@@ -92,6 +92,12 @@ pub struct Bottle {
     pub allowlist: Vec<String>,
     /// `egress.private_hosts`: destinations on private addresses this bottle may reach.
     pub private_hosts: Vec<PrivateHost>,
+    /// `egress.inspect`: the sidecar opens TLS (with a CA made for the bottle)
+    /// to scan requests for secrets. On unless the manifest says `false`.
+    pub inspect: bool,
+    /// `egress.passthrough`: hosts whose TLS is never opened, beyond the
+    /// defaults (Anthropic's). Host patterns as in the allowlist.
+    pub passthrough: Vec<String>,
     pub resources: Resources,
 }
 

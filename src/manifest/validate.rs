@@ -11,7 +11,7 @@ use super::error::{Entry, ManifestError};
 use super::fields::{self, Problem};
 use super::json::{Member, Node, Pos, Value};
 use super::keys::{self, AGENT_KEYS, BOTTLE_KEYS, EGRESS_KEYS, RESOURCES_KEYS, RUNTIMES, TOP_KEYS};
-use super::model::{Agent, Bottle, EnvVar, PrivateHost, Resources, Runtime, SkillRef};
+use super::model::{Agent, Bottle, EnvVar, Resources, Runtime, SkillRef};
 
 /// An agent and where its `bottle` reference is, for the check after merging.
 #[derive(Debug, Clone)]
@@ -230,6 +230,8 @@ impl Checker<'_> {
             ssh: Vec::new(),
             allowlist: Vec::new(),
             private_hosts: Vec::new(),
+            inspect: true,
+            passthrough: Vec::new(),
             resources: Resources::default(),
         };
         let Some(fields) = self.object(&path, &m.value, BOTTLE_KEYS, "a bottle") else {
@@ -241,9 +243,7 @@ impl Checker<'_> {
                 "runtime" => bottle.runtime = self.runtime(&fpath, &f.value).unwrap_or_default(),
                 "env" => bottle.env = self.env(&fpath, &f.value),
                 "ssh" => bottle.ssh = self.ssh_list(&fpath, &f.value),
-                "egress" => {
-                    (bottle.allowlist, bottle.private_hosts) = self.egress(&fpath, &f.value);
-                }
+                "egress" => self.egress(&fpath, &f.value, &mut bottle),
                 "resources" => bottle.resources = self.resources(&fpath, &f.value),
                 _ => {}
             }
@@ -300,25 +300,37 @@ impl Checker<'_> {
         out
     }
 
-    fn egress(&mut self, path: &str, node: &Node) -> (Vec<String>, Vec<PrivateHost>) {
+    fn egress(&mut self, path: &str, node: &Node, bottle: &mut Bottle) {
         let Some(fields) = self.object(path, node, EGRESS_KEYS, "`egress`") else {
-            return (Vec::new(), Vec::new());
+            return;
         };
-        let mut hosts = Vec::new();
-        let mut private = Vec::new();
         for f in fields {
-            let lpath = key_path(path, &f.key);
+            let fpath = key_path(path, &f.key);
             match f.key.as_str() {
                 "allowlist" => {
-                    hosts = self.host_list(&lpath, &f.value, fields::normalise_allow_host);
+                    bottle.allowlist =
+                        self.host_list(&fpath, &f.value, fields::normalise_allow_host);
                 }
                 "private_hosts" => {
-                    private = self.host_list(&lpath, &f.value, fields::normalise_private_host);
+                    bottle.private_hosts =
+                        self.host_list(&fpath, &f.value, fields::normalise_private_host);
                 }
+                "passthrough" => {
+                    bottle.passthrough =
+                        self.host_list(&fpath, &f.value, fields::normalise_allow_host);
+                }
+                "inspect" => match &f.value.value {
+                    Value::Bool(on) => bottle.inspect = *on,
+                    _ => self.error(
+                        &fpath,
+                        f.value.pos,
+                        Problem::new("expected `true` or `false`")
+                            .hint("`false` lets TLS through unopened: the sidecar then sees host names only"),
+                    ),
+                },
                 _ => {}
             }
         }
-        (hosts, private)
     }
 
     /// A list of host entries, each checked by `normalise`; repeats are dropped.

@@ -65,8 +65,10 @@ answered_by() {
 }
 # Sends printf-formatted bytes to HOST PORT over TCP; prints what came back.
 raw() {
+    # No half-close (-N): Go servers, pipelock among them, cancel a request
+    # whose client shut its sending side before the answer came.
     # shellcheck disable=SC2059 # the format is the message
-    printf "$3" | nc -N -w 8 "$1" "$2" 2>&1 | tr -d '\0' | head -c 4000
+    printf "$3" | nc -w 8 "$1" "$2" 2>&1 | tr -d '\0' | head -c 4000
 }
 # A request through the proxy that must be refused: anything but 403 (for a
 # tunnel, to the CONNECT) means the proxy let it go out (a 502 is a dial the

@@ -39,6 +39,8 @@ pub fn resolved_agent(name: &str, allow: &[&str]) -> claude_bottle::manifest::Re
             ssh: vec![],
             allowlist: allow.iter().map(|s| (*s).to_owned()).collect(),
             private_hosts: vec![],
+            inspect: true,
+            passthrough: vec![],
             resources: Resources::default(),
         },
         env: vec![],
@@ -66,6 +68,17 @@ pub fn outside_agent(name: &str, hosts: &[&str]) -> claude_bottle::manifest::Res
     for entry in &mut resolved.allowlist {
         entry.origins.push(AllowOrigin::Private);
     }
+    resolved
+}
+
+/// [`outside_agent`] for outside servers that speak plain HTTP, tunnelled
+/// through CONNECT too: an inspecting sidecar would take those tunnels for
+/// TLS and fail them, so they pass through uninspected, as a user lists a
+/// service that is not TLS in `egress.passthrough`. Hosts the allowlist
+/// refuses are refused before any of this.
+pub fn plain_outside_agent(name: &str, hosts: &[&str]) -> claude_bottle::manifest::ResolvedAgent {
+    let mut resolved = outside_agent(name, hosts);
+    resolved.bottle.passthrough = hosts.iter().map(|h| (*h).to_owned()).collect();
     resolved
 }
 

@@ -16,7 +16,7 @@ use claude_bottle::docker::files::tar_archive;
 use claude_bottle::docker::image::{AgentImageSource, ensure_agent_image};
 use claude_bottle::docker::{grants, sidecar};
 use claude_bottle::egress::config::{
-    PIPELOCK_PORT, PrivateDestinations, SidecarSettings, sidecar_command,
+    Inspection, PIPELOCK_PORT, PrivateDestinations, SidecarSettings, sidecar_command,
 };
 use claude_bottle::manifest::ResolvedAgent;
 
@@ -138,6 +138,8 @@ pub fn resolved_agent(name: &str) -> ResolvedAgent {
             ssh: vec![],
             allowlist: vec![ALLOWED.into()],
             private_hosts: vec![],
+            inspect: true,
+            passthrough: vec![],
             resources: Resources::default(),
         },
         env: vec![],
@@ -349,6 +351,7 @@ fn cli_launch(settings: &LaunchSettings, counter: &mut usize) -> anyhow::Result<
             identity: agent.clone(),
             allowlist: vec![ALLOWED.into()],
             private: PrivateDestinations::default(),
+            inspection: Inspection::Off,
         };
         let config = tar_archive(&sidecar::config_grant(&sidecar_settings))?;
         docker_ok(&["cp", "-", &format!("{sidecar_name}:/")], Some(&config))?;
