@@ -45,12 +45,7 @@ pub fn env_kind(source: &EnvSource) -> (&'static str, String) {
 pub fn origin_names(origins: &[AllowOrigin]) -> String {
     origins
         .iter()
-        .map(|o| match o {
-            AllowOrigin::Default => "default",
-            AllowOrigin::Manifest => "manifest",
-            AllowOrigin::Ssh => "ssh",
-            AllowOrigin::Private => "private",
-        })
+        .map(|o| o.name())
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -108,6 +103,23 @@ pub fn to_text(r: &ResolvedAgent) -> String {
     for e in &r.allowlist {
         let _ = writeln!(out, "  {:host_w$}  {}", e.host, origin_names(&e.origins));
     }
+    if r.bottle.inspect {
+        let _ = writeln!(
+            out,
+            "\nTLS inspection: on (request headers and bodies scanned for secrets); passed through unopened: Anthropic's hosts{}{}",
+            if r.bottle.ssh.is_empty() { "" } else { ", the ssh hosts" },
+            if r.bottle.passthrough.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", r.bottle.passthrough.join(", "))
+            }
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "\nTLS inspection: off (egress.inspect is false): the sidecar sees host names only"
+        );
+    }
     if !r.bottle.private_hosts.is_empty() {
         let _ = writeln!(
             out,
@@ -144,5 +156,7 @@ pub fn to_json(r: &ResolvedAgent) -> serde_json::Value {
         "skills": r.skills,
         "allowlist": r.allowlist,
         "private_hosts": r.bottle.private_hosts.iter().map(manifest::PrivateHost::text).collect::<Vec<_>>(),
+        "inspect": r.bottle.inspect,
+        "passthrough": r.bottle.passthrough,
     })
 }

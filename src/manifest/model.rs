@@ -179,6 +179,18 @@ pub enum AllowOrigin {
     Private,
 }
 
+impl AllowOrigin {
+    /// As `show` and the launch preview write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Manifest => "manifest",
+            Self::Ssh => "ssh",
+            Self::Private => "private",
+        }
+    }
+}
+
 /// One entry of the effective allowlist.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AllowEntry {

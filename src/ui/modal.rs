@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 use crate::app::keymap::{Scope, bindings};
 use crate::app::state::PendingLaunch;
 use crate::app::{App, Modal};
-use crate::manifest::{AllowOrigin, EnvSource};
+use crate::manifest::EnvSource;
 
 pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
     let Some(modal) = &app.modal else { return };
@@ -78,7 +78,10 @@ pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
         Modal::Leftovers(leftovers) => (" Left behind ".to_owned(), leftover_lines(leftovers)),
     };
     let width = screen.width.saturating_sub(4).min(90);
-    let height = u16::try_from(lines.len() + 2)
+    // Each line takes as many rows as it wraps to inside the borders.
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let height = u16::try_from(rows + 2)
         .unwrap_or(u16::MAX)
         .min(screen.height);
     let area = centered(screen, width, height);
@@ -166,22 +169,37 @@ fn preflight(app: &App, pending: &PendingLaunch) -> Vec<Line<'static>> {
     )));
     lines.push(heading("Egress allowlist"));
     for entry in &r.allowlist {
-        let origins: Vec<&str> = entry
-            .origins
-            .iter()
-            .map(|o| match o {
-                AllowOrigin::Default => "default",
-                AllowOrigin::Manifest => "manifest",
-                AllowOrigin::Ssh => "ssh",
-                AllowOrigin::Private => "private",
-            })
-            .collect();
+        let origins: Vec<&str> = entry.origins.iter().map(|o| o.name()).collect();
         lines.push(Line::raw(format!(
             "  {:<32} {}",
             entry.host,
             origins.join(", ")
         )));
     }
+    let blocks: Vec<String> = r
+        .bottle
+        .private_hosts
+        .iter()
+        .filter(|p| p.allow_entry().is_none())
+        .map(crate::manifest::PrivateHost::text)
+        .collect();
+    if !blocks.is_empty() {
+        lines.push(Line::raw(format!(
+            "Private blocks allowed names may resolve into: {}",
+            blocks.join(", ")
+        )));
+    }
+    lines.push(Line::raw(if r.bottle.inspect {
+        let mut through = vec!["Anthropic's hosts".to_owned()];
+        through.extend(r.bottle.ssh.iter().map(|s| s.hostname.clone()));
+        through.extend(r.bottle.passthrough.iter().cloned());
+        format!(
+            "TLS inspection: on, secrets in requests refused; not opened: {}",
+            through.join(", ")
+        )
+    } else {
+        "TLS inspection: off, the sidecar sees host names only".to_owned()
+    }));
     if !app.token_present {
         lines.push(Line::styled(
             "CLAUDE_BOTTLE_OAUTH_TOKEN is not set: claude will not be logged in.",
