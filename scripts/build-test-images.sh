@@ -39,14 +39,46 @@ finish() {
     echo "$1:$2"
 }
 
+# A test-only root CA and one certificate for the outside servers' names
+# (`*.test`), made once per worktree with openssl. The sidecar images trust the
+# root beside Debian's roots, so a test's HTTPS server is verified as a real
+# one would be; nothing else trusts it.
+outside_tls=$staging_root/outside-tls
+build_outside_tls() {
+    [ -f "$outside_tls/leaf.pem" ] && return
+    log "making the outside servers' test CA in $outside_tls"
+    rm -rf "$outside_tls"
+    mkdir -p "$outside_tls"
+    (
+        cd "$outside_tls"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -keyout root.key -out root.pem -days 3650 \
+            -subj "/O=claude-bottle tests/CN=outside world test root" 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -keyout leaf.key -out leaf.csr -subj "/CN=allowed.test" 2>/dev/null
+        printf 'subjectAltName=DNS:allowed.test,DNS:denied.test,DNS:*.test\n' >leaf.ext
+        openssl x509 -req -in leaf.csr -CA root.pem -CAkey root.key -CAcreateserial \
+            -out leaf.pem -days 3650 -extfile leaf.ext 2>/dev/null
+        chmod 644 leaf.key
+    )
+}
+
+# Debian's roots plus the outside servers' test root, for a sidecar image.
+sidecar_trust_bundle() {
+    cat /etc/ssl/certs/ca-certificates.crt "$outside_tls/root.pem"
+}
+
 # The pipelock stand-in (tests/pipelock-standin): one static binary at /pipelock,
 # with real pipelock's entrypoint, default command and port.
 build_pipelock_standin() {
     local name=claude-bottle-test/pipelock-standin
     local src=tests/pipelock-standin
     local hash
-    hash=$(cd "$src" && find . -path ./target -prune -o -type f -print | LC_ALL=C sort |
-        xargs sha256sum | inputs_hash build_pipelock_standin)
+    hash=$({
+        (cd "$src" && find . -path ./target -prune -o -type f -print | LC_ALL=C sort |
+            xargs sha256sum)
+        sidecar_trust_bundle
+    } | inputs_hash build_pipelock_standin)
     if image_exists "$name:$hash"; then
         log "$name:$hash is up to date"
     else
@@ -60,8 +92,9 @@ build_pipelock_standin() {
             --manifest-path "$src/Cargo.toml" >&2
         local dir="$staging_root/pipelock-standin"
         rm -rf "$dir"
-        mkdir -p "$dir/config"
+        mkdir -p "$dir/config" "$dir/etc/ssl/certs"
         cp "$target_dir/x86_64-unknown-linux-gnu/release/pipelock" "$dir/pipelock"
+        sidecar_trust_bundle >"$dir/etc/ssl/certs/ca-certificates.crt"
         import_tree "$dir" "$name:$hash" \
             --change 'ENTRYPOINT ["/pipelock"]' \
             --change 'CMD ["run", "--listen", "0.0.0.0:8888"]' \
@@ -103,8 +136,7 @@ build_pipelock() {
     local version
     version=$("$binary" version 2>&1 | sed -n 1p)
     local hash
-    hash=$({ sha256sum "$binary"; sha256sum /etc/ssl/certs/ca-certificates.crt; } |
-        inputs_hash build_pipelock)
+    hash=$({ sha256sum "$binary"; sidecar_trust_bundle; } | inputs_hash build_pipelock)
     if image_exists "$name:$hash"; then
         log "$name:$hash is up to date ($version)"
     else
@@ -113,7 +145,7 @@ build_pipelock() {
         rm -rf "$dir"
         mkdir -p "$dir/etc/ssl/certs"
         cp "$binary" "$dir/pipelock"
-        cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/"
+        sidecar_trust_bundle >"$dir/etc/ssl/certs/ca-certificates.crt"
         import_tree "$dir" "$name:$hash" \
             --change 'ENTRYPOINT ["/pipelock"]' \
             --change 'CMD ["run", "--listen", "0.0.0.0:8888"]' \
@@ -159,6 +191,7 @@ build_busybox() {
     finish "$name" "$hash"
 }
 
+build_outside_tls
 build_pipelock_standin
 build_pipelock
 build_busybox

@@ -51,7 +51,8 @@ ensure_engine() {
 
 # Debian packages the tests use: tmux drives the dashboard as a person would;
 # busybox-static and debootstrap make the offline test images; the isolation
-# tests make a throwaway ssh key and signal `claude-bottle run` with kill.
+# tests make a throwaway ssh key and signal `claude-bottle run` with kill;
+# openssl makes the outside servers' test CA.
 ensure_test_tools() {
     local missing=()
     command -v tmux >/dev/null 2>&1 || missing+=(tmux)
@@ -59,6 +60,7 @@ ensure_test_tools() {
     [ -x /bin/kill ] || [ -x /usr/bin/kill ] || missing+=(procps)
     [ -x /bin/busybox ] || missing+=(busybox-static)
     command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     [ ${#missing[@]} -eq 0 ] && return
     if [ "$(id -u)" != 0 ]; then
         echo "test.sh: missing ${missing[*]}; install them (Debian: apt-get install ${missing[*]})" >&2
