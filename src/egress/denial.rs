@@ -154,8 +154,8 @@ fn content_advice(e: &EgressEvent, host: &str) -> String {
         |p| format!("a {p} secret"),
     );
     format!(
-        "{pattern} was found in the request: if that secret is meant for {host}, list {host} \
-         in its env entry's hosts in the manifest; otherwise the agent tried to send a secret out"
+        "{pattern} was found in the request: if it is meant for {host}, list that host in the \
+         secret's env entry `hosts` in the manifest; otherwise the agent tried to send a secret out"
     )
 }
 

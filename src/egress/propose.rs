@@ -75,7 +75,11 @@ impl Proposal {
             );
         }
         for (host, entry) in &self.covered {
-            lines.push(format!("{host} left out: already covered by {entry}."));
+            lines.push(if host == entry {
+                format!("{host} left out: on the allowlist now.")
+            } else {
+                format!("{host} left out: covered by {entry} now.")
+            });
         }
         let left_out: u32 = self.left_out.values().sum();
         if left_out > 0 {
@@ -138,7 +142,7 @@ mod tests {
             p.explanation(),
             [
                 "2 egress.allowlist entries that would have let this session's allowlist denials through (nothing was changed):",
-                "api.github.com left out: already covered by *.github.com.",
+                "api.github.com left out: covered by *.github.com now.",
                 "3 other denials left out (1 private address, 1 rate limit, 1 secret or content): an allowlist entry would not let them through.",
             ]
         );

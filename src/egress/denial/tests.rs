@@ -79,9 +79,9 @@ fn advice_says_what_would_change_the_outcome() {
     ));
     assert_eq!(
         text,
-        "a GitHub Token secret was found in the request: if that secret is meant for paste.test, \
-         list paste.test in its env entry's hosts in the manifest; otherwise the agent tried to \
-         send a secret out"
+        "a GitHub Token secret was found in the request: if it is meant for paste.test, list \
+         that host in the secret's env entry `hosts` in the manifest; otherwise the agent tried \
+         to send a secret out"
     );
     let text = advice_for(&event(
         r#"{"event":"blocked","method":"CONNECT","target":"[redacted-url]","scanner":"header_dlp"}"#,
