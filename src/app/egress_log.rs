@@ -28,15 +28,6 @@ impl EgressRow {
             _ => None,
         }
     }
-
-    /// The host a denial names, when it names one (content-scanned requests
-    /// are redacted and name none).
-    pub fn denied_host(&self) -> Option<&str> {
-        match &self.line {
-            LogLine::Event(e) if e.is_denial() => e.host.as_deref(),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -153,7 +144,12 @@ mod tests {
         log.toggle_denials_only();
         assert_eq!(log.visible().count(), 3);
         assert_eq!(
-            log.selected_row().unwrap().denied_host(),
+            log.selected_row()
+                .unwrap()
+                .denial()
+                .unwrap()
+                .host
+                .as_deref(),
             Some("other.example")
         );
     }
