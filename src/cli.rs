@@ -77,8 +77,9 @@ pub enum Command {
     /// Print the egress log of an agent's running bottle (the newest, if it
     /// has several), or of a saved pipelock log with --file.
     Logs {
-        /// The agent whose running bottle to read.
-        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        /// The agent whose running bottle to read (with --file and --propose:
+        /// whose bottle's allowlist to compare with).
+        #[arg(required_unless_present = "file")]
         agent: Option<String>,
         /// Keep printing new lines until the bottle stops.
         #[arg(long, short, conflicts_with = "file")]
@@ -93,6 +94,12 @@ pub enum Command {
         /// Read a saved pipelock log (e.g. `docker logs` output); `-` is stdin.
         #[arg(long, value_name = "PATH")]
         file: Option<PathBuf>,
+        /// Instead of the log, print the egress.allowlist entries that would
+        /// have let its allowlist denials through, one JSON string a line,
+        /// leaving out hosts the agent's bottle already allows. Implies
+        /// --denied; changes nothing.
+        #[arg(long, conflicts_with_all = ["follow", "json"])]
+        propose: bool,
     },
     /// Print shell completions.
     Completions {

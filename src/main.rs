@@ -38,13 +38,19 @@ async fn dispatch(cli: Cli) -> i32 {
             denied,
             json,
             file,
+            propose,
         }) => {
+            let form = match (json, propose) {
+                (_, true) => commands::logs::Form::Propose,
+                (true, false) => commands::logs::Form::Json,
+                (false, false) => commands::logs::Form::Human,
+            };
             let options = commands::logs::LogsOptions {
                 follow,
-                denied,
-                json,
+                denied: denied || propose,
+                form,
             };
-            commands::logs::run(agent.as_deref(), file.as_deref(), options).await
+            commands::logs::run(&source, agent.as_deref(), file.as_deref(), options).await
         }
         Some(Command::Completions { shell }) => Ok(commands::completions::run(shell)),
         Some(Command::Gc {

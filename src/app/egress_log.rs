@@ -1,9 +1,10 @@
 //! One bottle's egress log as the dashboard keeps it: the latest lines,
 //! denial counts per host, a denials-only filter and a selected row.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
-use crate::egress::log::LogLine;
+use crate::egress::log::{EgressEvent, LogLine};
+use crate::egress::tally::DenialTally;
 
 /// Lines kept per bottle; older ones are dropped (the counts stay exact).
 pub const EGRESS_LOG_CAP: usize = 2_000;
@@ -17,14 +18,13 @@ pub struct EgressRow {
 
 impl EgressRow {
     pub fn is_denial(&self) -> bool {
-        matches!(&self.line, LogLine::Event(e) if e.is_denial())
+        self.denial().is_some()
     }
 
-    /// The host a denial names, when it names one (content-scanned requests
-    /// are redacted and name none).
-    pub fn denied_host(&self) -> Option<&str> {
+    /// The event, when the row is a denial.
+    pub fn denial(&self) -> Option<&EgressEvent> {
         match &self.line {
-            LogLine::Event(e) if e.is_denial() => e.host.as_deref(),
+            LogLine::Event(e) if e.is_denial() => Some(e),
             _ => None,
         }
     }
@@ -34,8 +34,8 @@ impl EgressRow {
 pub struct EgressLog {
     rows: VecDeque<EgressRow>,
     next_seq: u64,
-    /// Denials per host since the bottle started, busiest first when shown.
-    pub denials_by_host: BTreeMap<String, u32>,
+    /// Denials since the bottle started, one per request, per host and kind.
+    pub denials: DenialTally,
     pub denials_only: bool,
     /// The selected row's `seq`; `None` follows the newest row.
     pub selected: Option<u64>,
@@ -48,9 +48,8 @@ impl EgressLog {
             line,
         };
         self.next_seq += 1;
-        if row.is_denial() {
-            let host = row.denied_host().unwrap_or("(redacted)").to_owned();
-            *self.denials_by_host.entry(host).or_default() += 1;
+        if let LogLine::Event(e) = &row.line {
+            self.denials.record(e);
         }
         if self.rows.len() == EGRESS_LOG_CAP {
             self.rows.pop_front();
@@ -67,7 +66,7 @@ impl EgressLog {
     }
 
     pub fn total_denials(&self) -> u32 {
-        self.denials_by_host.values().sum()
+        self.denials.total()
     }
 
     /// The rows the filter lets through, oldest first.
@@ -139,15 +138,32 @@ mod tests {
         log.push(blocked("evil.example"));
         log.push(LogLine::Note("pipelock starting".into()));
         log.push(blocked("other.example"));
-        assert_eq!(log.denials_by_host["evil.example"], 2);
+        assert_eq!(log.denials.by_bucket["evil.example"], 2);
         assert_eq!(log.total_denials(), 3);
         assert_eq!(log.visible().count(), 5);
         log.toggle_denials_only();
         assert_eq!(log.visible().count(), 3);
         assert_eq!(
-            log.selected_row().unwrap().denied_host(),
+            log.selected_row()
+                .unwrap()
+                .denial()
+                .unwrap()
+                .host
+                .as_deref(),
             Some("other.example")
         );
+    }
+
+    #[test]
+    fn two_lines_of_one_request_show_both_and_count_once() {
+        let mut log = EgressLog::default();
+        for url in ["http://b.example/", "http://a.example/"] {
+            log.push(parse_line(&format!(
+                r#"{{"event":"blocked","url":"{url}","scanner":"redirect","request_id":"r7"}}"#
+            )));
+        }
+        assert_eq!(log.visible().count(), 2);
+        assert_eq!(log.total_denials(), 1);
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub fn running(app: &mut App, agent: &str, text: &str) -> u64 {
 
 pub fn blocked(host: &str, time: &str) -> LogLine {
     parse_line(&format!(
-        r#"{{"level":"warn","component":"pipelock","event":"blocked","method":"CONNECT","target":"{host}:443","client_ip":"10.0.0.3","request_id":"req-13","scanner":"allowlist","reason":"domain not in allowlist: {host}","agent":"cb-alpha","time":"{time}","message":"request blocked"}}"#
+        r#"{{"level":"warn","component":"pipelock","event":"blocked","method":"CONNECT","target":"{host}:443","client_ip":"10.0.0.3","request_id":"req-{host}-{time}","scanner":"allowlist","reason":"domain not in allowlist: {host}","agent":"cb-alpha","time":"{time}","message":"request blocked"}}"#
     ))
 }
 

@@ -11,7 +11,7 @@ pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
         return Vec::new();
     };
     match modal {
-        Modal::Help => Vec::new(),
+        Modal::Help | Modal::Proposal { .. } => Vec::new(),
         Modal::Leftovers(leftovers) => match typed_char(key) {
             Some('y' | 'Y' | 'r' | 'R') => {
                 app.info(format!("removing {} leftover bottle(s)…", leftovers.len()));

@@ -85,6 +85,16 @@ pub struct Tab {
 }
 
 impl Tab {
+    /// Every entry the sidecar enforces now: the allowlist at launch and the
+    /// hosts allowed here since.
+    pub fn allow_entries(&self) -> Vec<&str> {
+        self.allowlist
+            .iter()
+            .map(|e| e.host.as_str())
+            .chain(self.allowed_here.iter().map(String::as_str))
+            .collect()
+    }
+
     /// Lines back the pane shows now: where the user scrolled to, moved back
     /// by every line that scrolled off since, so that the text in view
     /// stays put while output arrives (as in tmux's copy mode). 0 is the
@@ -153,6 +163,12 @@ pub enum Modal {
     /// file too? Nothing is written unless the answer is yes.
     SaveHost(SaveHost),
     Help,
+    /// The allowlist entries that would have let a bottle's allowlist
+    /// denials through, to read; closes on any key, changes nothing.
+    Proposal {
+        bottle: String,
+        proposal: crate::egress::propose::Proposal,
+    },
     /// Bottles a gone claude-bottle process left: remove or keep them.
     Leftovers(Vec<Leftover>),
 }

@@ -7,6 +7,9 @@ use ratatui::layout::Rect;
 use super::event::{Effect, EngineStatus, Event, Progress};
 use super::keymap::{Action, Scope, lookup};
 use super::state::{App, Focus, Modal, PendingLaunch, Tab, TabState};
+use crate::egress::allow_match::covering_entry;
+use crate::egress::denial::{DenialKind, advice};
+use crate::egress::propose::Proposal;
 use crate::session::keys::{InputModes, encode_key, encode_paste};
 
 /// Lines one wheel notch scrolls.
@@ -161,6 +164,10 @@ fn on_action(app: &mut App, action: Action, key: &KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Action::AllowHost => allow_selected_host(app),
+        Action::ProposeAllowlist => {
+            propose_allowlist(app);
+            Vec::new()
+        }
         Action::RestartSidecar => restart_sidecar(app),
         Action::EnterTerminal => enter_terminal(app),
         Action::ScrollUp | Action::ScrollDown => {
@@ -328,6 +335,8 @@ pub(super) fn start_launch(app: &mut App, pending: PendingLaunch) -> Vec<Effect>
     }]
 }
 
+/// `a`: allows the selected denial's host, when an allowlist entry is what
+/// refused it; any other denial gets what would change its outcome instead.
 fn allow_selected_host(app: &mut App) -> Vec<Effect> {
     let Some(tab) = app.tab() else {
         app.info("no bottle selected");
@@ -337,18 +346,53 @@ fn allow_selected_host(app: &mut App) -> Vec<Effect> {
         app.info("no log row selected");
         return Vec::new();
     };
-    let Some(host) = row.denied_host().map(str::to_owned) else {
-        app.info("select a denial that names a host (j/k), then press a");
+    let Some(denial) = row.denial() else {
+        app.info("select a denial (j/k), then press a");
         return Vec::new();
     };
-    let already = tab.allowlist.iter().any(|e| e.host == host) || tab.allowed_here.contains(&host);
-    if already {
-        app.info(format!("{host} is already allowed for this bottle"));
+    if DenialKind::of(denial) != Some(DenialKind::Allowlist) {
+        let advice = advice(denial).unwrap_or_default();
+        app.info(format!("not an allowlist denial: {advice}"));
         return Vec::new();
     }
-    let id = tab.id;
-    app.info(format!("allowing {host} for this bottle…"));
-    vec![Effect::AllowHost { id, host }]
+    let Some(host) = denial.host.clone() else {
+        app.info("this denial names no host to allow");
+        return Vec::new();
+    };
+    match covering_entry(tab.allow_entries(), &host) {
+        Some(entry) if entry == host => {
+            app.info(format!("{host} is already allowed for this bottle"));
+        }
+        Some(entry) => {
+            app.info(format!(
+                "{host} is already allowed for this bottle (by {entry})"
+            ));
+        }
+        None => {
+            let id = tab.id;
+            app.info(format!("allowing {host} for this bottle…"));
+            return vec![Effect::AllowHost { id, host }];
+        }
+    }
+    Vec::new()
+}
+
+/// `p`: the allowlist entries that would have let this bottle's allowlist
+/// denials through, to read and paste; nothing is changed.
+fn propose_allowlist(app: &mut App) {
+    let Some(tab) = app.tab() else {
+        app.info("no bottle selected");
+        return;
+    };
+    let entries = tab.allow_entries();
+    let proposal = Proposal::new(&tab.egress.denials, Some(&entries));
+    if proposal.hosts.is_empty() {
+        let text = proposal.explanation().join(" ");
+        app.info(text);
+        return;
+    }
+    let bottle = tab.bottle.clone();
+    app.modal = Some(Modal::Proposal { bottle, proposal });
 }
 
 fn show_tab(app: &mut App, index: usize) {

@@ -871,3 +871,99 @@ fn an_agent_with_manifest_errors_does_not_launch_and_says_why() {
         }]
     );
 }
+
+/// A running bottle with `lines` in its egress log and the egress pane focused.
+fn egress_with(lines: &[&str]) -> (App, u64) {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "");
+    for line in lines {
+        update(
+            &mut a,
+            Event::Egress {
+                id,
+                line: crate::egress::log::parse_line(line),
+            },
+        );
+    }
+    update(&mut a, ch('e'));
+    (a, id)
+}
+
+#[test]
+fn a_on_another_kind_of_denial_says_what_would_change_it_and_allows_nothing() {
+    let (mut a, _) = egress_with(&[
+        r#"{"event":"blocked","method":"CONNECT","target":"db.internal:5432","scanner":"ssrf","reason":"SSRF blocked: db.internal resolves to internal IP 10.1.2.3","request_id":"r1"}"#,
+    ]);
+    assert!(update(&mut a, ch('a')).is_empty());
+    let text = &a.message.as_ref().unwrap().text;
+    assert!(
+        text.starts_with("not an allowlist denial") && text.contains("egress.private_hosts"),
+        "{text}"
+    );
+    let (mut a, _) = egress_with(&[r#"{"event":"kill_switch_deny","method":"GET"}"#]);
+    assert!(update(&mut a, ch('a')).is_empty());
+    assert!(
+        a.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("kill switch is on")
+    );
+    let (mut a, _) = egress_with(&[r#"{"event":"anomaly","method":"STARTUP"}"#]);
+    assert!(update(&mut a, ch('a')).is_empty());
+    assert!(a.message.as_ref().unwrap().text.contains("select a denial"));
+}
+
+#[test]
+fn a_knows_a_host_a_wildcard_entry_already_covers() {
+    let (mut a, id) = egress_with(&[
+        r#"{"event":"blocked","method":"CONNECT","target":"API.Example.net.:443","scanner":"allowlist","reason":"domain not in allowlist: api.example.net","request_id":"r1"}"#,
+    ]);
+    a.tabs[0].allowlist.push(crate::manifest::AllowEntry {
+        host: "*.example.net".into(),
+        origins: vec![crate::manifest::AllowOrigin::Manifest],
+    });
+    assert!(update(&mut a, ch('a')).is_empty());
+    assert_eq!(
+        a.message.as_ref().unwrap().text,
+        "api.example.net is already allowed for this bottle (by *.example.net)"
+    );
+    a.tabs[0].allowlist.pop();
+    assert_eq!(
+        update(&mut a, ch('a')),
+        vec![Effect::AllowHost {
+            id,
+            host: "api.example.net".into()
+        }]
+    );
+}
+
+#[test]
+fn p_shows_the_allowlist_proposal_and_changes_nothing() {
+    let (mut a, _) = egress_with(&[
+        r#"{"event":"blocked","target":"pypi.org:443","scanner":"allowlist","request_id":"r1"}"#,
+        r#"{"event":"blocked","target":"docs.rs:443","scanner":"allowlist","request_id":"r2"}"#,
+        r#"{"event":"blocked","target":"[redacted-url]","scanner":"dlp","request_id":"r3"}"#,
+    ]);
+    assert!(update(&mut a, ch('p')).is_empty());
+    let Some(Modal::Proposal { bottle, proposal }) = &a.modal else {
+        panic!("no proposal: {:?}", a.modal)
+    };
+    assert_eq!(bottle, "web");
+    assert_eq!(proposal.hosts, ["pypi.org"], "docs.rs is on the allowlist");
+    assert_eq!(proposal.left_out.values().sum::<u32>(), 1);
+    assert!(update(&mut a, ch('y')).is_empty(), "any key closes it");
+    assert_eq!(a.modal, None);
+    assert!(a.tabs[0].allowed_here.is_empty());
+
+    let (mut a, _) = egress_with(&[
+        r#"{"event":"blocked","target":"10.0.0.9:443","scanner":"core_ssrf","request_id":"r1"}"#,
+    ]);
+    assert!(update(&mut a, ch('p')).is_empty());
+    assert_eq!(a.modal, None);
+    let text = &a.message.as_ref().unwrap().text;
+    assert!(
+        text.starts_with("No allowlist entries to propose") && text.contains("1 private address"),
+        "{text}"
+    );
+}

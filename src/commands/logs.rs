@@ -4,10 +4,14 @@
 use std::io::Write as _;
 use std::path::Path;
 
+use super::context::ManifestSource;
 use crate::docker::engine::Engine;
 use crate::docker::sidecar;
 use crate::egress::log::{LogLine, format_human, parse_line};
+use crate::egress::propose::Proposal;
 use crate::egress::tail;
+use crate::egress::tally::DenialTally;
+use crate::manifest::resolve::effective_allowlist;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LogsOptions {
@@ -15,8 +19,19 @@ pub struct LogsOptions {
     pub follow: bool,
     /// Only denials.
     pub denied: bool,
-    /// One JSON object per line instead of the human format.
-    pub json: bool,
+    pub form: Form,
+}
+
+/// What is printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Form {
+    /// One short line per event.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+    /// Only the allowlist entries that would have let the denials through.
+    Propose,
 }
 
 /// Where one rendered line goes.
@@ -39,14 +54,14 @@ pub fn render(raw: &str, options: LogsOptions) -> Option<Output> {
             if options.denied && !event.is_denial() {
                 return None;
             }
-            Some(Output::Stdout(if options.json {
+            Some(Output::Stdout(if options.form == Form::Json {
                 raw.trim().to_owned()
             } else {
                 format_human(&event)
             }))
         }
         LogLine::Note(_) if options.denied => None,
-        LogLine::Note(text) if options.json => Some(Output::Stdout(
+        LogLine::Note(text) if options.form == Form::Json => Some(Output::Stdout(
             serde_json::json!({ "note": text }).to_string(),
         )),
         LogLine::Note(text) => Some(Output::Stderr(
@@ -55,12 +70,21 @@ pub fn render(raw: &str, options: LogsOptions) -> Option<Output> {
     }
 }
 
-/// `logs <agent>` (`file` is `None`) or `logs --file PATH` (`-` is stdin).
+/// `logs <agent>` (`file` is `None`) or `logs --file PATH` (`-` is stdin);
+/// with `--propose`, an agent named beside `--file` only names the
+/// allowlist to compare with.
 pub async fn run(
+    source: &ManifestSource,
     agent: Option<&str>,
     file: Option<&Path>,
     options: LogsOptions,
 ) -> anyhow::Result<i32> {
+    if file.is_some() && agent.is_some() && options.form != Form::Propose {
+        anyhow::bail!(
+            "name an agent or give --file PATH, not both (an agent beside --file only names \
+             the allowlist --propose compares with)"
+        );
+    }
     let mut printer = Printer::new(options);
     if let Some(path) = file {
         let reader: Box<dyn std::io::Read> = if path == Path::new("-") {
@@ -72,6 +96,7 @@ pub async fn run(
             )
         };
         tail::read_raw_lines(reader, |line| printer.print(line))?;
+        printer.finish(source, agent);
         return Ok(0);
     }
     let Some(agent) = agent else {
@@ -98,20 +123,71 @@ pub async fn run(
         printer.print(line)
     })
     .await?;
+    printer.finish(source, agent.into());
     Ok(0)
 }
 
-/// Prints rendered lines; stops (returns false) once stdout is closed.
+/// The agent's bottle's effective allowlist, as the manifest has it now.
+fn bottle_allowlist(source: &ManifestSource, agent: &str) -> Result<Vec<String>, String> {
+    let manifest = source
+        .load_for(agent)
+        .map_err(|errors| errors.to_string())?;
+    let bottle = manifest
+        .agents
+        .get(agent)
+        .and_then(|a| manifest.bottles.get(&a.bottle))
+        .ok_or_else(|| format!("no agent named {agent:?} in the manifest"))?;
+    Ok(effective_allowlist(bottle)
+        .into_iter()
+        .map(|e| e.host)
+        .collect())
+}
+
+/// The proposal as `--propose` prints it: what it is on stderr, the
+/// entries on stdout.
+pub fn proposal_output(
+    tally: &DenialTally,
+    agent: Option<&str>,
+    allowlist: Result<&[&str], &str>,
+) -> (Vec<String>, Vec<String>) {
+    let proposal = Proposal::new(tally, allowlist.ok());
+    let mut header = proposal.explanation();
+    match (agent, allowlist) {
+        (Some(agent), Err(why)) => {
+            header.push(format!(
+                "The allowlist of {agent}'s bottle is unknown: {why}"
+            ));
+        }
+        (None, _) => header.push(
+            "Name the agent beside --file to leave out the hosts its bottle allows.".to_owned(),
+        ),
+        (Some(_), Ok(_)) => {}
+    }
+    (header, proposal.entry_lines())
+}
+
+/// Prints rendered lines, or tallies them for `--propose`; stops (returns
+/// false) once stdout is closed.
 struct Printer {
     options: LogsOptions,
+    tally: DenialTally,
 }
 
 impl Printer {
     fn new(options: LogsOptions) -> Self {
-        Self { options }
+        Self {
+            options,
+            tally: DenialTally::default(),
+        }
     }
 
     fn print(&mut self, raw: &str) -> bool {
+        if self.options.form == Form::Propose {
+            if let LogLine::Event(e) = parse_line(raw) {
+                self.tally.record(&e);
+            }
+            return true;
+        }
         match render(raw, self.options) {
             None => true,
             Some(Output::Stdout(text)) => {
@@ -121,6 +197,33 @@ impl Printer {
             Some(Output::Stderr(text)) => {
                 eprintln!("{text}");
                 true
+            }
+        }
+    }
+
+    /// With `--propose`, prints the proposal once every line is read.
+    fn finish(&self, source: &ManifestSource, agent: Option<&str>) {
+        if self.options.form != Form::Propose {
+            return;
+        }
+        let allowlist = agent.map(|agent| bottle_allowlist(source, agent));
+        let entries: Vec<&str>;
+        let compared = match &allowlist {
+            Some(Ok(hosts)) => {
+                entries = hosts.iter().map(String::as_str).collect();
+                Ok(entries.as_slice())
+            }
+            Some(Err(why)) => Err(why.as_str()),
+            None => Err(""),
+        };
+        let (header, lines) = proposal_output(&self.tally, agent, compared);
+        for line in header {
+            eprintln!("claude-bottle: {line}");
+        }
+        let mut out = std::io::stdout().lock();
+        for line in lines {
+            if writeln!(out, "{line}").is_err() {
+                return;
             }
         }
     }
@@ -137,7 +240,7 @@ mod tests {
         LogsOptions {
             follow: false,
             denied,
-            json,
+            form: if json { Form::Json } else { Form::Human },
         }
     }
 

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::json::{self, Node, Pos, Value};
+use crate::egress::allow_match::entry_covers;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
@@ -18,7 +19,8 @@ pub enum EditError {
 }
 
 /// The text with `host` appended to `bottles.<bottle>.egress.allowlist`,
-/// creating `egress` and `allowlist` when missing. Unchanged if already listed.
+/// creating `egress` and `allowlist` when missing. Unchanged if an entry
+/// already lets it through (pipelock's matching: `*.domain` covers it too).
 pub fn add_allow_host(text: &str, bottle: &str, host: &str) -> Result<String, String> {
     let root = json::parse(text).map_err(|e| format!("the file does not parse: {e}"))?;
     let bottle_node = member(&root, "bottles")
@@ -35,7 +37,7 @@ pub fn add_allow_host(text: &str, bottle: &str, host: &str) -> Result<String, St
     if let Value::Array(items) = &list.value {
         if items
             .iter()
-            .any(|i| matches!(&i.value, Value::String(s) if s.eq_ignore_ascii_case(host)))
+            .any(|i| matches!(&i.value, Value::String(s) if entry_covers(s, host)))
         {
             return Ok(text.to_owned());
         }
@@ -189,6 +191,8 @@ mod tests {
     #[test]
     fn already_listed_is_unchanged_and_unknown_bottle_is_an_error() {
         assert_eq!(add_allow_host(FILE, "dev", "GitHub.com").unwrap(), FILE);
+        let wild = FILE.replace(r#""x.org"]"#, r#""*.x.org"]"#);
+        assert_eq!(add_allow_host(&wild, "dev", "a.b.x.org").unwrap(), wild);
         assert!(
             add_allow_host(FILE, "nope", "a.io")
                 .unwrap_err()

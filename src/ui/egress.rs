@@ -5,10 +5,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Widget};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use crate::app::egress_log::EgressRow;
 use crate::app::{App, Focus, Tab};
+use crate::egress::denial;
 use crate::egress::log::{EgressEvent, EventKind, LogLine};
 use crate::manifest::AllowOrigin;
 
@@ -53,17 +54,16 @@ fn draw_side(tab: &Tab, area: Rect, buf: &mut Buffer) {
         "D default M manifest S ssh +new",
         super::dim(),
     ));
-    if !tab.egress.denials_by_host.is_empty() {
+    let counts = tab.egress.denials.busiest();
+    if !counts.is_empty() {
         lines.push(Line::styled(
             "Denials",
             Style::new().add_modifier(Modifier::BOLD),
         ));
-        let mut counts: Vec<_> = tab.egress.denials_by_host.iter().collect();
-        counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         for (host, n) in counts {
             lines.push(Line::from(vec![
                 Span::styled(format!("{n:>4} "), super::error_style()),
-                Span::raw(host.clone()),
+                Span::raw(host.to_owned()),
             ]));
         }
     }
@@ -94,7 +94,7 @@ fn draw_log(tab: &Tab, focused: bool, area: Rect, buf: &mut Buffer) {
         tab.egress.total_denials()
     );
     let hint = if focused {
-        " j/k select · a allow host · d filter "
+        " j/k select · a allow host · p propose · d filter "
     } else {
         ""
     };
@@ -102,8 +102,28 @@ fn draw_log(tab: &Tab, focused: bool, area: Rect, buf: &mut Buffer) {
         .title(title)
         .title_bottom(Line::from(hint).right_aligned())
         .border_style(super::focused_border(focused));
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
     block.render(area, buf);
+    // What would change the selected denial's outcome, under the rows.
+    let advice = focused
+        .then(|| tab.egress.selected_row().and_then(EgressRow::denial))
+        .flatten()
+        .and_then(denial::advice);
+    if let Some(advice) = advice.filter(|_| inner.height > 4) {
+        let advice = format!("→ {}", clean(&advice));
+        // Up to three rows; word wrap may need one more than the width says.
+        let width = usize::from(inner.width.max(1));
+        let height = (advice.chars().count().div_ceil(width) + 1).min(3);
+        let [rows, below] = Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(u16::try_from(height).unwrap_or(3)),
+        ])
+        .areas(inner);
+        Paragraph::new(Line::styled(advice, Style::new().fg(Color::Yellow)))
+            .wrap(Wrap { trim: true })
+            .render(below, buf);
+        inner = rows;
+    }
     let rows: Vec<&EgressRow> = tab.egress.visible().collect();
     if rows.is_empty() {
         let text = if tab.egress.denials_only {
@@ -157,14 +177,23 @@ fn event_line(e: &EgressEvent) -> Line<'static> {
             ref other => (short_kind(other), super::dim()),
         }
     };
-    let target = e.target.clone().unwrap_or_default();
+    let target = match &e.target {
+        Some(target) => target.clone(),
+        // A denial without a target (the kill switch) shows its bucket.
+        None if denial => denial::bucket(e),
+        None => String::new(),
+    };
     let method = e.method.clone().unwrap_or_default();
-    let why = match (&e.scanner, &e.reason, &e.error, &e.detail) {
-        (Some(scanner), Some(reason), _, _) => format!("{scanner}: {reason}"),
-        (None, Some(reason), _, _) => reason.clone(),
-        (_, _, Some(error), _) => error.clone(),
-        (_, _, _, Some(detail)) => detail.clone(),
-        _ => String::new(),
+    let why = if denial {
+        denial::why(e)
+    } else {
+        match (&e.scanner, &e.reason, &e.error, &e.detail) {
+            (Some(scanner), Some(reason), _, _) => format!("{scanner}: {reason}"),
+            (None, Some(reason), _, _) => reason.clone(),
+            (_, _, Some(error), _) => error.clone(),
+            (_, _, _, Some(detail)) => detail.clone(),
+            _ => String::new(),
+        }
     };
     let text_style = if denial {
         super::error_style()

@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 use crate::app::keymap::{Scope, bindings};
 use crate::app::state::PendingLaunch;
 use crate::app::{App, Modal};
+use crate::egress::propose::Proposal;
 use crate::manifest::EnvSource;
 
 pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
@@ -75,13 +76,14 @@ pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
             ],
         ),
         Modal::Help => (" Keys ".to_owned(), help(app)),
+        Modal::Proposal { bottle, proposal } => (
+            " Allowlist proposal ".to_owned(),
+            proposal_lines(bottle, proposal),
+        ),
         Modal::Leftovers(leftovers) => (" Left behind ".to_owned(), leftover_lines(leftovers)),
     };
     let width = screen.width.saturating_sub(4).min(90);
-    // Each line takes as many rows as it wraps to inside the borders.
-    let inner = usize::from(width.saturating_sub(2)).max(1);
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
-    let height = u16::try_from(rows + 2)
+    let height = u16::try_from(wrapped_height(&lines, width.saturating_sub(2)) + 2)
         .unwrap_or(u16::MAX)
         .min(screen.height);
     let area = centered(screen, width, height);
@@ -93,6 +95,16 @@ pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
         .wrap(Wrap { trim: false })
         .block(block)
         .render(area, buf);
+}
+
+/// Rows `lines` take at `width` when wrapped (at least; word wrap may take
+/// one more for a long line, which the border then hides).
+fn wrapped_height(lines: &[Line<'_>], width: u16) -> usize {
+    let width = usize::from(width.max(1));
+    lines
+        .iter()
+        .map(|line| line.width().div_ceil(width).max(1))
+        .sum()
 }
 
 fn centered(screen: Rect, width: u16, height: u16) -> Rect {
@@ -256,6 +268,25 @@ fn leftover_lines(leftovers: &[crate::app::Leftover]) -> Vec<Line<'static>> {
         "Kept bottles are removed later by `claude-bottle gc`.",
         super::dim(),
     ));
+    lines
+}
+
+fn proposal_lines(bottle: &str, proposal: &Proposal) -> Vec<Line<'static>> {
+    let mut explanation = proposal.explanation().into_iter();
+    let mut lines: Vec<Line<'static>> = explanation.next().map(Line::raw).into_iter().collect();
+    lines.extend(
+        proposal
+            .entry_lines()
+            .into_iter()
+            .map(|entry| Line::styled(format!("  {entry}"), Style::new().fg(Color::Cyan))),
+    );
+    lines.extend(explanation.map(|text| Line::styled(text, super::dim())));
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(format!(
+        "To keep them, add them to bottles.{bottle}.egress.allowlist in the manifest; \
+         `claude-bottle logs AGENT --propose` prints the same lines."
+    )));
+    lines.push(Line::styled("Any key closes this.", super::dim()));
     lines
 }
 

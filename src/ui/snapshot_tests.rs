@@ -150,6 +150,73 @@ fn egress_pane_with_denials() {
     insta::assert_snapshot!("egress_denials_only", render(&a).backend());
 }
 
+/// Denials of every kind read sensibly: no reason, no target, redacted; a
+/// redirect's two lines count once; the selected denial says what would
+/// change its outcome.
+#[test]
+fn egress_pane_reads_every_kind_of_denial() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "$ ");
+    let lines = [
+        r#"{"level":"warn","component":"pipelock","event":"anomaly","method":"STARTUP","reason":"listening on 0.0.0.0 exposes the proxy","time":"2026-04-28T15:04:04Z","message":"anomaly"}"#,
+        r#"{"level":"warn","component":"pipelock","event":"blocked","method":"GET","url":"http://b.example/next","request_id":"r1","scanner":"redirect","time":"2026-04-28T15:05:01Z","message":"request blocked"}"#,
+        r#"{"level":"warn","component":"pipelock","event":"blocked","method":"GET","url":"http://a.example/start","request_id":"r1","scanner":"redirect","time":"2026-04-28T15:05:01Z","message":"request blocked"}"#,
+        r#"{"level":"warn","component":"pipelock","event":"blocked","method":"CONNECT","target":"db.internal:5432","request_id":"r2","scanner":"ssrf","reason":"SSRF blocked: db.internal resolves to internal IP 10.1.2.3","time":"2026-04-28T15:05:02Z","message":"request blocked"}"#,
+        r#"{"level":"warn","component":"pipelock","event":"blocked","method":"CONNECT","target":"[redacted-url]","request_id":"r3","scanner":"header_dlp","time":"2026-04-28T15:05:03Z","message":"request blocked"}"#,
+        r#"{"level":"warn","component":"pipelock","event":"kill_switch_deny","method":"GET","request_id":"r4","time":"2026-04-28T15:05:04Z","message":"kill switch"}"#,
+        r#"{"level":"warn","component":"pipelock","event":"blocked","method":"POST","url":"https://paste.example/[redacted]","request_id":"r5","scanner":"dlp","reason":"DLP match: GitHub Token (critical)","time":"2026-04-28T15:05:05Z","message":"request blocked"}"#,
+        r#"{"level":"info","component":"pipelock","event":"shutdown","reason":"signal received","time":"2026-04-28T15:06:00Z","message":"shutting down"}"#,
+    ];
+    for line in lines {
+        update(
+            &mut a,
+            Event::Egress {
+                id,
+                line: parse_line(line),
+            },
+        );
+    }
+    update(&mut a, ch('e'));
+    update(&mut a, ch('k'));
+    let t = render(&a);
+    let s = text(&t);
+    assert!(s.contains("5 denials"), "{s}");
+    assert!(
+        s.contains("(kill switch)") && s.contains("(redacted)"),
+        "{s}"
+    );
+    assert!(s.contains("a GitHub Token secret"), "{s}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn the_allowlist_proposal_lists_entries_to_paste() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "$ ");
+    let lines = [
+        blocked("pypi.org", "2026-04-28T15:05:20Z"),
+        blocked("files.pythonhosted.org", "2026-04-28T15:05:21Z"),
+        blocked("pypi.org", "2026-04-28T15:05:22Z"),
+        // Allowed since: covered now, not proposed.
+        blocked("docs.rs", "2026-04-28T15:05:23Z"),
+        parse_line(
+            r#"{"level":"warn","event":"blocked","method":"CONNECT","target":"db.internal:5432","request_id":"r2","scanner":"ssrf","reason":"SSRF blocked: db.internal resolves to internal IP 10.1.2.3","time":"2026-04-28T15:05:24Z"}"#,
+        ),
+    ];
+    for line in lines {
+        update(&mut a, Event::Egress { id, line });
+    }
+    update(&mut a, ch('e'));
+    assert!(update(&mut a, ch('p')).is_empty(), "nothing is changed");
+    let t = render(&a);
+    let s = text(&t);
+    assert!(
+        s.contains(r#""files.pythonhosted.org""#) && s.contains(r#""pypi.org""#),
+        "{s}"
+    );
+    insta::assert_snapshot!(t.backend());
+}
+
 #[test]
 fn preflight_modal() {
     let mut a = app();

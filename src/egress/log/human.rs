@@ -14,9 +14,16 @@ pub fn format_human(e: &EgressEvent) -> String {
     parts.extend(e.status_code.map(|s| s.to_string()));
     parts.extend(e.total_bytes.or(e.size_bytes).map(bytes));
     parts.extend(e.duration_ms.map(duration));
-    match (&e.scanner, &e.reason) {
-        (Some(scanner), Some(reason)) => parts.push(format!("{scanner}: {reason}")),
-        (scanner, reason) => parts.extend(reason.clone().or_else(|| scanner.clone())),
+    let sni_said = e.kind == EventKind::SniMismatch && e.reason.is_none();
+    if e.is_denial() && !sni_said {
+        // A denial always says why, even when pipelock gave no reason (an
+        // SNI mismatch says it with its label and `sni=`).
+        parts.push(crate::egress::denial::why(e));
+    } else {
+        match (&e.scanner, &e.reason) {
+            (Some(scanner), Some(reason)) => parts.push(format!("{scanner}: {reason}")),
+            (scanner, reason) => parts.extend(reason.clone().or_else(|| scanner.clone())),
+        }
     }
     parts.extend(e.error.clone());
     parts.extend(e.detail.clone());

@@ -286,3 +286,26 @@ fn arbitrary_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn denials_without_reason_or_target_read_sensibly() {
+    let e = event(
+        r#"{"level":"warn","event":"kill_switch_deny","method":"GET","time":"2026-04-28T15:04:09Z"}"#,
+    );
+    assert_eq!(format_human(&e), "15:04:09 KILL-SWITCH GET kill switch on");
+    let e = event(
+        r#"{"event":"blocked","method":"POST","url":"https://p.test/[redacted]","scanner":"body_dlp","time":"2026-04-28T15:04:09Z"}"#,
+    );
+    assert_eq!(
+        format_human(&e),
+        "15:04:09 BLOCKED POST https://p.test/[redacted] body_dlp: no reason given"
+    );
+    // Not a denial: a report, printed as before.
+    let e = event(
+        r#"{"event":"anomaly","method":"STARTUP","reason":"listening on all interfaces","time":"2026-04-28T15:04:09Z"}"#,
+    );
+    assert_eq!(
+        format_human(&e),
+        "15:04:09 ANOMALY STARTUP listening on all interfaces"
+    );
+}

@@ -1,0 +1,165 @@
+use super::*;
+use crate::egress::log::{LogLine, parse_line};
+
+fn event(line: &str) -> EgressEvent {
+    match parse_line(line) {
+        LogLine::Event(e) => *e,
+        LogLine::Note(n) => panic!("not an event: {n}"),
+    }
+}
+
+fn blocked(scanner: &str, target: &str, reason: &str) -> EgressEvent {
+    event(&format!(
+        r#"{{"level":"warn","event":"blocked","method":"CONNECT","target":"{target}","scanner":"{scanner}","reason":"{reason}"}}"#
+    ))
+}
+
+#[test]
+fn scanners_map_to_kinds() {
+    let kind = |scanner: &str| DenialKind::of(&blocked(scanner, "h.test:443", "r"));
+    assert_eq!(kind("allowlist"), Some(DenialKind::Allowlist));
+    assert_eq!(kind("ssrf"), Some(DenialKind::PrivateAddress));
+    assert_eq!(kind("core_ssrf"), Some(DenialKind::PrivateAddress));
+    assert_eq!(kind("ratelimit"), Some(DenialKind::RateLimit));
+    for s in ["dlp", "body_dlp", "header_dlp", "core_dlp", "response_scan"] {
+        assert_eq!(kind(s), Some(DenialKind::Content), "{s}");
+    }
+    for s in ["blocklist", "subdomain_entropy", "redirect", "budget", ""] {
+        assert_eq!(kind(s), Some(DenialKind::Other), "{s}");
+    }
+    let of = |line: &str| DenialKind::of(&event(line));
+    assert_eq!(
+        of(r#"{"event":"kill_switch_deny"}"#),
+        Some(DenialKind::KillSwitch)
+    );
+    assert_eq!(
+        of(r#"{"event":"sni_mismatch","connect_host":"a.test"}"#),
+        Some(DenialKind::SniMismatch)
+    );
+    assert_eq!(of(r#"{"event":"blocked"}"#), Some(DenialKind::Other));
+    for name in ["anomaly", "error", "startup", "shutdown", "tunnel_open"] {
+        assert_eq!(of(&format!(r#"{{"event":"{name}"}}"#)), None, "{name}");
+    }
+}
+
+#[test]
+fn advice_says_what_would_change_the_outcome() {
+    let advice_for = |e: &EgressEvent| advice(e).unwrap_or_default();
+    let text = advice_for(&blocked(
+        "allowlist",
+        "evil.test:443",
+        "domain not in allowlist: evil.test",
+    ));
+    assert!(
+        text.contains("evil.test") && text.contains("press a") && text.contains("egress.allowlist"),
+        "{text}"
+    );
+    let text = advice_for(&blocked(
+        "ssrf",
+        "db.corp:5432",
+        "SSRF blocked: db.corp resolves to internal IP 10.1.2.3",
+    ));
+    assert!(
+        text.contains("db.corp")
+            && text.contains("egress.private_hosts")
+            && text.contains("relaunch"),
+        "{text}"
+    );
+    let text = advice_for(&blocked(
+        "ratelimit",
+        "a.test:443",
+        "rate limit exceeded for a.test",
+    ));
+    assert!(
+        text.contains("1200 requests a minute") && text.contains("wait"),
+        "{text}"
+    );
+    let text = advice_for(&event(
+        r#"{"event":"blocked","method":"POST","url":"https://paste.test/[redacted]","scanner":"dlp","reason":"DLP match: GitHub Token (critical)"}"#,
+    ));
+    assert_eq!(
+        text,
+        "a GitHub Token secret was found in the request: if it is meant for paste.test, list \
+         that host in the secret's env entry `hosts` in the manifest; otherwise the agent tried \
+         to send a secret out"
+    );
+    let text = advice_for(&event(
+        r#"{"event":"blocked","method":"CONNECT","target":"[redacted-url]","scanner":"header_dlp"}"#,
+    ));
+    assert!(
+        text.starts_with("a secret pattern was found") && text.contains("the host"),
+        "{text}"
+    );
+    let text = advice_for(&blocked("response_scan", "a.test:443", "prompt injection"));
+    assert!(
+        text.contains("response_scan flagged the content (prompt injection)"),
+        "{text}"
+    );
+    let text = advice_for(&event(
+        r#"{"event":"sni_mismatch","connect_host":"a.test","sni_host":"b.test","category":"mismatch"}"#,
+    ));
+    assert!(
+        text.contains("(b.test)") && text.contains("a.test") && text.contains("5 s"),
+        "{text}"
+    );
+    let text = advice_for(&event(r#"{"event":"kill_switch_deny","method":"GET"}"#));
+    assert!(text.contains("kill switch is on"), "{text}");
+    let text = advice_for(&blocked("blocklist", "bad.test:443", "domain blocked"));
+    assert!(text.contains("blocklist (domain blocked)"), "{text}");
+    assert_eq!(advice(&event(r#"{"event":"anomaly"}"#)), None);
+}
+
+#[test]
+fn why_reads_sensibly_without_a_reason() {
+    let why_of = |line: &str| why(&event(line));
+    assert_eq!(
+        why_of(
+            r#"{"event":"blocked","scanner":"allowlist","reason":"domain not in allowlist: a"}"#
+        ),
+        "allowlist: domain not in allowlist: a"
+    );
+    assert_eq!(
+        why_of(r#"{"event":"blocked","scanner":"body_dlp"}"#),
+        "body_dlp: no reason given"
+    );
+    assert_eq!(why_of(r#"{"event":"kill_switch_deny"}"#), "kill switch on");
+    assert_eq!(why_of(r#"{"event":"blocked","reason":"x"}"#), "x");
+    assert_eq!(why_of(r#"{"event":"blocked"}"#), "no reason given");
+}
+
+#[test]
+fn buckets() {
+    let bucket_of = |line: &str| bucket(&event(line));
+    assert_eq!(
+        bucket_of(r#"{"event":"blocked","target":"A.test:443"}"#),
+        "a.test"
+    );
+    assert_eq!(
+        bucket_of(r#"{"event":"blocked","target":"[redacted-url]"}"#),
+        REDACTED_BUCKET
+    );
+    assert_eq!(
+        bucket_of(r#"{"event":"kill_switch_deny"}"#),
+        KILL_SWITCH_BUCKET
+    );
+    assert_eq!(bucket_of(r#"{"event":"blocked"}"#), NO_HOST_BUCKET);
+}
+
+#[test]
+fn secret_pattern_names() {
+    assert_eq!(
+        secret_pattern("DLP match: AWS Access Key (high)"),
+        Some("AWS Access Key")
+    );
+    assert_eq!(secret_pattern("DLP match: Bare"), Some("Bare"));
+    assert_eq!(secret_pattern("DLP match:  (high)"), None);
+    assert_eq!(secret_pattern("something else"), None);
+}
+
+#[test]
+fn an_sni_mismatch_says_which_name() {
+    let e = event(r#"{"event":"sni_mismatch","connect_host":"a.test","sni_host":"b.test"}"#);
+    assert_eq!(why(&e), "TLS name b.test differs from the CONNECT host");
+    let e = event(r#"{"event":"sni_mismatch","connect_host":"a.test"}"#);
+    assert_eq!(why(&e), "no TLS name matching the CONNECT host");
+}
