@@ -107,7 +107,11 @@ pub fn to_text(r: &ResolvedAgent) -> String {
         let _ = writeln!(
             out,
             "\nTLS inspection: on (request headers and bodies scanned for secrets); passed through unopened: Anthropic's hosts{}{}",
-            if r.bottle.ssh.is_empty() { "" } else { ", the ssh hosts" },
+            if r.bottle.ssh.is_empty() {
+                ""
+            } else {
+                ", the ssh hosts"
+            },
             if r.bottle.passthrough.is_empty() {
                 String::new()
             } else {

@@ -1,0 +1,234 @@
+//! TLS inspection on the real engine, tried from inside a bottle: the agent
+//! trusts its bottle's CA and reaches an allowed HTTPS host; a secret in a
+//! request body or header to that host is refused and logged as a DLP denial
+//! naming its rule; an agent that stops trusting the CA loses its own network
+//! and gains no way round the sidecar; a host passed through is not opened.
+//!
+//! The outside server is `openssl s_server` with a certificate from the
+//! tests' own root (scripts/build-test-images.sh), which the sidecar images
+//! trust beside Debian's roots. Never skipped: without an engine it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should stop the test where it happened
+
+mod common;
+mod probe;
+
+use claude_bottle::docker::bottle::{self, Bottle};
+use claude_bottle::docker::container::copy_in;
+use claude_bottle::docker::engine::Engine;
+use claude_bottle::docker::files::FileGrant;
+use claude_bottle::egress::log::{EventKind, format_human};
+use probe::{AGENT, Cleanup, Findings, docker, docker_ok, sh, show};
+
+const MARKER: &str = "served over tls by the outside server";
+/// A well-known example AWS access key id (AWS's own documentation uses it).
+const FAKE_AWS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+const FAKE_GITHUB_TOKEN: &str = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+
+fn outside_tls(file: &str) -> Vec<u8> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(root.join("target/test-images/outside-tls").join(file))
+        .unwrap_or_else(|e| panic!("read the test TLS file {file}: {e}"))
+}
+
+/// An HTTPS server known as `allowed.test` on the bottle's egress network.
+async fn start_https_server(engine: &Engine, cleanup: &mut Cleanup, b: &Bottle) {
+    let name = format!("{}-https", b.names.sidecar);
+    cleanup.container(&name);
+    docker_ok(&[
+        "create",
+        "--name",
+        &name,
+        "--label",
+        probe::TEST_LABEL,
+        "--network",
+        &b.names.egress_network,
+        "--network-alias",
+        "allowed.test",
+        "--entrypoint",
+        "sh",
+        common::TEST_BASE_IMAGE,
+        "-c",
+        "cd /srv/www && exec openssl s_server -quiet -accept 443 -cert /srv/leaf.pem -key /srv/leaf.key -WWW",
+    ]);
+    let files = [
+        FileGrant::dir("/srv/www", 0o755, (0, 0)),
+        FileGrant::file("/srv/leaf.pem", 0o644, (0, 0), outside_tls("leaf.pem")),
+        FileGrant::file("/srv/leaf.key", 0o600, (0, 0), outside_tls("leaf.key")),
+        FileGrant::file("/srv/www/index.html", 0o644, (0, 0), MARKER.into()),
+    ];
+    copy_in(engine, &name, &files)
+        .await
+        .expect("copy the server's files in");
+    docker_ok(&["start", &name]);
+    // Ready when a TLS handshake completes.
+    for _ in 0..100 {
+        let probe = docker(&[
+            "exec",
+            &name,
+            "sh",
+            "-c",
+            "echo | openssl s_client -connect 127.0.0.1:443 -servername allowed.test 2>/dev/null | grep -q 'BEGIN CERTIFICATE'",
+        ]);
+        if probe.status.success() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the HTTPS server did not start: {:?}",
+        docker(&["logs", &name])
+    );
+}
+
+async fn launch(engine: &Engine, cleanup: &mut Cleanup, passthrough: bool) -> Bottle {
+    let settings = common::launch_settings().await;
+    let mut resolved = common::outside_agent("inspect", &["allowed.test"]);
+    if passthrough {
+        resolved.bottle.passthrough = vec!["allowed.test".into()];
+    }
+    let b = bottle::launch(engine, &resolved, &settings, &mut |_| {})
+        .await
+        .expect("launch");
+    cleanup.session(&b.session);
+    start_https_server(engine, cleanup, &b).await;
+    b
+}
+
+/// `curl ... https://allowed.test/index.html` in the agent, as the agent.
+async fn curl(
+    engine: &Engine,
+    b: &Bottle,
+    args: &str,
+) -> claude_bottle::docker::container::ExecOutput {
+    sh(
+        engine,
+        &b.agent_container,
+        AGENT,
+        &format!("curl -sS -m 20 {args} https://allowed.test/index.html"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_inspected_bottle_reaches_https_and_refuses_secrets() {
+    let engine = common::engine().await;
+    let mut cleanup = Cleanup::default();
+    let b = launch(&engine, &mut cleanup, false).await;
+    let mut findings = Findings::default();
+
+    let plain = curl(&engine, &b, "").await;
+    findings.check(plain.stdout.trim() == MARKER, || {
+        format!(
+            "an allowed HTTPS GET through inspection failed: {}",
+            show(&plain)
+        )
+    });
+
+    let body = curl(&engine, &b, &format!("-d key={FAKE_AWS_KEY}")).await;
+    findings.check(
+        body.stdout.contains("blocked") && !body.stdout.contains(MARKER),
+        || format!("a fake AWS key in a POST body went out: {}", show(&body)),
+    );
+    let header = curl(&engine, &b, &format!("-H 'X-Debug: {FAKE_GITHUB_TOKEN}'")).await;
+    findings.check(
+        header.stdout.contains("blocked") && !header.stdout.contains(MARKER),
+        || {
+            format!(
+                "a fake GitHub token in a header went out: {}",
+                show(&header)
+            )
+        },
+    );
+    // curl -k trusts anything: the sidecar still opens and scans the request.
+    let insecure = curl(&engine, &b, &format!("-k -d key={FAKE_AWS_KEY}")).await;
+    findings.check(!insecure.stdout.contains(MARKER), || {
+        format!("with curl -k a secret went out: {}", show(&insecure))
+    });
+    // Trusting only Debian's roots (not the bottle's CA) loses the network,
+    // nothing more: the agent cannot edit the system store (root owns it).
+    let own_store = sh(
+        &engine,
+        &b.agent_container,
+        AGENT,
+        "cat /usr/share/ca-certificates/mozilla/*.crt > /tmp/roots.pem && \
+         curl -sS -m 20 --cacert /tmp/roots.pem -d key=x https://allowed.test/index.html; \
+         echo exit=$?; test -w /etc/ssl/certs/ca-certificates.crt && echo store-writable",
+    )
+    .await;
+    findings.check(
+        !own_store.stdout.contains(MARKER)
+            && !own_store.stdout.contains("exit=0")
+            && !own_store.stdout.contains("store-writable"),
+        || {
+            format!(
+                "an agent without the bottle's CA got through, or can edit the store: {}",
+                show(&own_store)
+            )
+        },
+    );
+
+    let events = probe::sidecar_events(&b.sidecar_container);
+    let dlp: Vec<String> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Blocked)
+        .filter(|e| matches!(e.scanner.as_deref(), Some("body_dlp" | "header_dlp")))
+        .map(format_human)
+        .collect();
+    findings.check(
+        dlp.iter()
+            .any(|l| l.contains("body_dlp") && l.contains("AWS Access ID")),
+        || format!("no body_dlp denial naming the AWS rule in the sidecar log: {dlp:?}"),
+    );
+    findings.check(dlp.iter().any(|l| l.contains("header_dlp")), || {
+        format!("no header_dlp denial in the sidecar log: {dlp:?}")
+    });
+    let ca_key_in_agent = sh(
+        &engine,
+        &b.agent_container,
+        None,
+        "grep -rl 'EC PRIVATE KEY' /etc /home 2>/dev/null; true",
+    )
+    .await;
+    findings.check(ca_key_in_agent.stdout.trim().is_empty(), || {
+        format!("a private key is in the agent: {}", show(&ca_key_in_agent))
+    });
+    findings.assert_none("TLS inspection");
+    cleanup.remove_containers();
+    b.teardown(&engine).await.expect("tear down");
+}
+
+#[tokio::test]
+async fn a_host_passed_through_is_not_opened() {
+    let engine = common::engine().await;
+    let mut cleanup = Cleanup::default();
+    let b = launch(&engine, &mut cleanup, true).await;
+    // The agent sees the server's own certificate: it verifies only with
+    // the outside test root, not with the bottle's CA.
+    copy_in(
+        &engine,
+        &b.agent_container,
+        &[FileGrant::file(
+            "/tmp/outside-root.pem",
+            0o644,
+            (1000, 1000),
+            outside_tls("root.pem"),
+        )],
+    )
+    .await
+    .expect("copy the outside root in");
+    // (openssl's -WWW server answers GETs only: the secret rides in a header.)
+    let through = curl(
+        &engine,
+        &b,
+        &format!("--cacert /tmp/outside-root.pem -H 'X-Debug: {FAKE_AWS_KEY}'"),
+    )
+    .await;
+    assert_eq!(
+        through.stdout.trim(),
+        MARKER,
+        "a passed-through host is relayed unopened (so DLP cannot see it): {}",
+        show(&through)
+    );
+    cleanup.remove_containers();
+    b.teardown(&engine).await.expect("tear down");
+}
