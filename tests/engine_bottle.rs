@@ -13,7 +13,7 @@ async fn bottle_launches_in_order_and_tears_down_to_nothing() {
     let settings = common::launch_settings().await;
     let resolved = common::outside_agent("probe", &["allowed.test"]);
     let mut steps = Vec::new();
-    let b = bottle::launch(&engine, &resolved, &settings, &mut |s| steps.push(s))
+    let b = bottle::launch(&engine, &resolved, &[], &settings, &mut |s| steps.push(s))
         .await
         .unwrap();
     assert_eq!(

@@ -80,13 +80,18 @@ async fn start_https_server(engine: &Engine, cleanup: &mut Cleanup, b: &Bottle) 
     );
 }
 
-async fn launch(engine: &Engine, cleanup: &mut Cleanup, passthrough: bool) -> Bottle {
+async fn launch(
+    engine: &Engine,
+    cleanup: &mut Cleanup,
+    passthrough: bool,
+    watched: &[String],
+) -> Bottle {
     let settings = common::launch_settings().await;
     let mut resolved = common::outside_agent("inspect", &["allowed.test"]);
     if passthrough {
         resolved.bottle.passthrough = vec!["allowed.test".into()];
     }
-    let b = bottle::launch(engine, &resolved, &settings, &mut |_| {})
+    let b = bottle::launch(engine, &resolved, watched, &settings, &mut |_| {})
         .await
         .expect("launch");
     cleanup.session(&b.session);
@@ -113,7 +118,7 @@ async fn curl(
 async fn an_inspected_bottle_reaches_https_and_refuses_secrets() {
     let engine = common::engine().await;
     let mut cleanup = Cleanup::default();
-    let b = launch(&engine, &mut cleanup, false).await;
+    let b = launch(&engine, &mut cleanup, false, &[]).await;
     let mut findings = Findings::default();
 
     let plain = curl(&engine, &b, "").await;
@@ -201,7 +206,7 @@ async fn an_inspected_bottle_reaches_https_and_refuses_secrets() {
 async fn a_host_passed_through_is_not_opened() {
     let engine = common::engine().await;
     let mut cleanup = Cleanup::default();
-    let b = launch(&engine, &mut cleanup, true).await;
+    let b = launch(&engine, &mut cleanup, true, &[]).await;
     // The agent sees the server's own certificate: it verifies only with
     // the outside test root, not with the bottle's CA.
     copy_in(
@@ -229,6 +234,49 @@ async fn a_host_passed_through_is_not_opened() {
         "a passed-through host is relayed unopened (so DLP cannot see it): {}",
         show(&through)
     );
+    cleanup.remove_containers();
+    b.teardown(&engine).await.expect("tear down");
+}
+
+/// A value the manifest grants (from the host or asked at launch) matches no
+/// built-in pattern; the sidecar watches for it all the same.
+#[tokio::test]
+async fn a_granted_value_is_refused_on_its_way_out() {
+    const GRANTED: &str = "granted-value-q7Kx2mWv9Lp4";
+    let engine = common::engine().await;
+    let mut cleanup = Cleanup::default();
+    let b = launch(&engine, &mut cleanup, false, &[GRANTED.to_owned()]).await;
+    let mut findings = Findings::default();
+    for (how, args) in [
+        ("a header", format!("-H 'X-Note: {GRANTED}'")),
+        ("a body", format!("-d note={GRANTED}")),
+        ("the query", format!("--url-query note={GRANTED}")),
+    ] {
+        let out = curl(&engine, &b, &args).await;
+        // Refused by the sidecar itself (openssl's test server would not
+        // answer a POST at all, so silence proves nothing).
+        findings.check(out.stdout.starts_with("blocked"), || {
+            format!("a granted value in {how} was not refused: {}", show(&out))
+        });
+    }
+    let stored = docker_ok(&["inspect", &b.sidecar_container]);
+    findings.check(!stored.contains(GRANTED), || {
+        "the granted value is in the sidecar's stored config".to_owned()
+    });
+    let readable = sh(
+        &engine,
+        &b.agent_container,
+        AGENT,
+        &format!("grep -rs {GRANTED} /etc /home /tmp; true"),
+    )
+    .await;
+    findings.check(readable.stdout.trim().is_empty(), || {
+        format!(
+            "the agent's file system holds the value: {}",
+            show(&readable)
+        )
+    });
+    findings.assert_none("granted values");
     cleanup.remove_containers();
     b.teardown(&engine).await.expect("tear down");
 }

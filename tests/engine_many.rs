@@ -26,9 +26,9 @@ async fn thirty_two_bottles_at_once() {
     let launches = (0..BOTTLES).map(|i| {
         let (engine, settings) = (engine.clone(), settings.clone());
         let resolved = common::outside_agent(&format!("{run}-{i}"), &["allowed.test"]);
-        tokio::spawn(
-            async move { bottle::launch(&engine, &resolved, &settings, &mut |_| {}).await },
-        )
+        tokio::spawn(async move {
+            bottle::launch(&engine, &resolved, &[], &settings, &mut |_| {}).await
+        })
     });
     let results = join_all(launches).await;
     let launched_in = started.elapsed();

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
 use claude_bottle::docker::bottle;
-use claude_bottle::docker::sidecar::{self, SidecarError, SidecarPlacement};
+use claude_bottle::docker::sidecar::{self, SidecarError, SidecarPlacement, SidecarSecrets};
 use claude_bottle::egress::config::{Inspection, PrivateDestinations, SidecarSettings};
 use claude_bottle::egress::log::{EventKind, LogLine, parse_line};
 use claude_bottle::egress::reload::config_hash;
@@ -25,7 +25,7 @@ async fn a_reload_reports_what_the_sidecar_did() {
     let settings = common::launch_settings().await;
     let mut cleanup = Cleanup::default();
     let resolved = common::outside_agent("reload", &["allowed.test"]);
-    let b = bottle::launch(&engine, &resolved, &settings, &mut |_| {})
+    let b = bottle::launch(&engine, &resolved, &[], &settings, &mut |_| {})
         .await
         .expect("launch");
     cleanup.session(&b.session);
@@ -100,6 +100,7 @@ async fn thirty_two_sidecars_each_reload() {
                 allowlist: vec!["api.anthropic.com".into()],
                 private: PrivateDestinations::default(),
                 inspection: Inspection::Off,
+                watches_secrets: false,
             };
             let placement = SidecarPlacement {
                 name: &name,
@@ -114,7 +115,8 @@ async fn thirty_two_sidecars_each_reload() {
                     ("claude-bottle.test".to_owned(), "1".to_owned()),
                 ]),
             };
-            let id = sidecar::start(engine, placement, &settings, None).await?;
+            let id =
+                sidecar::start(engine, placement, &settings, SidecarSecrets::default()).await?;
             let mut wider = settings.clone();
             wider.allowlist.push(format!("host-{i}.test"));
             sidecar::reload(engine, &id, &wider).await?;

@@ -126,6 +126,7 @@ fn config_text(allowlist: &[&str]) -> String {
             blocks: vec![],
         },
         inspection: Inspection::Off,
+        watches_secrets: false,
     })
 }
 

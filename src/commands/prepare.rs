@@ -66,10 +66,12 @@ pub async fn prepare(source: &ManifestSource, agent: &str, yes: bool) -> anyhow:
         bail!("not launched");
     }
     let mut exec_env = answer_env(&resolved)?;
+    // The token is never written anywhere, the secrets file included.
+    let watched = resolved.granted_values(&exec_env);
     exec_env.push((CLAUDE_TOKEN_VAR.to_owned(), token));
 
     let settings = launch_settings(&engine).await?;
-    let bottle = bottle::launch(&engine, &resolved, &settings, &mut |step| {
+    let bottle = bottle::launch(&engine, &resolved, &watched, &settings, &mut |step| {
         eprintln!("claude-bottle: {}", step.describe());
     })
     .await?;

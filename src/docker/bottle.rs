@@ -10,7 +10,7 @@ use super::grants::{self, GrantError};
 use super::labels::{Role, SessionLabels, new_session_id};
 use super::network::{self, NetworkError};
 use super::reaper;
-use super::sidecar::{self, SidecarError, SidecarPlacement};
+use super::sidecar::{self, SidecarError, SidecarPlacement, SidecarSecrets};
 use crate::egress::ca::{self, BottleCa, CaError};
 use crate::egress::config::{Inspection, PIPELOCK_PORT, PrivateDestinations, SidecarSettings};
 use crate::manifest::{DEFAULT_ALLOWLIST, ResolvedAgent};
@@ -116,18 +116,21 @@ impl Bottle {
     }
 }
 
-/// Launches a bottle for a resolved agent. On any failure, whatever was
-/// already created is removed before the error is returned.
+/// Launches a bottle for a resolved agent. `watched` are the values granted
+/// to the agent that its sidecar refuses to let out (see
+/// [`ResolvedAgent::granted_values`]). On any failure, whatever was already
+/// created is removed before the error is returned.
 pub async fn launch(
     engine: &Engine,
     resolved: &ResolvedAgent,
+    watched: &[String],
     settings: &LaunchSettings,
     on_step: &mut (dyn FnMut(LaunchStep) + Send),
 ) -> Result<Bottle, LaunchError> {
     on_step(LaunchStep::CheckingRuntime);
     check_runtime(engine, resolved).await?;
     let session = new_session_id();
-    let result = launch_session(engine, resolved, settings, &session, on_step).await;
+    let result = launch_session(engine, resolved, watched, settings, &session, on_step).await;
     if result.is_err() {
         // Best effort: the launch error is the one worth reporting; `gc`
         // catches anything this misses.
@@ -156,6 +159,7 @@ async fn check_runtime(engine: &Engine, resolved: &ResolvedAgent) -> Result<(), 
 fn egress_policy(
     resolved: &ResolvedAgent,
     names: &BottleNames,
+    watches_secrets: bool,
 ) -> Result<(SidecarSettings, Option<BottleCa>), CaError> {
     let ca = if resolved.bottle.inspect {
         Some(ca::generate(&names.agent)?)
@@ -186,6 +190,7 @@ fn egress_policy(
         allowlist: resolved.allowlist.iter().map(|e| e.host.clone()).collect(),
         private: PrivateDestinations::from_manifest(&resolved.bottle.private_hosts),
         inspection,
+        watches_secrets,
     };
     Ok((settings, ca))
 }
@@ -193,6 +198,7 @@ fn egress_policy(
 async fn launch_session(
     engine: &Engine,
     resolved: &ResolvedAgent,
+    watched: &[String],
     settings: &LaunchSettings,
     session: &str,
     on_step: &mut (dyn FnMut(LaunchStep) + Send),
@@ -222,7 +228,7 @@ async fn launch_session(
     let agent_ip = internal.subnet.host(3);
 
     on_step(LaunchStep::StartingSidecar);
-    let (sidecar_settings, ca) = egress_policy(resolved, &names)?;
+    let (sidecar_settings, ca) = egress_policy(resolved, &names, !watched.is_empty())?;
     let proxy = format!("{proxy_ip}:{PIPELOCK_PORT}");
     let grants = grants::agent_files(resolved, &proxy)?;
     // The agent container is made while the sidecar comes up; it starts
@@ -242,7 +248,10 @@ async fn launch_session(
                     labels: labels.for_role(Role::Sidecar),
                 },
                 &sidecar_settings,
-                ca.as_ref(),
+                SidecarSecrets {
+                    ca: ca.as_ref(),
+                    watched,
+                },
             )
             .await
             .map_err(LaunchError::from)

@@ -11,8 +11,8 @@ use super::engine::{Engine, EngineError};
 use super::files::FileGrant;
 use crate::egress::ca::BottleCa;
 use crate::egress::config::{
-    CA_CERT_FILE, CA_KEY_FILE, CONFIG_FILE, PIPELOCK_PORT, SidecarSettings, pipelock_config,
-    sidecar_command,
+    CA_CERT_FILE, CA_KEY_FILE, CONFIG_FILE, PIPELOCK_PORT, SECRETS_FILE, SidecarSettings,
+    pipelock_config, sidecar_command,
 };
 use crate::egress::reload::{ReloadVerdict, config_hash, reload_verdict};
 use crate::egress::tail;
@@ -107,6 +107,27 @@ pub fn ca_grants(ca: &BottleCa, uid: u32) -> Vec<FileGrant> {
     ]
 }
 
+/// The values the sidecar's DLP watches for, as a grant readable by the
+/// sidecar's uid only (pipelock refuses a file others may read). One a
+/// line, as pipelock reads it: a value with line breaks is watched line by
+/// line. Pipelock skips lines shorter than 16 characters.
+pub fn secrets_grant(values: &[String], uid: u32) -> FileGrant {
+    let mut text = String::new();
+    for line in values.iter().flat_map(|v| v.lines()) {
+        let line = line.trim();
+        if !line.is_empty() && !line.starts_with('#') {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    FileGrant::file(
+        SECRETS_FILE,
+        0o400,
+        (u64::from(uid), u64::from(uid)),
+        text.into_bytes(),
+    )
+}
+
 /// The config file as a grant: `/config` is pipelock's watched directory.
 pub fn config_grant(settings: &SidecarSettings) -> Vec<FileGrant> {
     let owner = (0, 0);
@@ -122,14 +143,24 @@ pub fn config_grant(settings: &SidecarSettings) -> Vec<FileGrant> {
     ]
 }
 
+/// What a sidecar holds besides its config: never in its stored config,
+/// never on an argv; files in its own file system, gone with it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SidecarSecrets<'a> {
+    /// The bottle's inspection CA, when the settings turn inspection on.
+    pub ca: Option<&'a BottleCa>,
+    /// Values granted to the agent, watched for by DLP (when the settings
+    /// say it watches secrets).
+    pub watched: &'a [String],
+}
+
 /// Creates, configures and starts the sidecar, then waits until it is healthy.
-/// `ca` is the bottle's inspection CA when `settings` turn inspection on.
 /// Returns the container id.
 pub async fn start(
     engine: &Engine,
     placement: SidecarPlacement<'_>,
     settings: &SidecarSettings,
-    ca: Option<&BottleCa>,
+    secrets: SidecarSecrets<'_>,
 ) -> Result<String, SidecarError> {
     let body = ContainerCreateBody {
         image: Some(placement.image.to_owned()),
@@ -161,9 +192,14 @@ pub async fn start(
         .await?;
     let mut files = config_grant(settings);
     files.extend(
-        ca.map(|ca| ca_grants(ca, placement.uid))
+        secrets
+            .ca
+            .map(|ca| ca_grants(ca, placement.uid))
             .unwrap_or_default(),
     );
+    if settings.watches_secrets {
+        files.push(secrets_grant(secrets.watched, placement.uid));
+    }
     container::copy_in(engine, &id, &files).await?;
     engine.docker.start_container(&id, None).await?;
     wait_healthy(engine, &id, placement.image).await?;

@@ -17,6 +17,8 @@ pub const CONFIG_FILE: &str = "/config/pipelock.yaml";
 /// The bottle's inspection CA, certificate and key, inside [`CONFIG_DIR`].
 pub const CA_CERT_FILE: &str = "/config/ca.pem";
 pub const CA_KEY_FILE: &str = "/config/ca-key.pem";
+/// Values the sidecar's DLP watches for, one a line (pipelock's `secrets_file`).
+pub const SECRETS_FILE: &str = "/config/secrets";
 /// The released sidecar image used when the manifest names none.
 pub const DEFAULT_PIPELOCK_IMAGE: &str = "ghcr.io/luckypipewrench/pipelock:2.3.0";
 
@@ -47,6 +49,9 @@ pub struct SidecarSettings {
     /// destination that is or resolves to a private, loopback or CGN address.
     pub private: PrivateDestinations,
     pub inspection: Inspection,
+    /// Whether [`SECRETS_FILE`] holds values granted to the agent (pipelock
+    /// refuses to start when a named secrets file is missing).
+    pub watches_secrets: bool,
 }
 
 /// Whether the sidecar opens the agent's TLS to scan what it sends.
@@ -170,7 +175,12 @@ pub fn pipelock_config(settings: &SidecarSettings) -> String {
     line(&mut out, 1, "sni_verification", "true");
 
     out.push_str("dlp:\n");
-    line(&mut out, 1, "scan_env", "true");
+    // `scan_env` would watch the sidecar's own environment, which holds
+    // nothing of the agent's; the agent's granted values are in the file.
+    line(&mut out, 1, "scan_env", "false");
+    if settings.watches_secrets {
+        line(&mut out, 1, "secrets_file", &quote(SECRETS_FILE));
+    }
     line(&mut out, 1, "include_defaults", "true");
 
     push_inspection(&mut out, &settings.inspection);
@@ -280,6 +290,7 @@ mod tests {
             allowlist: allowlist.iter().map(|h| (*h).to_string()).collect(),
             private: PrivateDestinations::default(),
             inspection: Inspection::on(["api.anthropic.com", "claude.ai"], &[]),
+            watches_secrets: true,
         }
     }
 
@@ -380,6 +391,7 @@ mod tests {
             allowlist: vec![hostile.to_string()],
             private: PrivateDestinations::default(),
             inspection: Inspection::on([], &[hostile.to_string()]),
+            watches_secrets: false,
         });
         assert_eq!(
             quote(hostile),

@@ -224,6 +224,24 @@ pub struct ResolvedEnv {
     pub value: ResolvedEnvValue,
 }
 
+impl ResolvedAgent {
+    /// Of `env` (`NAME`, value pairs for the agent), the values that came from
+    /// the host or from the user rather than from the manifest's text: the
+    /// sidecar watches for them going out.
+    pub fn granted_values(&self, env: &[(String, String)]) -> Vec<String> {
+        let granted: Vec<&str> = self
+            .env
+            .iter()
+            .filter(|e| !matches!(e.source, EnvSource::Literal(_)))
+            .map(|e| e.name.as_str())
+            .collect();
+        env.iter()
+            .filter(|(name, _)| granted.contains(&name.as_str()))
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+}
+
 /// Everything needed to launch one agent's bottle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedAgent {

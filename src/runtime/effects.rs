@@ -179,6 +179,7 @@ impl Runtime {
             return;
         };
         let plan = self.exec_plan(&resolved, answers, rows, cols);
+        let watched = resolved.granted_values(&plan.env);
         let settings = self.ctx.settings.clone();
         let tx = self.tx.clone();
         let image_lock = Arc::clone(&self.image_lock);
@@ -193,7 +194,9 @@ impl Runtime {
                 images(&engine, &progress).await
             };
             let result = match settings {
-                Ok(settings) => launch_bottle(&engine, &resolved, &settings, &progress).await,
+                Ok(settings) => {
+                    launch_bottle(&engine, &resolved, &watched, &settings, &progress).await
+                }
                 Err(e) => Err(e),
             };
             let msg = match result {
@@ -541,10 +544,11 @@ fn unix_now() -> i32 {
 async fn launch_bottle(
     engine: &Engine,
     resolved: &ResolvedAgent,
+    watched: &[String],
     settings: &LaunchSettings,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Bottle, String> {
-    bottle::launch(engine, resolved, settings, &mut |step| {
+    bottle::launch(engine, resolved, watched, settings, &mut |step| {
         progress(Progress::Step(step));
     })
     .await

@@ -67,8 +67,20 @@ pub async fn launch_attacker_and_neighbour(
     let (mut quiet_a, mut quiet_b) = (|_| {}, |_| {});
     // Boxed: two launches side by side make a large future.
     let (a, b) = tokio::join!(
-        Box::pin(bottle::launch(engine, attacker, settings, &mut quiet_a)),
-        Box::pin(bottle::launch(engine, neighbour, settings, &mut quiet_b)),
+        Box::pin(bottle::launch(
+            engine,
+            attacker,
+            &[],
+            settings,
+            &mut quiet_a
+        )),
+        Box::pin(bottle::launch(
+            engine,
+            neighbour,
+            &[],
+            settings,
+            &mut quiet_b
+        )),
     );
     for launched in [&a, &b].into_iter().flatten() {
         cleanup.session(&launched.session);

@@ -205,7 +205,7 @@ async fn launch_many(
     let results = futures_util::future::join_all(
         agents
             .iter()
-            .map(|a| async move { bottle::launch(engine, a, settings, &mut |_| {}).await }),
+            .map(|a| async move { bottle::launch(engine, a, &[], settings, &mut |_| {}).await }),
     )
     .await;
     let elapsed = start.elapsed().as_secs_f64();
@@ -352,6 +352,7 @@ fn cli_launch(settings: &LaunchSettings, counter: &mut usize) -> anyhow::Result<
             allowlist: vec![ALLOWED.into()],
             private: PrivateDestinations::default(),
             inspection: Inspection::Off,
+            watches_secrets: false,
         };
         let config = tar_archive(&sidecar::config_grant(&sidecar_settings))?;
         docker_ok(&["cp", "-", &format!("{sidecar_name}:/")], Some(&config))?;
