@@ -6,7 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use claude_bottle::manifest::keys::{
-    AGENT_KEYS, BOTTLE_KEYS, EGRESS_KEYS, RESOURCES_KEYS, RUNTIMES, SSH_KEYS, TOP_KEYS,
+    AGENT_KEYS, BOTTLE_KEYS, EGRESS_KEYS, ENV_ENTRY_KEYS, RESOURCES_KEYS, RUNTIMES, SSH_KEYS,
+    TOP_KEYS,
 };
 use claude_bottle::manifest::{self, LoadOptions, Runtime};
 use serde_json::Value;
@@ -120,6 +121,7 @@ fn schema_and_validator_accept_the_same_fields() {
     assert_eq!(props(&root, ""), set(TOP_KEYS));
     assert_eq!(props(&root, "/$defs/bottle"), set(BOTTLE_KEYS));
     assert_eq!(props(&root, "/$defs/sshHost"), set(SSH_KEYS));
+    assert_eq!(props(&root, "/$defs/envEntry"), set(ENV_ENTRY_KEYS));
     assert_eq!(
         props(&root, "/$defs/bottle/properties/egress"),
         set(EGRESS_KEYS)

@@ -60,6 +60,15 @@ fn ssh_target(h: &manifest::SshHost) -> String {
     format!("{} -> {user}{}{port}", h.host, h.hostname)
 }
 
+/// The hosts the bottle's env entry `name` is meant for.
+fn env_hosts<'r>(r: &'r ResolvedAgent, name: &str) -> &'r [String] {
+    r.bottle
+        .env
+        .iter()
+        .find(|v| v.name == name)
+        .map_or(&[], |v| v.hosts.as_slice())
+}
+
 pub fn to_text(r: &ResolvedAgent) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -82,7 +91,13 @@ pub fn to_text(r: &ResolvedAgent) -> String {
     let name_w = r.env.iter().map(|e| e.name.len()).max().unwrap_or(0);
     for e in &r.env {
         let (kind, detail) = env_kind(&e.source);
-        let _ = writeln!(out, "  {:name_w$}  {kind:8}  {detail}", e.name);
+        let hosts = env_hosts(r, &e.name);
+        let meant_for = if hosts.is_empty() {
+            String::new()
+        } else {
+            format!("; meant for {} (not inspected there)", hosts.join(", "))
+        };
+        let _ = writeln!(out, "  {:name_w$}  {kind:8}  {detail}{meant_for}", e.name);
     }
     let _ = writeln!(out, "\nssh ({})", r.bottle.ssh.len());
     for h in &r.bottle.ssh {
@@ -151,7 +166,7 @@ pub fn to_json(r: &ResolvedAgent) -> serde_json::Value {
         "prompt": r.agent.prompt,
         "env": r.env.iter().map(|e| {
             let (kind, detail) = env_kind(&e.source);
-            json!({"name": e.name, "kind": kind, "detail": detail})
+            json!({"name": e.name, "kind": kind, "detail": detail, "hosts": env_hosts(r, &e.name)})
         }).collect::<Vec<_>>(),
         "ssh": r.bottle.ssh.iter().map(|h| json!({
             "host": h.host, "hostname": h.hostname, "user": h.user, "port": h.port,

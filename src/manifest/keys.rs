@@ -16,6 +16,8 @@ pub const SSH_KEYS: &[&str] = &[
     "IdentityFile",
     "KnownHostKey",
 ];
+/// Keys of an `env` entry written as an object (`{ "value": ..., "hosts": [...] }`).
+pub const ENV_ENTRY_KEYS: &[&str] = &["value", "hosts"];
 /// Keys of a bottle's `egress` object.
 pub const EGRESS_KEYS: &[&str] = &["allowlist", "private_hosts", "inspect", "passthrough"];
 /// Keys of a bottle's `resources` object.

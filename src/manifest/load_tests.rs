@@ -164,7 +164,7 @@ fn every_error_is_collected() {
             "T/m.json:3:24: bottles.Dev.runtime: unknown runtime `gvisor`; expected `runc` or `runsc`\n  hint: `runc` is Docker's default; `runsc` is gVisor",
             "T/m.json:3:42: bottles.Dev.env.1X: `1X` is not a valid env name: use ASCII letters, digits and `_`, not starting with a digit",
             "T/m.json:3:53: bottles.Dev.env.HTTP_PROXY: `HTTP_PROXY` is set by claude-bottle itself and cannot be set in the manifest",
-            "T/m.json:3:78: bottles.Dev.env.OK: expected a string (write numbers and booleans in quotes), found a number",
+            "T/m.json:3:78: bottles.Dev.env.OK: expected a string (write numbers and booleans in quotes), or { \"value\": ..., \"hosts\": [...] }, found a number",
             "T/m.json:4:36: bottles.b.egress.allowlist[0]: `https://x.com/` is a URL; write the host only: `x.com`",
             "T/m.json:4:54: bottles.b.egress.allowlist[1]: a bare `*` would let the agent reach every host; list the hosts it needs",
             "T/m.json:4:59: bottles.b.egress.allowlist[2]: `h:80` has a port; ports are not restricted, write `h`",

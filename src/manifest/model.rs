@@ -49,6 +49,10 @@ pub enum EnvSource {
 pub struct EnvVar {
     pub name: String,
     pub source: EnvSource,
+    /// The hosts this value is meant for (`"hosts"` of the object form): their
+    /// TLS passes the sidecar unopened, so DLP does not refuse the value on
+    /// its way there. Empty: the value is for no host.
+    pub hosts: Vec<String>,
     /// Where the value stands in its manifest file, for errors found at launch.
     pub pos: Pos,
 }

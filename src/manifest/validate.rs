@@ -10,7 +10,9 @@ use super::env_value::parse_env_value;
 use super::error::{Entry, ManifestError};
 use super::fields::{self, Problem};
 use super::json::{Member, Node, Pos, Value};
-use super::keys::{self, AGENT_KEYS, BOTTLE_KEYS, EGRESS_KEYS, RESOURCES_KEYS, RUNTIMES, TOP_KEYS};
+use super::keys::{
+    self, AGENT_KEYS, BOTTLE_KEYS, EGRESS_KEYS, ENV_ENTRY_KEYS, RESOURCES_KEYS, RUNTIMES, TOP_KEYS,
+};
 use super::model::{Agent, Bottle, EnvVar, Resources, Runtime, SkillRef};
 
 /// An agent and where its `bottle` reference is, for the check after merging.
@@ -280,24 +282,66 @@ impl Checker<'_> {
             if let Err(p) = fields::check_env_name(&m.key) {
                 self.error(&vpath, m.key_pos, p);
             }
-            let Value::String(raw) = &m.value.value else {
-                self.type_error(
-                    &vpath,
-                    &m.value,
-                    "a string (write numbers and booleans in quotes)",
-                );
-                continue;
+            let (raw, raw_pos, hosts) = match &m.value.value {
+                Value::String(raw) => (raw.as_str(), m.value.pos, Vec::new()),
+                Value::Object(_) => match self.env_entry(&vpath, &m.value) {
+                    Some(entry) => entry,
+                    None => continue,
+                },
+                _ => {
+                    self.type_error(
+                        &vpath,
+                        &m.value,
+                        "a string (write numbers and booleans in quotes), or { \"value\": ..., \"hosts\": [...] }",
+                    );
+                    continue;
+                }
             };
             match parse_env_value(raw) {
                 Ok(source) => out.push(EnvVar {
                     name: m.key.clone(),
                     source,
-                    pos: m.value.pos,
+                    hosts,
+                    pos: raw_pos,
                 }),
-                Err(message) => self.error(&vpath, m.value.pos, Problem::new(message)),
+                Err(message) => self.error(&vpath, raw_pos, Problem::new(message)),
             }
         }
         out
+    }
+
+    /// `{ "value": "...", "hosts": [...] }`: the value's text, where it
+    /// stands, and the hosts it is meant for.
+    fn env_entry<'n>(&mut self, path: &str, node: &'n Node) -> Option<(&'n str, Pos, Vec<String>)> {
+        let fields = self.object(path, node, ENV_ENTRY_KEYS, "an env entry")?;
+        let mut value = None;
+        let mut hosts = Vec::new();
+        let has_value = fields.iter().any(|f| f.key == "value");
+        for f in fields {
+            let fpath = key_path(path, &f.key);
+            match (f.key.as_str(), &f.value.value) {
+                ("value", Value::String(raw)) => value = Some((raw.as_str(), f.value.pos)),
+                ("value", _) => self.type_error(&fpath, &f.value, "a string"),
+                ("hosts", _) => {
+                    hosts = self.host_list(&fpath, &f.value, fields::normalise_allow_host);
+                }
+                _ => {}
+            }
+        }
+        match value {
+            Some((raw, pos)) => Some((raw, pos, hosts)),
+            // A `value` of the wrong type has had its error.
+            None if has_value => None,
+            None => {
+                self.error(
+                    path,
+                    node.pos,
+                    Problem::new("this env entry has no `value`")
+                        .hint("write `{ \"value\": \"${TOKEN}\", \"hosts\": [\"example.com\"] }`"),
+                );
+                None
+            }
+        }
     }
 
     fn egress(&mut self, path: &str, node: &Node, bottle: &mut Bottle) {
