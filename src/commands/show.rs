@@ -119,19 +119,12 @@ pub fn to_text(r: &ResolvedAgent) -> String {
         let _ = writeln!(out, "  {:host_w$}  {}", e.host, origin_names(&e.origins));
     }
     if r.bottle.inspect {
+        let mut through = vec!["Anthropic's hosts".to_owned()];
+        through.extend(r.bottle.passthrough_hosts());
         let _ = writeln!(
             out,
-            "\nTLS inspection: on (request headers and bodies scanned for secrets); passed through unopened: Anthropic's hosts{}{}",
-            if r.bottle.ssh.is_empty() {
-                ""
-            } else {
-                ", the ssh hosts"
-            },
-            if r.bottle.passthrough.is_empty() {
-                String::new()
-            } else {
-                format!(", {}", r.bottle.passthrough.join(", "))
-            }
+            "\nTLS inspection: on (request headers and bodies scanned for secrets); passed through unopened: {}",
+            through.join(", ")
         );
     } else {
         let _ = writeln!(

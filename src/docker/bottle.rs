@@ -167,19 +167,7 @@ fn egress_policy(
         None
     };
     let inspection = if ca.is_some() {
-        // ssh reaches its hosts through CONNECT too, and is not TLS.
-        let ssh = resolved
-            .bottle
-            .ssh
-            .iter()
-            .map(|h| h.hostname.to_lowercase());
-        let extra: Vec<String> = resolved
-            .bottle
-            .passthrough
-            .iter()
-            .cloned()
-            .chain(ssh)
-            .collect();
+        let extra = resolved.bottle.passthrough_hosts();
         let defaults = DEFAULT_ALLOWLIST.iter().map(|(host, _)| *host);
         Inspection::on(defaults, &extra)
     } else {

@@ -140,6 +140,23 @@ impl PrivateHost {
     }
 }
 
+impl Bottle {
+    /// The hosts whose TLS the sidecar lets through unopened, beside
+    /// Anthropic's: `egress.passthrough`, the ssh hosts (ssh is not TLS), and
+    /// the hosts a secret is meant for (DLP would refuse it there).
+    pub fn passthrough_hosts(&self) -> Vec<String> {
+        let ssh = self.ssh.iter().map(|h| h.hostname.to_lowercase());
+        let secrets = self.env.iter().flat_map(|e| e.hosts.iter().cloned());
+        let mut hosts: Vec<String> = Vec::new();
+        for host in self.passthrough.iter().cloned().chain(ssh).chain(secrets) {
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+        hosts
+    }
+}
+
 /// A validated `agents.<name>` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agent {

@@ -203,8 +203,7 @@ fn preflight(app: &App, pending: &PendingLaunch) -> Vec<Line<'static>> {
     }
     lines.push(Line::raw(if r.bottle.inspect {
         let mut through = vec!["Anthropic's hosts".to_owned()];
-        through.extend(r.bottle.ssh.iter().map(|s| s.hostname.clone()));
-        through.extend(r.bottle.passthrough.iter().cloned());
+        through.extend(r.bottle.passthrough_hosts());
         format!(
             "TLS inspection: on, secrets in requests refused; not opened: {}",
             through.join(", ")
