@@ -20,6 +20,9 @@ pub enum DenialKind {
     Content,
     /// The TLS name differed from the CONNECT host (`sni_mismatch`).
     SniMismatch,
+    /// The agent's TLS to an inspecting sidecar failed (`tls_handshake_error`):
+    /// a client that does not trust the bottle's CA, or a protocol that is not TLS.
+    Tls,
     /// The sidecar's kill switch refuses everything (`kill_switch_deny`).
     KillSwitch,
     /// Any other scanner (blocklist, entropy, redirect, budget...).
@@ -48,6 +51,7 @@ impl DenialKind {
                 "allowlist" => Self::Allowlist,
                 "ssrf" | "core_ssrf" => Self::PrivateAddress,
                 "ratelimit" => Self::RateLimit,
+                "tls_handshake_error" => Self::Tls,
                 s if SECRET_SCANNERS.contains(&s) || CONTENT_SCANNERS.contains(&s) => Self::Content,
                 _ => Self::Other,
             }),
@@ -63,6 +67,7 @@ impl DenialKind {
             Self::RateLimit => "rate limit",
             Self::Content => "secret or content",
             Self::SniMismatch => "SNI mismatch",
+            Self::Tls => "TLS handshake",
             Self::KillSwitch => "kill switch",
             Self::Other => "other scanner",
         }
@@ -129,6 +134,12 @@ pub fn advice(e: &EgressEvent) -> Option<String> {
                  no TLS ClientHello within 5 s"
             )
         }
+        DenialKind::Tls => format!(
+            "the agent's TLS to the inspecting sidecar failed ({}): the client does not trust \
+             the bottle's CA, or the service behind {host} is not TLS (list it in \
+             egress.passthrough)",
+            e.reason.as_deref().unwrap_or("no reason given")
+        ),
         DenialKind::KillSwitch => {
             "the sidecar's kill switch is on: it refuses every request until it is turned off"
                 .to_owned()
@@ -159,9 +170,12 @@ fn content_advice(e: &EgressEvent, host: &str) -> String {
     )
 }
 
-/// `NAME` out of pipelock's `DLP match: NAME (severity)`.
+/// `NAME` out of pipelock's `DLP match: NAME (severity)` (URLs) or
+/// `request body contains secret: NAME` (inspected bodies).
 fn secret_pattern(reason: &str) -> Option<&str> {
-    let (_, rest) = reason.split_once("DLP match: ")?;
+    let (_, rest) = reason
+        .split_once("DLP match: ")
+        .or_else(|| reason.split_once("contains secret: "))?;
     let name = rest.rsplit_once(" (").map_or(rest, |(name, _)| name).trim();
     (!name.is_empty()).then_some(name)
 }

@@ -9,7 +9,7 @@ mod host;
 mod human;
 
 pub use host::host_of;
-pub use human::format_human;
+pub use human::{format_human, is_inspection_note};
 
 use serde_json::{Map, Value};
 

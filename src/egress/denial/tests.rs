@@ -163,3 +163,69 @@ fn an_sni_mismatch_says_which_name() {
     let e = event(r#"{"event":"sni_mismatch","connect_host":"a.test"}"#);
     assert_eq!(why(&e), "no TLS name matching the CONNECT host");
 }
+
+/// Lines the real pipelock 2.3.0 wrote with TLS inspection on.
+const INSPECTION_LOG: &str = include_str!("../../../tests/fixtures/pipelock/inspection-2.3.0.log");
+
+fn real_events() -> Vec<crate::egress::log::EgressEvent> {
+    INSPECTION_LOG
+        .lines()
+        .filter_map(|l| match crate::egress::log::parse_line(l) {
+            crate::egress::log::LogLine::Event(e) => Some(*e),
+            crate::egress::log::LogLine::Note(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn real_inspection_lines_are_told_apart() {
+    let events = real_events();
+    let kinds: Vec<(Option<&str>, Option<DenialKind>)> = events
+        .iter()
+        .filter(|e| DenialKind::of(e).is_some())
+        .map(|e| (e.scanner.as_deref(), DenialKind::of(e)))
+        .collect();
+    assert!(
+        kinds.contains(&(Some("body_dlp"), Some(DenialKind::Content))),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(Some("header_dlp"), Some(DenialKind::Content))),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(Some("tls_handshake_error"), Some(DenialKind::Tls))),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(Some("allowlist"), Some(DenialKind::Allowlist))),
+        "{kinds:?}"
+    );
+    // The note for every inspected tunnel is no denial.
+    let notes = events
+        .iter()
+        .filter(|e| crate::egress::log::is_inspection_note(e));
+    assert!(notes.clone().count() >= 4);
+    assert!(notes.clone().all(|e| DenialKind::of(e).is_none()));
+    assert!(
+        crate::egress::log::format_human(notes.clone().next().unwrap())
+            .contains("INSPECT CONNECT localhost:18443")
+    );
+}
+
+#[test]
+fn a_real_body_dlp_denial_names_its_rule() {
+    let events = real_events();
+    let body = events
+        .iter()
+        .find(|e| e.scanner.as_deref() == Some("body_dlp"))
+        .unwrap();
+    let said = advice(body).unwrap();
+    assert!(said.contains("AWS Access ID"), "{said}");
+    assert_eq!(bucket(body), "localhost");
+    let tls = events
+        .iter()
+        .find(|e| e.scanner.as_deref() == Some("tls_handshake_error"))
+        .unwrap();
+    assert!(advice(tls).unwrap().contains("egress.passthrough"));
+}

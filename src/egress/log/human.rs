@@ -5,6 +5,18 @@ use super::{EgressEvent, EventKind};
 /// E.g. `15:05:20 BLOCKED CONNECT evil.example.com:443 allowlist: domain not in allowlist: evil.example.com`.
 /// Control characters are dropped: the line goes to a terminal.
 pub fn format_human(e: &EgressEvent) -> String {
+    // An inspecting sidecar notes each tunnel it opens as an anomaly; it is
+    // the normal case for a bottle, shown as what it is.
+    if is_inspection_note(e) {
+        let mut parts = vec![clock(e.time.as_deref()), "INSPECT".to_owned()];
+        parts.extend(e.method.clone());
+        parts.extend(e.target.clone());
+        return parts
+            .join(" ")
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+    }
     let mut parts: Vec<String> = vec![clock(e.time.as_deref()), label(&e.kind)];
     parts.extend(e.method.clone());
     parts.extend(e.target.clone());
@@ -47,6 +59,11 @@ pub fn format_human(e: &EgressEvent) -> String {
         .chars()
         .filter(|c| !c.is_control())
         .collect()
+}
+
+/// Pipelock's `anomaly` for a CONNECT it opens with the bottle's CA.
+pub fn is_inspection_note(e: &EgressEvent) -> bool {
+    e.kind == EventKind::Anomaly && e.scanner.as_deref() == Some("tls_intercept")
 }
 
 /// `HH:MM:SS` out of pipelock's RFC 3339 UTC time.
