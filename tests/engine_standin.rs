@@ -127,6 +127,7 @@ fn config_text(allowlist: &[&str]) -> String {
         },
         inspection: Inspection::Off,
         watches_secrets: false,
+        tunnels: claude_bottle::egress::config::TunnelLimits::default(),
     })
 }
 

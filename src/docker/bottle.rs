@@ -12,7 +12,9 @@ use super::network::{self, NetworkError};
 use super::reaper;
 use super::sidecar::{self, SidecarError, SidecarPlacement, SidecarSecrets};
 use crate::egress::ca::{self, BottleCa, CaError};
-use crate::egress::config::{Inspection, PIPELOCK_PORT, PrivateDestinations, SidecarSettings};
+use crate::egress::config::{
+    Inspection, PIPELOCK_PORT, PrivateDestinations, SidecarSettings, TunnelLimits,
+};
 use crate::manifest::{DEFAULT_ALLOWLIST, ResolvedAgent};
 
 /// The images a bottle is made of.
@@ -179,6 +181,7 @@ fn egress_policy(
         private: PrivateDestinations::from_manifest(&resolved.bottle.private_hosts),
         inspection,
         watches_secrets,
+        tunnels: TunnelLimits::default(),
     };
     Ok((settings, ca))
 }

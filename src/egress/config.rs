@@ -25,10 +25,31 @@ pub const DEFAULT_PIPELOCK_IMAGE: &str = "ghcr.io/luckypipewrench/pipelock:2.3.0
 /// Listen on every interface of the sidecar: the agent reaches it over the
 /// bottle's internal network, never over loopback.
 const LISTEN: &str = "0.0.0.0:8888";
-/// A working session keeps one API stream open for a long time; pipelock's
-/// default (300 s) would cut it.
-const MAX_TUNNEL_SECONDS: u32 = 28_800;
-const IDLE_TIMEOUT_SECONDS: u32 = 900;
+/// How long tunnels may live, and how long either direction may be quiet.
+///
+/// Pipelock times each direction of a tunnel on its own: when the agent has
+/// sent nothing for `idle_seconds` it half-closes the connection to the
+/// server, even while the server is still streaming to the agent. A streamed
+/// model response over HTTP/1.1, or an open event stream, is exactly that
+/// (the client only listens), and many servers end a response when their
+/// client closes its side. So the idle limit is the tunnel's own limit: no
+/// tunnel is cut for quiet before it ends anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TunnelLimits {
+    pub max_seconds: u32,
+    pub idle_seconds: u32,
+}
+
+impl Default for TunnelLimits {
+    fn default() -> Self {
+        // A working session keeps a connection open for a long time;
+        // pipelock's default (300 s) would cut it.
+        Self {
+            max_seconds: 28_800,
+            idle_seconds: 28_800,
+        }
+    }
+}
 /// Counted per base domain, CONNECTs included; it cannot be turned off, so it is high.
 const MAX_REQUESTS_PER_MINUTE: u32 = 1200;
 const MAX_URL_LENGTH: u32 = 4096;
@@ -52,6 +73,7 @@ pub struct SidecarSettings {
     /// Whether [`SECRETS_FILE`] holds values granted to the agent (pipelock
     /// refuses to start when a named secrets file is missing).
     pub watches_secrets: bool,
+    pub tunnels: TunnelLimits,
 }
 
 /// Whether the sidecar opens the agent's TLS to scan what it sends.
@@ -164,13 +186,13 @@ pub fn pipelock_config(settings: &SidecarSettings) -> String {
         &mut out,
         1,
         "max_tunnel_seconds",
-        &MAX_TUNNEL_SECONDS.to_string(),
+        &settings.tunnels.max_seconds.to_string(),
     );
     line(
         &mut out,
         1,
         "idle_timeout_seconds",
-        &IDLE_TIMEOUT_SECONDS.to_string(),
+        &settings.tunnels.idle_seconds.to_string(),
     );
     line(&mut out, 1, "sni_verification", "true");
 
@@ -291,6 +313,7 @@ mod tests {
             private: PrivateDestinations::default(),
             inspection: Inspection::on(["api.anthropic.com", "claude.ai"], &[]),
             watches_secrets: true,
+            tunnels: TunnelLimits::default(),
         }
     }
 
@@ -392,6 +415,7 @@ mod tests {
             private: PrivateDestinations::default(),
             inspection: Inspection::on([], &[hostile.to_string()]),
             watches_secrets: false,
+            tunnels: TunnelLimits::default(),
         });
         assert_eq!(
             quote(hostile),

@@ -353,6 +353,7 @@ fn cli_launch(settings: &LaunchSettings, counter: &mut usize) -> anyhow::Result<
             private: PrivateDestinations::default(),
             inspection: Inspection::Off,
             watches_secrets: false,
+            tunnels: claude_bottle::egress::config::TunnelLimits::default(),
         };
         let config = tar_archive(&sidecar::config_grant(&sidecar_settings))?;
         docker_ok(&["cp", "-", &format!("{sidecar_name}:/")], Some(&config))?;
