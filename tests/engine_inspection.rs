@@ -86,8 +86,24 @@ async fn launch(
     passthrough: bool,
     watched: &[String],
 ) -> Bottle {
+    launch_agent(
+        engine,
+        cleanup,
+        common::outside_agent("inspect", &["allowed.test"]),
+        passthrough,
+        watched,
+    )
+    .await
+}
+
+async fn launch_agent(
+    engine: &Engine,
+    cleanup: &mut Cleanup,
+    mut resolved: claude_bottle::manifest::ResolvedAgent,
+    passthrough: bool,
+    watched: &[String],
+) -> Bottle {
     let settings = common::launch_settings().await;
-    let mut resolved = common::outside_agent("inspect", &["allowed.test"]);
     if passthrough {
         resolved.bottle.passthrough = vec!["allowed.test".into()];
     }
@@ -277,6 +293,31 @@ async fn a_granted_value_is_refused_on_its_way_out() {
         )
     });
     findings.assert_none("granted values");
+    cleanup.remove_containers();
+    b.teardown(&engine).await.expect("tear down");
+}
+
+/// Allowed by name is not enough when the name resolves to a private
+/// address: without `egress.private_hosts` the sidecar's SSRF guard refuses.
+#[tokio::test]
+async fn an_allowed_name_on_a_private_address_is_refused() {
+    let engine = common::engine().await;
+    let mut cleanup = Cleanup::default();
+    let resolved = common::resolved_agent("ssrf", &["allowed.test"]);
+    let b = launch_agent(&engine, &mut cleanup, resolved, false, &[]).await;
+    let out = curl(&engine, &b, "").await;
+    assert!(
+        !out.stdout.contains(MARKER) && out.stderr.contains("403"),
+        "a private address was reached without private_hosts: {}",
+        show(&out)
+    );
+    let events = probe::sidecar_events(&b.sidecar_container);
+    assert!(
+        events.iter().any(|e| e.kind == EventKind::Blocked
+            && e.scanner.as_deref() == Some("ssrf")
+            && e.host.as_deref() == Some("allowed.test")),
+        "no ssrf denial for allowed.test: {events:?}"
+    );
     cleanup.remove_containers();
     b.teardown(&engine).await.expect("tear down");
 }
