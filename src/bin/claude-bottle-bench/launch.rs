@@ -36,22 +36,32 @@ async fn run_async(quick: bool, table: &mut Table) -> anyhow::Result<()> {
         .context("connect to the Docker engine")?;
     let settings = images(&engine).await?;
     let repeats = if quick { 1 } else { 5 };
+    let sidecar = sidecar_kind();
     let mut counter = 0;
-    let (mut ours, mut cli) = (Vec::new(), Vec::new());
+    let (mut ours, mut plain, mut cli) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..repeats {
         eprintln!("  launch: round {}", round + 1);
-        ours.push(launch_many(&engine, &settings, 1, &mut counter).await?);
+        ours.push(launch_many(&engine, &settings, 1, true, &mut counter).await?);
+        plain.push(launch_many(&engine, &settings, 1, false, &mut counter).await?);
         cli.push(cli_launch(&settings, &mut counter)?);
     }
-    let (ours_s, cli_s) = (Summary::of(&ours), Summary::of(&cli));
+    let (ours_s, plain_s, cli_s) = (Summary::of(&ours), Summary::of(&plain), Summary::of(&cli));
     let ratio = ours_s.median / cli_s.median;
     table.row(
-        "launch, one bottle to ready, s",
+        &format!("launch, one bottle to ready, TLS inspection on ({sidecar}), s"),
         ours_s.show(2),
         format!("docker CLI {}", cli_s.show(2)),
         format!("{ratio:.2}x"),
         "<= 1.2x",
         (!quick).then_some(ratio <= 1.2),
+    );
+    table.row(
+        &format!("launch, one bottle to ready, TLS inspection off ({sidecar}), s"),
+        plain_s.show(2),
+        format!("inspection on {:.2}", ours_s.median),
+        format!("{:.2}x", plain_s.median / ours_s.median),
+        "",
+        None,
     );
     if quick {
         return Ok(());
@@ -62,7 +72,7 @@ async fn run_async(quick: bool, table: &mut Table) -> anyhow::Result<()> {
         for _ in 0..repeats {
             eprintln!("  launch: {n} together");
             let before = MachineCpu::now()?;
-            times.push(launch_many(&engine, &settings, n, &mut counter).await?);
+            times.push(launch_many(&engine, &settings, n, true, &mut counter).await?);
             busy.push(MachineCpu::now()?.busy_since(&before));
         }
         let busy = Summary::of(&busy);
@@ -119,8 +129,25 @@ pub async fn images(engine: &Engine) -> anyhow::Result<LaunchSettings> {
 /// The one host a bench bottle may reach (pipelock needs a non-empty list).
 const ALLOWED: &str = "api.anthropic.com";
 
+/// Which sidecar the test image is: `pipelock` (real) or `standin`.
+fn sidecar_kind() -> String {
+    let out = Command::new("docker")
+        .args([
+            "image",
+            "inspect",
+            "-f",
+            "{{index .Config.Labels \"claude-bottle.test.sidecar\"}}",
+            SIDECAR_TEST_IMAGE,
+        ])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+        _ => "unknown sidecar".to_owned(),
+    }
+}
+
 /// A resolved agent with no grants and one allowed host.
-pub fn resolved_agent(name: &str) -> ResolvedAgent {
+pub fn resolved_agent(name: &str, inspect: bool) -> ResolvedAgent {
     use claude_bottle::manifest::{Agent, AllowEntry, AllowOrigin, Bottle, Resources, Runtime};
     ResolvedAgent {
         agent: Agent {
@@ -138,7 +165,7 @@ pub fn resolved_agent(name: &str) -> ResolvedAgent {
             ssh: vec![],
             allowlist: vec![ALLOWED.into()],
             private_hosts: vec![],
-            inspect: true,
+            inspect,
             passthrough: vec![],
             resources: Resources::default(),
         },
@@ -196,10 +223,11 @@ async fn launch_many(
     engine: &Engine,
     settings: &LaunchSettings,
     n: usize,
+    inspect: bool,
     counter: &mut usize,
 ) -> anyhow::Result<f64> {
     let agents: Vec<ResolvedAgent> = (0..n)
-        .map(|_| resolved_agent(&agent_name(counter)))
+        .map(|_| resolved_agent(&agent_name(counter), inspect))
         .collect();
     let start = Instant::now();
     let results = futures_util::future::join_all(
@@ -270,7 +298,7 @@ fn cli_launch(settings: &LaunchSettings, counter: &mut usize) -> anyhow::Result<
     let base = format!("cb-{name}-cli");
     let (int, egress) = (format!("{base}-int"), format!("{base}-egress"));
     let (sidecar_name, agent) = (format!("{base}-sidecar"), format!("{base}-agent"));
-    let resolved = resolved_agent(&name);
+    let resolved = resolved_agent(&name, true);
     let label = format!("claude-bottle.bench={}", std::process::id());
     // Subnets are picked before the clock starts (the CLI has no allocator;
     // ours lists the engine's networks as part of its launch).
