@@ -321,3 +321,88 @@ async fn an_allowed_name_on_a_private_address_is_refused() {
     cleanup.remove_containers();
     b.teardown(&engine).await.expect("tear down");
 }
+
+/// A plain-HTTP server for `allowed.test`: `/big` is 12 MiB (over pipelock's own 10 MB cap), `/gz` a gzip
+/// body with `Content-Encoding: gzip`.
+const PLAIN_SERVER: &str = r#"
+use strict; use IO::Socket::INET;
+$| = 1;
+my $s = IO::Socket::INET->new(LocalPort => 80, Listen => 16, ReuseAddr => 1) or die "listen: $!";
+print "listening\n";
+while (my $c = $s->accept) {
+    my $line = <$c> // next;
+    while (my $h = <$c>) { last if $h =~ /^\r?\n$/; }
+    if ($line =~ m{^GET /big}) {
+        my $n = 12 * 1024 * 1024;
+        print $c "HTTP/1.1 200 OK\r\nContent-Length: $n\r\nConnection: close\r\n\r\n";
+        my $chunk = 'x' x 65536;
+        print $c $chunk for 1 .. $n / 65536;
+    } else {
+        my $gz = pack('H*', '1f8b08000000000002034bcecf2d284a2d2e4e4d51c848cdc9c9e702002b89931011000000');
+        print $c "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " . length($gz) . "\r\nConnection: close\r\n\r\n$gz";
+    }
+    close $c;
+}
+"#;
+
+/// Plain HTTP (not CONNECT) is forwarded by the sidecar, which buffers each
+/// response: a bottle takes responses up to 128 MiB (pipelock's own cap is
+/// 10 MB), and a compressed one is refused (pipelock cannot turn that off).
+#[tokio::test]
+async fn plain_http_takes_large_responses_and_refuses_compressed_ones() {
+    let engine = common::engine().await;
+    let settings = common::launch_settings().await;
+    let mut cleanup = Cleanup::default();
+    let resolved = common::outside_agent("plain", &["allowed.test"]);
+    let b = bottle::launch(&engine, &resolved, &[], &settings, &mut |_| {})
+        .await
+        .expect("launch");
+    cleanup.session(&b.session);
+    let server = format!("{}-plain", b.names.sidecar);
+    cleanup.container(&server);
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &server,
+        "--label",
+        probe::TEST_LABEL,
+        "--network",
+        &b.names.egress_network,
+        "--network-alias",
+        "allowed.test",
+        "--entrypoint",
+        "perl",
+        common::TEST_BASE_IMAGE,
+        "-e",
+        PLAIN_SERVER,
+    ]);
+    for _ in 0..100 {
+        if docker_ok(&["logs", &server]).contains("listening") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let big = sh(
+        &engine,
+        &b.agent_container,
+        AGENT,
+        "curl -sS -m 120 http://allowed.test/big | wc -c",
+    )
+    .await;
+    assert_eq!(big.stdout.trim(), "12582912", "{}", show(&big));
+    let gz = sh(
+        &engine,
+        &b.agent_container,
+        AGENT,
+        "curl -sS -m 20 --compressed -w ' %{http_code}' http://allowed.test/gz",
+    )
+    .await;
+    assert!(
+        gz.stdout.contains("compressed response cannot be scanned") && gz.stdout.ends_with(" 403"),
+        "{}",
+        show(&gz)
+    );
+    cleanup.remove_containers();
+    b.teardown(&engine).await.expect("tear down");
+}

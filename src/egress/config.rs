@@ -57,6 +57,8 @@ const MAX_URL_LENGTH: u32 = 4096;
 /// whole, and refuses what is larger: big enough for a git push or a
 /// package download, small enough for the sidecar's memory limit.
 pub const MAX_SCANNED_BYTES: u64 = 128 * 1024 * 1024;
+/// How long one plain-HTTP request may take, its response included.
+const PLAIN_HTTP_TIMEOUT_SECONDS: u32 = 600;
 
 /// What differs from one bottle's sidecar to the next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +169,20 @@ pub fn pipelock_config(settings: &SidecarSettings) -> String {
 
     out.push_str("fetch_proxy:\n");
     line(&mut out, 1, "listen", &quote(LISTEN));
+    // Plain-HTTP forwarding buffers each response; pipelock's own limits
+    // (30 s a request, 10 MB) would cut ordinary downloads.
+    line(
+        &mut out,
+        1,
+        "timeout_seconds",
+        &PLAIN_HTTP_TIMEOUT_SECONDS.to_string(),
+    );
+    line(
+        &mut out,
+        1,
+        "max_response_mb",
+        &(MAX_SCANNED_BYTES >> 20).to_string(),
+    );
     out.push_str("  monitoring:\n");
     line(&mut out, 2, "max_url_length", &MAX_URL_LENGTH.to_string());
     line(&mut out, 2, "entropy_threshold", "5.0");
@@ -204,6 +220,14 @@ pub fn pipelock_config(settings: &SidecarSettings) -> String {
         line(&mut out, 1, "secrets_file", &quote(SECRETS_FILE));
     }
     line(&mut out, 1, "include_defaults", "true");
+
+    // Response scanning looks for prompt injection in what comes back: not
+    // this boundary's job, and on by default it refuses compressed replies
+    // and flags ordinary documentation. Media policy refuses audio and video.
+    out.push_str("response_scanning:\n");
+    line(&mut out, 1, "enabled", "false");
+    out.push_str("media_policy:\n");
+    line(&mut out, 1, "enabled", "false");
 
     push_inspection(&mut out, &settings.inspection);
     // Headers and bodies of plain-HTTP and inspected requests: a secret in

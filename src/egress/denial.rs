@@ -34,6 +34,9 @@ const SECRET_SCANNERS: &[&str] = &["dlp", "body_dlp", "header_dlp", "core_dlp"];
 /// Scanners that look at content rather than at the host.
 const CONTENT_SCANNERS: &[&str] = &["response_scan"];
 
+/// Pipelock's reason for refusing a response it cannot scan.
+const COMPRESSED: &str = "compressed response cannot be scanned";
+
 /// Bucket of a kill-switch refusal, which names no request.
 pub const KILL_SWITCH_BUCKET: &str = "(kill switch)";
 /// Bucket of a denial whose target pipelock hid (a content scanner fired).
@@ -154,6 +157,12 @@ pub fn advice(e: &EgressEvent) -> Option<String> {
 
 fn content_advice(e: &EgressEvent, host: &str) -> String {
     let scanner = e.scanner.as_deref().unwrap_or_default();
+    if e.reason.as_deref() == Some(COMPRESSED) {
+        return format!(
+            "{host} sent a compressed response, which the sidecar cannot scan and refuses: \
+             fetch it over https, or without asking for compression"
+        );
+    }
     if !SECRET_SCANNERS.contains(&scanner) {
         return format!(
             "pipelock's {scanner} flagged the content ({}); the allowlist does not change this",

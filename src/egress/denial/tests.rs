@@ -229,3 +229,13 @@ fn a_real_body_dlp_denial_names_its_rule() {
         .unwrap();
     assert!(advice(tls).unwrap().contains("egress.passthrough"));
 }
+
+#[test]
+fn a_compressed_plain_http_response_says_what_to_do() {
+    // A line real pipelock 2.3.0 wrote.
+    let e = event(
+        r#"{"level":"warn","component":"pipelock","event":"blocked","method":"GET","url":"http://localhost:18081/[redacted]","client_ip":"127.0.0.1","request_id":"req-1","scanner":"response_scan","reason":"compressed response cannot be scanned","agent":"bottle-alpha-1","time":"2026-12-03T10:27:17Z","message":"request blocked"}"#,
+    );
+    assert_eq!(DenialKind::of(&e), Some(DenialKind::Content));
+    assert!(advice(&e).unwrap().contains("over https"));
+}
