@@ -426,22 +426,61 @@ fn exits_crashes_and_lost_terminals_show_on_the_tab_and_tmpdir_is_not_needed() {
 
 /// Whether `needle` occurs in a container's exported filesystem. grep
 /// reads the pattern from a file, so it is on no command line.
-fn container_files_contain(container: &str, needle: &str) -> bool {
-    let patterns = tempfile::tempdir().unwrap();
-    let pattern = patterns.path().join("pattern");
-    std::fs::write(&pattern, needle).unwrap();
-    let script = format!(
-        "docker export '{container}' | grep -c -a -F -f '{}'",
-        pattern.display()
-    );
-    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
-    let count = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(
-        count.parse::<u64>().is_ok(),
-        "{script}: {count:?} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    count != "0"
+/// Where the secrets are in the containers' files (their whole file systems,
+/// as exported). The answer is also a value the sidecar's DLP watches for:
+/// in its secrets file only (mode 0400, its own uid, removed with it); the
+/// token nowhere.
+fn leaks_in_files(agent_c: &str, sidecar: &str, secrets: &[(&str, &str)]) -> Vec<String> {
+    let mut leaks = Vec::new();
+    assert!(!container_files_with(agent_c, "agent:x:1000").is_empty());
+    for container in [agent_c, sidecar] {
+        for &(what, secret) in secrets {
+            let found = container_files_with(container, secret);
+            let expected: Vec<&str> = if container == sidecar && what == "answer" {
+                vec!["config/secrets"]
+            } else {
+                vec![]
+            };
+            let places: Vec<&str> = found.iter().map(|(p, _, _)| p.as_str()).collect();
+            if places != expected {
+                leaks.push(format!("the {what} is in {container}'s files {places:?}"));
+            }
+            for (path, mode, uid) in &found {
+                if *mode != 0o400 || *uid == 0 {
+                    leaks.push(format!("{container}:{path} is mode {mode:o}, uid {uid}"));
+                }
+            }
+        }
+    }
+    leaks
+}
+
+/// The regular files of `container` (its whole file system, as exported)
+/// that contain `needle`: path, permission bits, owner uid.
+fn container_files_with(container: &str, needle: &str) -> Vec<(String, u32, u64)> {
+    use std::io::Read as _;
+    let out = Command::new("docker")
+        .args(["export", container])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "docker export {container} failed");
+    let mut found = Vec::new();
+    let mut archive = tar::Archive::new(out.stdout.as_slice());
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            let path = entry.path().unwrap().display().to_string();
+            let mode = entry.header().mode().unwrap() & 0o7777;
+            let uid = entry.header().uid().unwrap();
+            found.push((path, mode, uid));
+        }
+    }
+    found
 }
 
 /// Every regular file under `dir`.
@@ -572,16 +611,7 @@ fn the_token_and_a_hidden_answer_appear_nowhere_but_the_agents_environment() {
     for (place, text) in list_and_show(&path, &env, &work, &agent) {
         check(&place, &text);
     }
-    // The containers' files (their whole filesystems, as exported); the
-    // search finds what is there.
-    assert!(container_files_contain(&agent_c, "agent:x:1000"));
-    for container in [&agent_c, &sidecar] {
-        for (what, secret) in secrets {
-            if container_files_contain(container, secret) {
-                leaks.push(format!("the {what} is in {container}'s files"));
-            }
-        }
-    }
+    leaks.extend(leaks_in_files(&agent_c, &sidecar, &secrets));
 
     quit_tearing_down(&tmux);
     // No log file, no other file: HOME, the working directory and TMPDIR
