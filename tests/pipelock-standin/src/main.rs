@@ -1,7 +1,31 @@
-//! A stand-in for the pipelock egress sidecar, for tests where the real image
-//! cannot be pulled. Same argv (`pipelock run --listen ADDR --config FILE`),
-//! same allowlist rules, same zerolog-shaped JSON lines on stdout, same hot
-//! reload triggers. No DLP, entropy, SSRF or SNI scanning.
+//! A stand-in for the pipelock egress sidecar, for tests where real pipelock
+//! cannot be built or pulled (CI). Behaviour was compared with pipelock 2.3.0
+//! run side by side on the same configs and requests.
+//!
+//! Does as pipelock does:
+//! - argv `pipelock run --listen ADDR --config FILE [--mode M]`, `healthcheck`,
+//!   `GET /health`; CONNECT tunnels and absolute-URI HTTP forwarding, both
+//!   refused with 405 unless `forward_proxy.enabled`.
+//! - The allowlist in strict mode, then the SSRF checks (ssrf.rs): internal
+//!   addresses refused unless `trusted_domains` (names) or `ssrf.ip_allowlist`
+//!   (CIDRs) say otherwise, `internal` honoured, the dial-time check.
+//! - Config parsing as strict as pipelock's: unknown keys, repeated keys and
+//!   wrong scalar types are fatal, worded as yaml.v3 words them; pipelock's
+//!   validation messages for mode, allowlist, CIDRs and trusted domains.
+//! - Reloads (reload.rs): file change or SIGHUP, the 2 s same-hash skip,
+//!   `config_reload`, strict-mode refusals, `config reload failed` on stderr.
+//! - JSON lines on stdout in zerolog's shape: startup (with the STARTUP
+//!   anomaly on a non-loopback listen address), tunnel_open/close,
+//!   forward_http, blocked, error, config_reload, shutdown.
+//!
+//! Does not: DLP (URL, header, body), entropy, rate limits, blocklists,
+//! SNI verification, response scanning, media policy, TLS interception,
+//! redirects followed by the proxy, detect-only (`enforce: false`), /stats,
+//! /metrics, /fetch. Settings for those are accepted only where claude-bottle
+//! renders them (they change nothing here); `tls_interception.enabled: true`,
+//! `enforce: false`, a non-empty blocklist and any other real pipelock
+//! setting the stand-in lacks stop it at start-up, so no test can pass
+//! against it by a setting it ignores.
 
 mod allowlist;
 mod cidr;
