@@ -1,14 +1,43 @@
-//! A stand-in for the pipelock egress sidecar, for tests where the real image
-//! cannot be pulled. Same argv (`pipelock run --listen ADDR --config FILE`),
-//! same allowlist rules, same zerolog-shaped JSON lines on stdout, same hot
-//! reload triggers. No DLP, entropy, SSRF or SNI scanning.
+//! A stand-in for the pipelock egress sidecar, for tests where real pipelock
+//! cannot be built or pulled (CI). Behaviour was compared with pipelock 2.3.0
+//! run side by side on the same configs and requests.
+//!
+//! Does as pipelock does:
+//! - argv `pipelock run --listen ADDR --config FILE [--mode M]`, `healthcheck`,
+//!   `GET /health`; CONNECT tunnels and absolute-URI HTTP forwarding, both
+//!   refused with 405 unless `forward_proxy.enabled`.
+//! - The allowlist in strict mode, then the SSRF checks (ssrf.rs): internal
+//!   addresses refused unless `trusted_domains` (names) or `ssrf.ip_allowlist`
+//!   (CIDRs) say otherwise, `internal` honoured, the dial-time check.
+//! - Config parsing as strict as pipelock's: unknown keys, repeated keys and
+//!   wrong scalar types are fatal, worded as yaml.v3 words them; pipelock's
+//!   validation messages for mode, allowlist, CIDRs and trusted domains.
+//! - Reloads (reload.rs): file change or SIGHUP, the 2 s same-hash skip,
+//!   `config_reload`, strict-mode refusals, `config reload failed` on stderr.
+//! - JSON lines on stdout in zerolog's shape: startup (with the STARTUP
+//!   anomaly on a non-loopback listen address), tunnel_open/close,
+//!   forward_http, blocked, error, config_reload, shutdown.
+//!
+//! Does not: DLP (URL, header, body), entropy, rate limits, blocklists,
+//! SNI verification, response scanning, media policy, TLS interception,
+//! redirects followed by the proxy, detect-only (`enforce: false`), /stats,
+//! /metrics, /fetch. Settings for those are accepted only where claude-bottle
+//! renders them (they change nothing here); `tls_interception.enabled: true`,
+//! `enforce: false`, a non-empty blocklist and any other real pipelock
+//! setting the stand-in lacks stop it at start-up, so no test can pass
+//! against it by a setting it ignores.
 
 mod allowlist;
+mod cidr;
 mod config;
 mod events;
 mod http;
 mod proxy;
 mod reload;
+mod reloadwarn;
+mod schema;
+mod ssrf;
+mod startup;
 mod state;
 mod yaml;
 
@@ -20,7 +49,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use config::{Config, DEFAULT_LISTEN};
-use events::{Val, emit};
 use state::{Shared, VERSION};
 
 fn main() -> ExitCode {
@@ -32,12 +60,12 @@ fn main() -> ExitCode {
             println!("pipelock {VERSION}");
             Ok(())
         }
-        _ => Err("usage: pipelock run [--listen ADDR] [--config FILE] [--mode MODE] | healthcheck [--addr ADDR]".to_string()),
+        _ => Err("pipelock: usage: pipelock run [--listen ADDR] [--config FILE] [--mode MODE] | healthcheck [--addr ADDR]".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pipelock: {e}");
+            eprintln!("{e}");
             ExitCode::FAILURE
         }
     }
@@ -61,39 +89,35 @@ fn flag(args: &[String], long: &str, short: &str) -> Result<Option<String>, Stri
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    eprintln!("Pipelock standin starting");
     let config_path = flag(args, "--config", "-c")?.map(PathBuf::from);
     let (mut config, config_hash) = match &config_path {
-        Some(path) => {
-            let bytes =
-                std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-            let config = Config::parse(&String::from_utf8_lossy(&bytes))
-                .map_err(|e| format!("loading {}: {e}", path.display()))?;
-            (config, reload::sha256_hex(&bytes))
-        }
+        // pipelock prints `loading config: ...` and exits 1.
+        Some(path) => Config::load(path).map_err(|e| format!("loading config: {e}"))?,
         None => (Config::default(), String::new()),
     };
     if let Some(mode) = flag(args, "--mode", "-m")? {
         config.mode = mode;
-        config.validate()?;
+        config
+            .validate()
+            .map_err(|e| format!("pipelock: invalid config: {e}"))?;
     }
     let listen = flag(args, "--listen", "-l")?
         .or_else(|| config.listen.clone())
         .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    eprintln!("  Mode:   {}", config.mode);
-    eprintln!("  Listen: {listen}");
-    let listener = TcpListener::bind(&listen).map_err(|e| format!("listening on {listen}: {e}"))?;
+    let shown_path = config_path.as_ref().map(|p| p.display().to_string());
+    startup::print_banner(
+        &config.mode,
+        &listen,
+        config.forward_enabled,
+        shown_path.as_deref(),
+    );
+    let listener =
+        TcpListener::bind(&listen).map_err(|e| format!("pipelock: listening on {listen}: {e}"))?;
     reload::install_signal_handlers();
-    let fields = [
-        ("listen", Val::Str(&listen)),
-        ("mode", Val::Str(&config.mode)),
-        ("version", Val::Str(VERSION)),
-        ("config_hash", Val::Str(&config_hash)),
-    ];
-    emit("info", "startup", &fields, "pipelock started");
+    startup::log_started(&listen, &config.mode, VERSION, &config_hash);
 
     let shared = Arc::new(Shared::new(config));
-    let watcher = reload::Watcher::new(config_path, config_hash);
+    let watcher = reload::Watcher::new(config_path);
     let for_watcher = Arc::clone(&shared);
     std::thread::spawn(move || watcher.run(&for_watcher));
     proxy::serve(&listener, &shared);
@@ -103,18 +127,18 @@ fn run(args: &[String]) -> Result<(), String> {
 /// Exit 0 when `GET /health` answers 200, like `pipelock healthcheck`.
 fn healthcheck(args: &[String]) -> Result<(), String> {
     let addr = flag(args, "--addr", "-a")?.unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let mut stream = TcpStream::connect(&addr).map_err(|e| format!("{addr}: {e}"))?;
+    let mut stream = TcpStream::connect(&addr).map_err(|e| format!("pipelock: {addr}: {e}"))?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
     stream
         .write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("pipelock: {e}"))?;
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     if http::status_code(&response) == Some(200) {
         Ok(())
     } else {
         Err(format!(
-            "unhealthy: {}",
+            "pipelock: unhealthy: {}",
             response.lines().next().unwrap_or("no answer")
         ))
     }

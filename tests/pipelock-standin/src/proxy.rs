@@ -2,15 +2,17 @@
 //! HTTP forwarding, and `GET /health`.
 
 use std::io::{self, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::config::Config;
 use crate::events::{Val, emit};
 use crate::http::{
     Request, parse_request, read_head, respond, respond_text, split_host_port, status_code,
 };
+use crate::ssrf::{self, Refusal};
 use crate::state::Shared;
 
 const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,7 +73,8 @@ fn tunnel(
     caller: &Caller,
     shared: &Shared,
 ) {
-    if !shared.forward_enabled {
+    let config = shared.config();
+    if !config.forward_enabled {
         respond_text(&mut client, 405, "CONNECT not supported");
         return;
     }
@@ -84,13 +87,14 @@ fn tunnel(
         respond_text(&mut client, 400, "bad CONNECT target");
         return;
     };
-    if !shared.config().allows(&host) {
-        let reason = format!("domain not in allowlist: {}", host.to_ascii_lowercase());
+    let host = ssrf::canonical_host(&host);
+    if let Err(refusal) = scan(&config, &host) {
+        let reason = &refusal.reason;
         respond_text(&mut client, 403, &format!("CONNECT blocked: {reason}"));
-        log_blocked("CONNECT", ("target", &target), &reason, caller);
+        log_blocked("CONNECT", ("target", &target), &refusal, caller);
         return;
     }
-    let mut upstream = match dial(&host, port) {
+    let mut upstream = match dial(&config, &host, port) {
         Ok(upstream) => upstream,
         Err(e) => {
             respond_text(&mut client, 502, "tunnel dial failed");
@@ -130,7 +134,8 @@ fn forward(
     caller: &Caller,
     shared: &Shared,
 ) {
-    if !shared.forward_enabled {
+    let config = shared.config();
+    if !config.forward_enabled {
         respond_text(&mut client, 405, "forward proxy not enabled");
         return;
     }
@@ -146,14 +151,14 @@ fn forward(
         respond_text(&mut client, 400, "bad URL");
         return;
     };
-    if !shared.config().allows(&host) {
-        let reason = format!("domain not in allowlist: {}", host.to_ascii_lowercase());
-        respond_text(&mut client, 403, &format!("blocked: {reason}"));
-        log_blocked(&request.method, ("url", url), &reason, caller);
+    let host = ssrf::canonical_host(&host);
+    if let Err(refusal) = scan(&config, &host) {
+        respond_text(&mut client, 403, &format!("blocked: {}", refusal.reason));
+        log_blocked(&request.method, ("url", url), &refusal, caller);
         return;
     }
     let started = Instant::now();
-    let result = dial(&host, port).and_then(|mut upstream| {
+    let result = dial(&config, &host, port).and_then(|mut upstream| {
         let path = if path.starts_with('/') {
             path.to_string()
         } else {
@@ -178,7 +183,7 @@ fn forward(
             emit("info", "forward_http", &fields, "forward proxy request");
         }
         Err(e) => {
-            respond_text(&mut client, 502, "forward request failed");
+            respond_text(&mut client, 502, "forward proxy fetch failed");
             log_error(&request.method, ("url", url), &e.to_string(), caller);
         }
     }
@@ -247,29 +252,47 @@ fn relay(client: TcpStream, upstream: TcpStream) -> u64 {
     down + up.join().unwrap_or(0)
 }
 
-/// Resolves through the container's resolver, then connects.
-fn dial(host: &str, port: u16) -> io::Result<TcpStream> {
-    let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
-    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}"));
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, DIAL_TIMEOUT) {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last = e,
-        }
+/// The URL checks pipelock runs before connecting, in its order (allowlist,
+/// then SSRF; no blocklist, DLP, entropy or rate limit here).
+fn scan(config: &Config, host: &str) -> Result<(), Refusal> {
+    if !config.allows(host) {
+        return Err(Refusal {
+            scanner: "allowlist",
+            reason: format!("domain not in allowlist: {host}"),
+        });
     }
-    Err(last)
+    ssrf::check(config, host)
 }
 
-fn log_blocked(method: &str, what: (&str, &str), reason: &str, caller: &Caller) {
+/// Resolves again with pipelock's dial-time SSRF check, then connects to
+/// the first address. Errors read like Go's (`dial tcp A: connect: ...`).
+fn dial(config: &Config, host: &str, port: u16) -> io::Result<TcpStream> {
+    let addr = ssrf::dial_addr(config, host, port)?;
+    TcpStream::connect_timeout(&addr, DIAL_TIMEOUT).map_err(|e| {
+        let what = match e.kind() {
+            io::ErrorKind::ConnectionRefused => "connect: connection refused".to_string(),
+            io::ErrorKind::TimedOut => "i/o timeout".to_string(),
+            _ => format!("connect: {e}"),
+        };
+        io::Error::new(e.kind(), format!("dial tcp {addr}: {what}"))
+    })
+}
+
+fn log_blocked(method: &str, what: (&str, &str), refusal: &Refusal, caller: &Caller) {
+    // internal/audit/technique.go
+    let technique = match refusal.scanner {
+        "ssrf" | "core_ssrf" => "T1046",
+        _ => "T1071.001",
+    };
     let fields = [
         ("method", Val::Str(method)),
         (what.0, Val::Str(what.1)),
         ("client_ip", Val::Str(&caller.client_ip)),
         ("request_id", Val::Str(&caller.request_id)),
-        ("scanner", Val::Str("allowlist")),
-        ("reason", Val::Str(reason)),
+        ("scanner", Val::Str(refusal.scanner)),
+        ("reason", Val::Str(&refusal.reason)),
         ("agent", Val::Str(&caller.agent)),
-        ("mitre_technique", Val::Str("T1071.001")),
+        ("mitre_technique", Val::Str(technique)),
     ];
     emit("warn", "blocked", &fields, "request blocked");
 }

@@ -10,8 +10,6 @@ pub const VERSION: &str = "standin";
 
 pub struct Shared {
     config: RwLock<Config>,
-    /// Fixed at start-up: pipelock cannot switch forwarding by a reload.
-    pub forward_enabled: bool,
     started: Instant,
     requests: AtomicU64,
 }
@@ -19,7 +17,6 @@ pub struct Shared {
 impl Shared {
     pub fn new(config: Config) -> Self {
         Self {
-            forward_enabled: config.forward_enabled,
             config: RwLock::new(config),
             started: Instant::now(),
             requests: AtomicU64::new(0),
@@ -43,14 +40,15 @@ impl Shared {
     }
 
     pub fn health_json(&self) -> String {
+        let config = self.config();
         format!(
             "{{\"status\":\"healthy\",\"version\":\"{VERSION}\",\"mode\":\"{}\",\"uptime_seconds\":{:.1},\
              \"dlp_patterns\":0,\"response_scan_enabled\":false,\"git_protection_enabled\":false,\
              \"rate_limit_enabled\":false,\"forward_proxy_enabled\":{},\"websocket_proxy_enabled\":false,\
              \"request_body_scan_enabled\":false,\"tls_interception_enabled\":false,\"kill_switch_active\":false}}",
-            self.config().mode,
+            config.mode,
             self.started.elapsed().as_secs_f64(),
-            self.forward_enabled,
+            config.forward_enabled,
         )
     }
 }

@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 
-/// Scalars and lists by dotted path (`fetch_proxy.listen`).
+/// Scalars and lists by dotted path (`fetch_proxy.listen`), and every
+/// mapping key with its line, in file order.
 #[derive(Debug, Default, PartialEq)]
 pub struct Doc {
     pub scalars: BTreeMap<String, String>,
     pub lists: BTreeMap<String, Vec<String>>,
+    pub keys: Vec<(String, usize)>,
 }
 
 impl Doc {
@@ -17,12 +19,16 @@ impl Doc {
     }
 }
 
+/// Errors read like yaml.v3's: `yaml: line N: ...`, and a repeated key as
+/// `yaml: unmarshal errors:` then `  line N: mapping key "k" already defined at line M`.
 pub fn parse(text: &str) -> Result<Doc, String> {
     let mut doc = Doc::default();
+    let mut first_line: BTreeMap<String, usize> = BTreeMap::new();
     // Open mappings: (indent of their key, key).
     let mut parents: Vec<(usize, String)> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
-        let at = |msg: &str| format!("line {}: {msg}", index + 1);
+        let line = index + 1;
+        let at = |msg: &str| format!("yaml: line {line}: {msg}");
         let content = raw.trim_start();
         if content.is_empty() || content.starts_with('#') {
             continue;
@@ -47,15 +53,21 @@ pub fn parse(text: &str) -> Result<Doc, String> {
         }
         let (key, value) = split_key(content).ok_or_else(|| at("expected `key: value`"))?;
         let value = strip_comment(value);
-        if value.is_empty() {
-            parents.push((indent, key.to_string()));
-            continue;
-        }
         let path = if parents.is_empty() {
             key.to_string()
         } else {
             format!("{}.{key}", dotted(&parents))
         };
+        if let Some(before) = first_line.insert(path.clone(), line) {
+            return Err(format!(
+                "yaml: unmarshal errors:\n  line {line}: mapping key {key:?} already defined at line {before}"
+            ));
+        }
+        doc.keys.push((path.clone(), line));
+        if value.is_empty() {
+            parents.push((indent, key.to_string()));
+            continue;
+        }
         if value == "[]" {
             doc.lists.insert(path, Vec::new());
         } else if value.starts_with('[') || value.starts_with('{') {
@@ -173,6 +185,19 @@ mod tests {
         assert_eq!(doc.scalar("id"), Some("q\"é\n"));
         assert_eq!(doc.lists["api_allowlist"], ["*.a.com", "b.org", "c'd"]);
         assert!(doc.lists["fetch_proxy.monitoring.blocklist"].is_empty());
+        assert_eq!(doc.keys[0], ("version".to_string(), 1));
+        assert!(
+            doc.keys
+                .contains(&("fetch_proxy.monitoring.x".to_string(), 11))
+        );
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_like_yaml_v3() {
+        assert_eq!(
+            parse("a:\n  b: 1\nc: 2\na:\n  d: 3\n").unwrap_err(),
+            "yaml: unmarshal errors:\n  line 4: mapping key \"a\" already defined at line 1"
+        );
     }
 
     #[test]
