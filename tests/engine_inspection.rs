@@ -30,6 +30,15 @@ fn outside_tls(file: &str) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("read the test TLS file {file}: {e}"))
 }
 
+/// Serves /srv/www over HTTPS, with a git repository for git's "dumb" HTTP
+/// protocol (plain files, which openssl's -WWW server can serve; it takes a
+/// query string as part of the file name, hence the copy of `info/refs`).
+const SERVER_SCRIPT: &str = "set -e; git init -q /tmp/src; cd /tmp/src; echo cloned-through-inspection > f; \
+     git add f; git -c user.email=t@t -c user.name=t commit -qm one; \
+     git clone -q --bare /tmp/src /srv/www/repo.git; cd /srv/www/repo.git; git update-server-info; \
+     cp info/refs 'info/refs?service=git-upload-pack'; \
+     cd /srv/www && exec openssl s_server -quiet -accept 443 -cert /srv/leaf.pem -key /srv/leaf.key -WWW";
+
 /// An HTTPS server known as `allowed.test` on the bottle's egress network.
 async fn start_https_server(engine: &Engine, cleanup: &mut Cleanup, b: &Bottle) {
     let name = format!("{}-https", b.names.sidecar);
@@ -48,7 +57,7 @@ async fn start_https_server(engine: &Engine, cleanup: &mut Cleanup, b: &Bottle) 
         "sh",
         common::TEST_BASE_IMAGE,
         "-c",
-        "cd /srv/www && exec openssl s_server -quiet -accept 443 -cert /srv/leaf.pem -key /srv/leaf.key -WWW",
+        SERVER_SCRIPT,
     ]);
     let files = [
         FileGrant::dir("/srv/www", 0o755, (0, 0)),
@@ -143,6 +152,17 @@ async fn an_inspected_bottle_reaches_https_and_refuses_secrets() {
             "an allowed HTTPS GET through inspection failed: {}",
             show(&plain)
         )
+    });
+
+    let clone = sh(
+        &engine,
+        &b.agent_container,
+        AGENT,
+        "cd /tmp && git clone -q https://allowed.test/repo.git cloned && cat cloned/f",
+    )
+    .await;
+    findings.check(clone.stdout.trim() == "cloned-through-inspection", || {
+        format!("git clone over inspected https failed: {}", show(&clone))
     });
 
     let body = curl(&engine, &b, &format!("-d key={FAKE_AWS_KEY}")).await;
