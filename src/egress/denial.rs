@@ -49,6 +49,7 @@ impl DenialKind {
     pub fn of(e: &EgressEvent) -> Option<Self> {
         match e.kind {
             EventKind::KillSwitchDeny => Some(Self::KillSwitch),
+            EventKind::HeaderDlp | EventKind::BodyDlp if e.is_denial() => Some(Self::Content),
             EventKind::SniMismatch => Some(Self::SniMismatch),
             EventKind::Blocked => Some(match e.scanner.as_deref().unwrap_or_default() {
                 "allowlist" => Self::Allowlist,
@@ -96,6 +97,18 @@ pub fn why(e: &EgressEvent) -> String {
         (Some(scanner), Some(reason), _) => format!("{scanner}: {reason}"),
         (None, Some(reason), _) => reason.to_owned(),
         (_, None, EventKind::KillSwitchDeny) => "kill switch on".to_owned(),
+        (_, None, EventKind::HeaderDlp | EventKind::BodyDlp) => {
+            let place = match e.extra.get("header").and_then(|v| v.as_str()) {
+                Some(header) => format!("header {header}"),
+                None if e.kind == EventKind::HeaderDlp => "a header".to_owned(),
+                None => "the body".to_owned(),
+            };
+            format!(
+                "{}: {place} holds {}",
+                e.kind.name(),
+                e.dlp_patterns().join(", ")
+            )
+        }
         (Some(scanner), None, _) => format!("{scanner}: no reason given"),
         (None, None, EventKind::SniMismatch) => {
             match e.extra.get("sni_host").and_then(|v| v.as_str()) {
@@ -163,16 +176,20 @@ fn content_advice(e: &EgressEvent, host: &str) -> String {
              fetch it over https, or without asking for compression"
         );
     }
-    if !SECRET_SCANNERS.contains(&scanner) {
+    let dlp_event = matches!(e.kind, EventKind::HeaderDlp | EventKind::BodyDlp);
+    if !SECRET_SCANNERS.contains(&scanner) && !dlp_event {
         return format!(
             "pipelock's {scanner} flagged the content ({}); the allowlist does not change this",
             e.reason.as_deref().unwrap_or("no reason given")
         );
     }
-    let pattern = e.reason.as_deref().and_then(secret_pattern).map_or_else(
-        || "a secret pattern".to_owned(),
-        |p| format!("a {p} secret"),
-    );
+    let named = e.dlp_patterns().first().copied();
+    let pattern = named
+        .or_else(|| e.reason.as_deref().and_then(secret_pattern))
+        .map_or_else(
+            || "a secret pattern".to_owned(),
+            |p| format!("a {p} secret"),
+        );
     format!(
         "{pattern} was found in the request: if it is meant for {host}, list that host in the \
          secret's env entry `hosts` in the manifest; otherwise the agent tried to send a secret out"

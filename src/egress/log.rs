@@ -48,6 +48,10 @@ pub enum EventKind {
     Startup,
     Shutdown,
     KillSwitchDeny,
+    /// A secret found in a plain-HTTP request's headers or body; a refusal
+    /// when its `action` is `block`.
+    HeaderDlp,
+    BodyDlp,
     /// Any other event name; empty when the line had no string `event`.
     Other(String),
 }
@@ -116,6 +120,8 @@ impl EventKind {
             "startup" => Self::Startup,
             "shutdown" => Self::Shutdown,
             "kill_switch_deny" => Self::KillSwitchDeny,
+            "header_dlp" => Self::HeaderDlp,
+            "body_dlp" => Self::BodyDlp,
             other => Self::Other(other.to_string()),
         }
     }
@@ -135,6 +141,8 @@ impl EventKind {
             Self::Startup => "startup",
             Self::Shutdown => "shutdown",
             Self::KillSwitchDeny => "kill_switch_deny",
+            Self::HeaderDlp => "header_dlp",
+            Self::BodyDlp => "body_dlp",
             Self::Other(name) => name,
         }
     }
@@ -144,10 +152,23 @@ impl EgressEvent {
     /// Whether the request was refused. `anomaly` is not: with `enforce: true`
     /// it only reports (e.g. the start-up warning about listening on 0.0.0.0).
     pub fn is_denial(&self) -> bool {
-        matches!(
-            self.kind,
-            EventKind::Blocked | EventKind::KillSwitchDeny | EventKind::SniMismatch
-        )
+        match self.kind {
+            EventKind::Blocked | EventKind::KillSwitchDeny | EventKind::SniMismatch => true,
+            // Only a report with action `warn`; the request went out.
+            EventKind::HeaderDlp | EventKind::BodyDlp => {
+                self.extra.get("action").and_then(|v| v.as_str()) == Some("block")
+            }
+            _ => false,
+        }
+    }
+
+    /// The secret patterns a `header_dlp`/`body_dlp` event names.
+    pub fn dlp_patterns(&self) -> Vec<&str> {
+        self.extra
+            .get("patterns")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|p| p.as_str()).collect())
+            .unwrap_or_default()
     }
 
     /// Whether pipelock hid the target because a content scanner (DLP...) fired.

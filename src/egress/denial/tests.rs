@@ -239,3 +239,35 @@ fn a_compressed_plain_http_response_says_what_to_do() {
     assert_eq!(DenialKind::of(&e), Some(DenialKind::Content));
     assert!(advice(&e).unwrap().contains("over https"));
 }
+
+#[test]
+fn plain_http_dlp_events_are_denials_naming_their_pattern() {
+    let events = real_events();
+    let header = events
+        .iter()
+        .find(|e| e.kind == EventKind::HeaderDlp)
+        .unwrap();
+    assert!(header.is_denial());
+    assert_eq!(DenialKind::of(header), Some(DenialKind::Content));
+    assert_eq!(
+        why(header),
+        "header_dlp: header X-N holds Known Secret Leak"
+    );
+    assert!(
+        advice(header)
+            .unwrap()
+            .contains("a Known Secret Leak secret")
+    );
+    let body = events
+        .iter()
+        .find(|e| e.kind == EventKind::BodyDlp)
+        .unwrap();
+    assert_eq!(why(body), "body_dlp: the body holds AWS Access ID");
+    assert_eq!(bucket(body), "localhost");
+    // With action warn the request went out: no denial.
+    let warned = event(
+        r#"{"event":"body_dlp","url":"http://a.test/x","action":"warn","patterns":["AWS Access ID"]}"#,
+    );
+    assert!(!warned.is_denial());
+    assert_eq!(DenialKind::of(&warned), None);
+}
