@@ -87,7 +87,7 @@ fn label(kind: &EventKind) -> String {
         EventKind::Startup => "START".to_string(),
         EventKind::Shutdown => "STOP".to_string(),
         EventKind::KillSwitchDeny => "KILL-SWITCH".to_string(),
-        EventKind::HeaderDlp | EventKind::BodyDlp => "BLOCKED".to_string(),
+        EventKind::HeaderDlp | EventKind::BodyDlp => "DLP".to_string(),
         EventKind::Other(name) if name.is_empty() => "EVENT".to_string(),
         EventKind::Other(name) => name.to_ascii_uppercase(),
     }
