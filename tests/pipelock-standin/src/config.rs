@@ -33,6 +33,36 @@ pub struct Config {
     pub response_scanning: bool,
     pub request_body_scanning: bool,
     pub media_policy: bool,
+    /// `tls_interception` when enabled: CONNECTs to other hosts are opened.
+    pub tls: Option<TlsSettings>,
+    /// `forward_proxy.max_tunnel_seconds` and `idle_timeout_seconds`.
+    pub tunnel_max_seconds: u64,
+    pub tunnel_idle_seconds: u64,
+}
+
+/// `tls_interception`, enabled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsSettings {
+    pub ca_cert: String,
+    pub ca_key: String,
+    /// Hosts relayed unopened: exact, or `*.domain` for its subdomains only.
+    pub passthrough: Vec<String>,
+    pub max_response_bytes: u64,
+}
+
+impl TlsSettings {
+    /// pipelock's `isPassthrough`: `*.example.com` matches subdomains at any
+    /// depth, not `example.com` itself.
+    pub fn passes_through(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.passthrough.iter().any(|pattern| {
+            let pattern = pattern.to_ascii_lowercase();
+            pattern == host
+                || pattern
+                    .strip_prefix('*')
+                    .is_some_and(|suffix| suffix.starts_with('.') && host.ends_with(suffix))
+        })
+    }
 }
 
 impl Default for Config {
@@ -53,6 +83,9 @@ impl Default for Config {
             response_scanning: true,
             request_body_scanning: true,
             media_policy: true,
+            tls: None,
+            tunnel_max_seconds: 300,
+            tunnel_idle_seconds: 120,
         }
     }
 }
@@ -100,13 +133,24 @@ impl Config {
         let d = Self::default();
         let flag = |path: &str, default: bool| doc.scalar(path).map_or(default, |v| v == "true");
         let list = |path: &str| doc.lists.get(path).cloned();
-        if flag("tls_interception.enabled", false) {
-            return Err(LoadError::Unsupported(
-                "tls_interception.enabled is true, but the stand-in cannot intercept TLS; \
-                 run tests that need inspection against real pipelock"
-                    .to_string(),
-            ));
-        }
+        let number = |path: &str, default: u64| {
+            doc.scalar(path)
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(default)
+        };
+        let tls = flag("tls_interception.enabled", false).then(|| TlsSettings {
+            ca_cert: doc
+                .scalar("tls_interception.ca_cert")
+                .unwrap_or("")
+                .to_string(),
+            ca_key: doc
+                .scalar("tls_interception.ca_key")
+                .unwrap_or("")
+                .to_string(),
+            passthrough: list("tls_interception.passthrough_domains").unwrap_or_default(),
+            max_response_bytes: number("tls_interception.max_response_bytes", 5 << 20),
+        });
         if !flag("enforce", true) {
             return Err(LoadError::Unsupported(
                 "enforce: false (detect-only) is not implemented by the stand-in".to_string(),
@@ -135,6 +179,12 @@ impl Config {
             response_scanning: flag("response_scanning.enabled", true),
             request_body_scanning: flag("request_body_scanning.enabled", true),
             media_policy: flag("media_policy.enabled", true),
+            tls,
+            tunnel_max_seconds: number("forward_proxy.max_tunnel_seconds", d.tunnel_max_seconds),
+            tunnel_idle_seconds: number(
+                "forward_proxy.idle_timeout_seconds",
+                d.tunnel_idle_seconds,
+            ),
         };
         config.validate().map_err(LoadError::Invalid)?;
         normalise_domains(&mut config.trusted_domains);
@@ -299,7 +349,6 @@ mod tests {
     #[test]
     fn what_the_stand_in_cannot_do_is_refused() {
         for text in [
-            "tls_interception:\n  enabled: true\n",
             "enforce: false\n",
             "fetch_proxy:\n  monitoring:\n    blocklist:\n      - \"x.test\"\n",
         ] {
@@ -308,11 +357,25 @@ mod tests {
                 "{text}"
             );
         }
-        let Err(LoadError::Unsupported(e)) = Config::parse("tls_interception:\n  enabled: true\n")
-        else {
-            unreachable!()
-        };
-        assert!(e.contains("cannot intercept TLS"), "{e}");
+    }
+
+    #[test]
+    fn tls_interception_and_tunnel_limits_are_read() {
+        let c = Config::parse(
+            "tls_interception:\n  enabled: true\n  ca_cert: \"/c/ca.pem\"\n  ca_key: \"/c/k.pem\"\n  \
+             passthrough_domains:\n    - \"api.a.test\"\n    - \"*.b.test\"\n  max_response_bytes: 99\n\
+             forward_proxy:\n  max_tunnel_seconds: 20\n  idle_timeout_seconds: 2\n",
+        )
+        .unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!(
+            (tls.ca_cert.as_str(), tls.max_response_bytes),
+            ("/c/ca.pem", 99)
+        );
+        assert!(tls.passes_through("API.a.test") && tls.passes_through("x.y.b.test"));
+        assert!(!tls.passes_through("b.test") && !tls.passes_through("a.test"));
+        assert_eq!((c.tunnel_max_seconds, c.tunnel_idle_seconds), (20, 2));
+        assert_eq!(Config::parse("mode: audit\n").unwrap().tls, None);
     }
 
     #[test]

@@ -6,10 +6,13 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+#[derive(Clone, Copy)]
 pub enum Val<'a> {
     Str(&'a str),
     Int(u64),
     Float(f64),
+    /// Written as it is: JSON already (a list).
+    Raw(&'a str),
 }
 
 pub fn emit(level: &str, event: &str, fields: &[(&str, Val)], message: &str) {
@@ -44,6 +47,7 @@ fn push_field(line: &mut String, key: &str, value: &Val) {
             let _ = write!(line, "{f}");
         }
         Val::Float(_) => line.push_str("null"),
+        Val::Raw(json) => line.push_str(json),
     }
     line.push(',');
 }

@@ -17,7 +17,7 @@ pub struct Request {
 
 /// Reads up to and including the blank line. Returns the head and whatever
 /// bytes came after it in the same reads (a tunnel's or a body's first bytes).
-pub fn read_head(stream: &mut TcpStream) -> io::Result<(String, Vec<u8>)> {
+pub fn read_head(stream: &mut impl Read) -> io::Result<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {

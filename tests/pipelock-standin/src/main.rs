@@ -17,21 +17,35 @@
 //! - JSON lines on stdout in zerolog's shape: startup (with the STARTUP
 //!   anomaly on a non-loopback listen address), tunnel_open/close,
 //!   forward_http, blocked, error, config_reload, shutdown.
+//! - TLS interception (tls.rs, intercept.rs): the configured CA (SEC 1 key),
+//!   a leaf per host, passthrough domains relayed unopened, the
+//!   `tls_intercept` anomaly per opened tunnel, `tls_handshake_error` for a
+//!   client that is not TLS or does not trust the CA; the real server reached
+//!   over TLS verified against the image's roots; compressed replies refused.
+//! - DLP (dlp.rs) on inspected requests and plain-HTTP forwarding: seven of
+//!   pipelock's built-in patterns (names and expressions as pipelock's) and
+//!   the `secrets_file` values, reported as pipelock reports them (`core_dlp`
+//!   and `dlp` in URLs, `header_dlp`, `body_dlp`).
+//! - Tunnel timing (proxy.rs `relay`): a per-direction idle limit that
+//!   half-closes towards the other side, and the tunnel's deadline.
 //!
-//! Does not: DLP (URL, header, body), entropy, rate limits, blocklists,
-//! SNI verification, response scanning, media policy, TLS interception,
-//! redirects followed by the proxy, detect-only (`enforce: false`), /stats,
+//! Does not: pipelock's other 41 DLP patterns and its decoding of encoded
+//! secrets, entropy, rate limits, blocklists, SNI verification, the 5 s wait
+//! for a client's first bytes, response (prompt-injection) scanning, media
+//! policy, redirects followed by the proxy, HTTP/2 to the client, more than
+//! one request per inspected tunnel, detect-only (`enforce: false`), /stats,
 //! /metrics, /fetch. Settings for those are accepted only where claude-bottle
-//! renders them (they change nothing here); `tls_interception.enabled: true`,
-//! `enforce: false`, a non-empty blocklist and any other real pipelock
-//! setting the stand-in lacks stop it at start-up, so no test can pass
-//! against it by a setting it ignores.
+//! renders them (they change nothing here); `enforce: false`, a non-empty
+//! blocklist and any other real pipelock setting the stand-in lacks stop it
+//! at start-up, so no test can pass against it by a setting it ignores.
 
 mod allowlist;
 mod cidr;
 mod config;
+mod dlp;
 mod events;
 mod http;
+mod intercept;
 mod proxy;
 mod reload;
 mod reloadwarn;
@@ -39,6 +53,7 @@ mod schema;
 mod ssrf;
 mod startup;
 mod state;
+mod tls;
 mod yaml;
 
 use std::io::{Read, Write};
@@ -116,7 +131,7 @@ fn run(args: &[String]) -> Result<(), String> {
     reload::install_signal_handlers();
     startup::log_started(&listen, &config.mode, VERSION, &config_hash);
 
-    let shared = Arc::new(Shared::new(config));
+    let shared = Arc::new(Shared::start(config).map_err(|e| format!("pipelock: {e}"))?);
     let watcher = reload::Watcher::new(config_path);
     let for_watcher = Arc::clone(&shared);
     std::thread::spawn(move || watcher.run(&for_watcher));

@@ -1,7 +1,7 @@
 //! One listener, three jobs, as in pipelock: CONNECT tunnels, absolute-URI
 //! HTTP forwarding, and `GET /health`.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread;
@@ -12,6 +12,7 @@ use crate::events::{Val, emit};
 use crate::http::{
     Request, parse_request, read_head, respond, respond_text, split_host_port, status_code,
 };
+use crate::intercept;
 use crate::ssrf::{self, Refusal};
 use crate::state::Shared;
 
@@ -31,10 +32,10 @@ pub fn serve(listener: &TcpListener, shared: &Arc<Shared>) {
 }
 
 /// Who asked, for the log line.
-struct Caller {
-    client_ip: String,
-    request_id: String,
-    agent: String,
+pub struct Caller {
+    pub client_ip: String,
+    pub request_id: String,
+    pub agent: String,
 }
 
 fn handle(mut client: TcpStream, shared: &Shared) {
@@ -94,6 +95,21 @@ fn tunnel(
         log_blocked("CONNECT", ("target", &target), &refusal, caller);
         return;
     }
+    if let (Some(tls), Some(interceptor)) = (&config.tls, &shared.interceptor)
+        && !tls.passes_through(&host)
+    {
+        let t = intercept::Tunnel {
+            host: &host,
+            port,
+            target: &target,
+            caller,
+            config: &config,
+            interceptor,
+            dlp: shared.dlp.as_ref(),
+        };
+        intercept::run(client, first_bytes.to_vec(), &t);
+        return;
+    }
     let mut upstream = match dial(&config, &host, port) {
         Ok(upstream) => upstream,
         Err(e) => {
@@ -116,8 +132,9 @@ fn tunnel(
     ];
     emit("info", "tunnel_open", &ids, "tunnel opened");
     let started = Instant::now();
+    let limits = Limits::of(&config);
     let total = if upstream.write_all(first_bytes).is_ok() {
-        relay(client, upstream) + first_bytes.len() as u64
+        relay(client, upstream, limits) + first_bytes.len() as u64
     } else {
         0
     };
@@ -157,6 +174,15 @@ fn forward(
         log_blocked(&request.method, ("url", url), &refusal, caller);
         return;
     }
+    let mut body = first_bytes.to_vec();
+    if intercept::read_body(&mut client, &request.headers, &mut body).is_err() {
+        return;
+    }
+    if let Some(dlp) = &shared.dlp
+        && refuse_secrets(&mut client, dlp, request, url, &body, caller)
+    {
+        return;
+    }
     let started = Instant::now();
     let result = dial(&config, &host, port).and_then(|mut upstream| {
         let path = if path.starts_with('/') {
@@ -164,12 +190,22 @@ fn forward(
         } else {
             format!("/{path}")
         };
-        upstream.write_all(origin_form(request, &path, authority).as_bytes())?;
-        upstream.write_all(first_bytes)?;
+        upstream.write_all(origin_form(request, &path, authority, body.len()).as_bytes())?;
+        upstream.write_all(&body)?;
         relay_response(&mut client, upstream)
     });
     match result {
-        Ok((status, size)) => {
+        Ok(None) => {
+            let reason = "compressed response cannot be scanned";
+            respond_text(&mut client, 403, &format!("blocked: {reason}"));
+            let redacted = format!("http://{authority}/[redacted]");
+            let refusal = Refusal {
+                scanner: "response_scan",
+                reason: reason.to_string(),
+            };
+            log_blocked(&request.method, ("url", &redacted), &refusal, caller);
+        }
+        Ok(Some((status, size))) => {
             let fields = [
                 ("method", Val::Str(&request.method)),
                 ("url", Val::Str(url)),
@@ -190,9 +226,65 @@ fn forward(
     let _ = client.shutdown(Shutdown::Both);
 }
 
+/// Refuses a plain-HTTP request carrying a secret as pipelock does: in the
+/// URL a `blocked` line; in a header or the body its own `header_dlp` or
+/// `body_dlp` line with action block. Returns whether it refused.
+fn refuse_secrets(
+    client: &mut TcpStream,
+    dlp: &crate::dlp::Dlp,
+    request: &Request,
+    url: &str,
+    body: &[u8],
+    caller: &Caller,
+) -> bool {
+    if let Some(hit) = dlp.url(url) {
+        respond_text(client, 403, &format!("blocked: {}", hit.reason));
+        let refusal = Refusal {
+            scanner: hit.scanner,
+            reason: hit.reason,
+        };
+        log_blocked(&request.method, ("url", url), &refusal, caller);
+        return true;
+    }
+    let (event, header, pattern, answer, message) =
+        if let Some((header, pattern)) = dlp.headers(&request.headers) {
+            let answer = "blocked: request header contains secret".to_string();
+            (
+                "header_dlp",
+                header,
+                pattern,
+                answer,
+                "request header DLP scan hit",
+            )
+        } else if let Some(pattern) = dlp.body(body) {
+            let answer = format!("blocked: request body contains secret: {pattern}");
+            ("body_dlp", "", pattern, answer, "request body DLP scan hit")
+        } else {
+            return false;
+        };
+    respond_text(client, 403, &answer);
+    let patterns = format!("[\"{pattern}\"]");
+    let mut fields = vec![
+        ("method", Val::Str(&request.method)),
+        ("url", Val::Str(url)),
+        ("header", Val::Str(header)),
+        ("action", Val::Str("block")),
+        ("client_ip", Val::Str(&caller.client_ip)),
+        ("request_id", Val::Str(&caller.request_id)),
+        ("agent", Val::Str(&caller.agent)),
+    ];
+    if event == "body_dlp" {
+        fields.push(("match_count", Val::Int(1)));
+    }
+    fields.push(("patterns", Val::Raw(&patterns)));
+    fields.push(("mitre_technique", Val::Str("T1048")));
+    emit("warn", event, &fields, message);
+    true
+}
+
 /// The request as the origin server expects it: path only, no hop-by-hop
-/// headers, one request per connection.
-fn origin_form(request: &Request, path: &str, authority: &str) -> String {
+/// headers, one request per connection, the body's length stated.
+fn origin_form(request: &Request, path: &str, authority: &str, body_len: usize) -> String {
     let hop_by_hop = [
         "connection",
         "proxy-connection",
@@ -200,6 +292,8 @@ fn origin_form(request: &Request, path: &str, authority: &str) -> String {
         "proxy-authorization",
         "te",
         "upgrade",
+        "content-length",
+        "transfer-encoding",
     ];
     let mut head = format!("{} {path} {}\r\n", request.method, request.version);
     let mut has_host = false;
@@ -213,43 +307,96 @@ fn origin_form(request: &Request, path: &str, authority: &str) -> String {
     if !has_host {
         head.push_str(&format!("Host: {authority}\r\n"));
     }
+    if body_len > 0
+        || request
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
+        head.push_str(&format!("Content-Length: {body_len}\r\n"));
+    }
     head.push_str("Connection: close\r\n\r\n");
     head
 }
 
-/// Copies the request body on (in a thread) and the response back; returns
-/// the status code and the response body's size.
-fn relay_response(client: &mut TcpStream, mut upstream: TcpStream) -> io::Result<(u16, u64)> {
-    let mut body_in = client.try_clone()?;
-    let mut body_out = upstream.try_clone()?;
-    thread::spawn(move || {
-        let _ = io::copy(&mut body_in, &mut body_out);
-    });
+/// Copies the response back; returns the status code and the response
+/// body's size, or `None` for a compressed response (pipelock cannot scan
+/// one and refuses it; its core response patterns are always on).
+fn relay_response(
+    client: &mut TcpStream,
+    mut upstream: TcpStream,
+) -> io::Result<Option<(u16, u64)>> {
     let (head, first_body) = read_head(&mut upstream)?;
+    let compressed = head.lines().any(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix("content-encoding:")
+            .is_some_and(|v| !v.trim().is_empty() && v.trim() != "identity")
+    });
+    if compressed {
+        return Ok(None);
+    }
     let status = status_code(&head).unwrap_or(0);
     client.write_all(head.as_bytes())?;
     client.write_all(&first_body)?;
     let copied = io::copy(&mut upstream, client)?;
-    Ok((status, first_body.len() as u64 + copied))
+    Ok(Some((status, first_body.len() as u64 + copied)))
 }
 
-/// Relays both ways until the server side ends; returns the bytes moved.
-/// The client's half-close is passed on; the server's end closes the tunnel.
-fn relay(client: TcpStream, upstream: TcpStream) -> u64 {
-    let (Ok(mut from_client), Ok(mut to_upstream)) = (client.try_clone(), upstream.try_clone())
-    else {
+/// A tunnel's time limits (`forward_proxy`).
+#[derive(Clone, Copy)]
+struct Limits {
+    idle: Duration,
+    deadline: Instant,
+}
+
+impl Limits {
+    fn of(config: &Config) -> Self {
+        Self {
+            idle: Duration::from_secs(config.tunnel_idle_seconds),
+            deadline: Instant::now() + Duration::from_secs(config.tunnel_max_seconds),
+        }
+    }
+}
+
+/// Relays both ways as pipelock's `bidirectionalCopy` does: each direction
+/// ends when its reader is quiet for the idle limit, hits EOF, or the
+/// tunnel's deadline passes, and then half-closes towards its writer; the
+/// tunnel ends with the server-to-client direction. Returns the bytes moved.
+fn relay(client: TcpStream, upstream: TcpStream, limits: Limits) -> u64 {
+    let (Ok(from_client), Ok(to_upstream)) = (client.try_clone(), upstream.try_clone()) else {
         return 0;
     };
     let up = thread::spawn(move || {
-        let n = io::copy(&mut from_client, &mut to_upstream).unwrap_or(0);
+        let n = copy_with_idle(from_client, &to_upstream, limits);
         let _ = to_upstream.shutdown(Shutdown::Write);
         n
     });
-    let (mut from_upstream, mut to_client) = (upstream, client);
-    let down = io::copy(&mut from_upstream, &mut to_client).unwrap_or(0);
-    let _ = to_client.shutdown(Shutdown::Both);
-    let _ = from_upstream.shutdown(Shutdown::Both);
-    down + up.join().unwrap_or(0)
+    let down = copy_with_idle(upstream.try_clone().unwrap_or(upstream), &client, limits);
+    let _ = client.shutdown(Shutdown::Write);
+    let total = down + up.join().unwrap_or(0);
+    let _ = client.shutdown(Shutdown::Both);
+    total
+}
+
+fn copy_with_idle(mut from: TcpStream, mut to: &TcpStream, limits: Limits) -> u64 {
+    let mut buf = [0u8; 32 * 1024];
+    let mut total = 0;
+    loop {
+        let left = limits.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return total;
+        }
+        let _ = from.set_read_timeout(Some(limits.idle.min(left)));
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => return total,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    return total;
+                }
+                total += n as u64;
+            }
+        }
+    }
 }
 
 /// The URL checks pipelock runs before connecting, in its order (allowlist,
@@ -266,7 +413,7 @@ fn scan(config: &Config, host: &str) -> Result<(), Refusal> {
 
 /// Resolves again with pipelock's dial-time SSRF check, then connects to
 /// the first address. Errors read like Go's (`dial tcp A: connect: ...`).
-fn dial(config: &Config, host: &str, port: u16) -> io::Result<TcpStream> {
+pub fn dial(config: &Config, host: &str, port: u16) -> io::Result<TcpStream> {
     let addr = ssrf::dial_addr(config, host, port)?;
     TcpStream::connect_timeout(&addr, DIAL_TIMEOUT).map_err(|e| {
         let what = match e.kind() {

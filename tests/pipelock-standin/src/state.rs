@@ -5,6 +5,8 @@ use std::sync::{PoisonError, RwLock};
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::dlp::Dlp;
+use crate::tls::Interceptor;
 
 pub const VERSION: &str = "standin";
 
@@ -12,6 +14,10 @@ pub struct Shared {
     config: RwLock<Config>,
     started: Instant,
     requests: AtomicU64,
+    /// Loaded at start, as pipelock loads its CA and secrets file (a reload
+    /// that would change them is refused in strict mode).
+    pub interceptor: Option<Interceptor>,
+    pub dlp: Option<Dlp>,
 }
 
 impl Shared {
@@ -20,7 +26,28 @@ impl Shared {
             config: RwLock::new(config),
             started: Instant::now(),
             requests: AtomicU64::new(0),
+            interceptor: None,
+            dlp: None,
         }
+    }
+
+    /// As [`Shared::new`], with the inspection CA and the secret scanner the
+    /// config asks for.
+    pub fn start(config: Config) -> Result<Self, String> {
+        let interceptor = match &config.tls {
+            Some(tls) => Some(Interceptor::load(&tls.ca_cert, &tls.ca_key)?),
+            None => None,
+        };
+        let dlp = if config.request_body_scanning || interceptor.is_some() {
+            Some(Dlp::new(&config.dlp_secrets_file)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            interceptor,
+            dlp,
+            ..Self::new(config)
+        })
     }
 
     pub fn config(&self) -> Config {
