@@ -281,9 +281,15 @@ pub fn normalise_private_host(raw: &str) -> Result<PrivateHost, Problem> {
                 "`{shown_raw}` is wider than a /8; name the network the hosts are on"
             )));
         }
-        let block = PrivateHost::Block(ip, bits);
+        let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+        let network = Ipv4Addr::from(u32::from(ip) & mask);
+        if network != ip {
+            // The sidecar refuses such a block at start-up.
+            return Err(Problem::new(format!("`{shown_raw}` has host bits set"))
+                .hint(format!("did you mean `{network}/{bits}`?")));
+        }
         check_private_range(raw, ip, bits)?;
-        return Ok(block);
+        return Ok(PrivateHost::Block(ip, bits));
     }
     let host = normalise_allow_host(raw)?;
     match host.parse::<Ipv4Addr>() {
@@ -444,6 +450,7 @@ mod tests {
             ("10.0.0.0/33", "at most 32"),
             ("10.0.0/8", "not an IPv4 block"),
             ("10.0.0.0/x", "not an IPv4 block"),
+            ("192.168.1.5/24", "host bits set"),
             ("gitea.lan/24", "has a path"),
             ("http://gitea.lan", "is a URL"),
             ("*", "bare `*`"),
