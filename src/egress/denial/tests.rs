@@ -271,3 +271,22 @@ fn plain_http_dlp_events_are_denials_naming_their_pattern() {
     assert!(!warned.is_denial());
     assert_eq!(DenialKind::of(&warned), None);
 }
+
+#[test]
+fn a_core_dlp_url_is_shown_without_its_secret() {
+    let events = real_events();
+    let core = events
+        .iter()
+        .find(|e| e.scanner.as_deref() == Some("core_dlp"))
+        .unwrap();
+    // Pipelock itself wrote the key into the line.
+    assert!(
+        core.target
+            .as_deref()
+            .unwrap()
+            .contains("AKIAIOSFODNN7EXAMPLE")
+    );
+    let shown = crate::egress::log::format_human(core);
+    assert!(!shown.contains("AKIAIOSFODNN7EXAMPLE"), "{shown}");
+    assert!(shown.contains("/index.html?[redacted]"), "{shown}");
+}

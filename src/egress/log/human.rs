@@ -19,7 +19,7 @@ pub fn format_human(e: &EgressEvent) -> String {
     }
     let mut parts: Vec<String> = vec![clock(e.time.as_deref()), label(&e.kind)];
     parts.extend(e.method.clone());
-    parts.extend(e.target.clone());
+    parts.extend(e.target.as_deref().map(|t| shown_target(e, t)));
     if let Some(sni) = e.extra.get("sni_host").and_then(|v| v.as_str()) {
         parts.push(format!("sni={sni}"));
     }
@@ -59,6 +59,18 @@ pub fn format_human(e: &EgressEvent) -> String {
         .chars()
         .filter(|c| !c.is_control())
         .collect()
+}
+
+/// The target as shown. Pipelock redacts a URL whose secret its content
+/// scanners found, except for `core_dlp`, whose line carries the URL (and
+/// so the secret) as it was: shown here without its query and fragment.
+fn shown_target(e: &EgressEvent, target: &str) -> String {
+    if e.scanner.as_deref() == Some("core_dlp") {
+        if let Some(cut) = target.find(['?', '#']) {
+            return format!("{}?[redacted]", &target[..cut]);
+        }
+    }
+    target.to_owned()
 }
 
 /// Pipelock's `anomaly` for a CONNECT it opens with the bottle's CA.
