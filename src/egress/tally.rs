@@ -27,6 +27,11 @@ impl DenialTally {
     /// whether it counted. A blocked plain-HTTP redirect logs two `blocked`
     /// lines (the target and the original URL) with one `request_id`.
     pub fn record(&mut self, e: &EgressEvent) -> bool {
+        // Request ids are a per-process counter: a restarted sidecar starts
+        // again at req-1.
+        if e.kind == super::log::EventKind::Startup {
+            self.recent.clear();
+        }
         let Some(kind) = DenialKind::of(e) else {
             return false;
         };
@@ -82,6 +87,18 @@ mod tests {
             t.record(&event(line));
         }
         t
+    }
+
+    #[test]
+    fn a_restarted_sidecar_counts_its_own_request_ids_again() {
+        let blocked = r#"{"event":"blocked","target":"a.test:443","scanner":"allowlist","request_id":"req-1"}"#;
+        let t = tally(&[
+            blocked,
+            r#"{"event":"startup","listen":"0.0.0.0:8888"}"#,
+            blocked,
+        ]);
+        assert_eq!(t.total(), 2);
+        assert_eq!(tally(&[blocked, blocked]).total(), 1);
     }
 
     #[test]

@@ -290,3 +290,80 @@ fn a_core_dlp_url_is_shown_without_its_secret() {
     assert!(!shown.contains("AKIAIOSFODNN7EXAMPLE"), "{shown}");
     assert!(shown.contains("/index.html?[redacted]"), "{shown}");
 }
+
+/// Lines real pipelock 2.3.0 wrote for other scanners: a blocked redirect,
+/// the rate limit, subdomain entropy, the kill switch, SNI checks.
+const SCANNERS_LOG: &str = include_str!("../../../tests/fixtures/pipelock/scanners-2.3.0.log");
+
+fn scanner_events() -> Vec<crate::egress::log::EgressEvent> {
+    SCANNERS_LOG
+        .lines()
+        .filter_map(|l| match crate::egress::log::parse_line(l) {
+            crate::egress::log::LogLine::Event(e) => Some(*e),
+            crate::egress::log::LogLine::Note(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn real_scanner_lines_count_once_per_request_under_the_right_host() {
+    let mut tally = crate::egress::tally::DenialTally::default();
+    for e in scanner_events() {
+        tally.record(&e);
+    }
+    // The redirect's two lines (target, then original URL) count once, under
+    // the host that was refused, never under the allowed one.
+    assert_eq!(tally.by_bucket.get("denied.test"), Some(&1));
+    assert!(tally.allowlist_hosts.contains("denied.test"));
+    assert!(!tally.allowlist_hosts.contains("localhost"));
+    assert_eq!(tally.by_kind.get(&DenialKind::RateLimit), Some(&4));
+    assert_eq!(
+        tally.by_kind.get(&DenialKind::Other),
+        Some(&1),
+        "subdomain entropy"
+    );
+    assert_eq!(tally.by_kind.get(&DenialKind::KillSwitch), Some(&1));
+    assert_eq!(tally.by_kind.get(&DenialKind::SniMismatch), Some(&2));
+    assert_eq!(tally.by_bucket.get(KILL_SWITCH_BUCKET), Some(&1));
+}
+
+#[test]
+fn real_scanner_lines_say_what_would_change_the_outcome() {
+    let events = scanner_events();
+    let find = |scanner: &str| {
+        events
+            .iter()
+            .find(|e| e.scanner.as_deref() == Some(scanner))
+            .unwrap()
+    };
+    assert!(
+        advice(find("ratelimit"))
+            .unwrap()
+            .contains("1200 requests a minute")
+    );
+    assert!(
+        advice(find("subdomain_entropy"))
+            .unwrap()
+            .contains("subdomain_entropy")
+    );
+    let kill = events
+        .iter()
+        .find(|e| e.kind == EventKind::KillSwitchDeny)
+        .unwrap();
+    assert_eq!(why(kill), "kill switch on");
+    let timeout = events
+        .iter()
+        .find(|e| {
+            e.kind == EventKind::SniMismatch
+                && e.extra.get("category").and_then(|v| v.as_str()) == Some("timeout")
+        })
+        .unwrap();
+    assert!(
+        advice(timeout)
+            .unwrap()
+            .contains("no TLS ClientHello within 5 s")
+    );
+    // The redirect notice itself is no denial.
+    let redirect = events.iter().find(|e| e.kind.name() == "redirect").unwrap();
+    assert_eq!(DenialKind::of(redirect), None);
+}
