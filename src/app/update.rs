@@ -355,7 +355,7 @@ fn allow_selected_host(app: &mut App) -> Vec<Effect> {
         app.info(format!("not an allowlist denial: {advice}"));
         return Vec::new();
     }
-    let Some(host) = denial.host.clone() else {
+    let Some(host) = crate::egress::denial::refused_host(denial) else {
         app.info("this denial names no host to allow");
         return Vec::new();
     };

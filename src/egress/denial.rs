@@ -120,10 +120,27 @@ pub fn why(e: &EgressEvent) -> String {
     }
 }
 
+/// The host an allowlist denial refused: the one its reason names (`domain
+/// not in allowlist: H`), which for the second line of a blocked redirect is
+/// the redirect's target, not the allowed host the line's URL names.
+pub fn refused_host(e: &EgressEvent) -> Option<String> {
+    const SAYS: &str = "domain not in allowlist: ";
+    e.reason
+        .as_deref()
+        .and_then(|r| r.rsplit_once(SAYS))
+        .map(|(_, host)| host.trim().trim_end_matches('.').to_ascii_lowercase())
+        .filter(|host| !host.is_empty())
+        .or_else(|| e.host.clone())
+}
+
 /// What would change the outcome, as a sentence; `None` when `e` is no denial.
 pub fn advice(e: &EgressEvent) -> Option<String> {
     let kind = DenialKind::of(e)?;
-    let host = e.host.as_deref().unwrap_or("the host");
+    let refused = refused_host(e);
+    let host = match kind {
+        DenialKind::Allowlist => refused.as_deref().unwrap_or("the host"),
+        _ => e.host.as_deref().unwrap_or("the host"),
+    };
     Some(match kind {
         DenialKind::Allowlist => format!(
             "{host} is not on this bottle's allowlist: press a to allow it here, \

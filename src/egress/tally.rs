@@ -46,8 +46,8 @@ impl DenialTally {
         }
         *self.by_bucket.entry(bucket(e)).or_default() += 1;
         *self.by_kind.entry(kind).or_default() += 1;
-        if let (DenialKind::Allowlist, Some(host)) = (kind, &e.host) {
-            self.allowlist_hosts.insert(host.clone());
+        if let (DenialKind::Allowlist, Some(host)) = (kind, super::denial::refused_host(e)) {
+            self.allowlist_hosts.insert(host);
         }
         true
     }

@@ -367,3 +367,22 @@ fn real_scanner_lines_say_what_would_change_the_outcome() {
     let redirect = events.iter().find(|e| e.kind.name() == "redirect").unwrap();
     assert_eq!(DenialKind::of(redirect), None);
 }
+
+#[test]
+fn both_lines_of_a_blocked_redirect_name_the_refused_host() {
+    let events = scanner_events();
+    let pair: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Blocked && e.request_id.as_deref() == Some("req-1"))
+        .collect();
+    assert_eq!(pair.len(), 2);
+    assert_eq!(
+        pair[1].host.as_deref(),
+        Some("localhost"),
+        "the URL is the allowed host's"
+    );
+    for e in pair {
+        assert_eq!(refused_host(e).as_deref(), Some("denied.test"));
+        assert!(advice(e).unwrap().starts_with("denied.test is not on"));
+    }
+}
