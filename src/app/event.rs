@@ -166,8 +166,6 @@ pub enum Effect {
         /// Answers to the `?` env prompts; they go to the terminal's
         /// process environment only.
         answers: Vec<(String, Secret)>,
-        rows: u16,
-        cols: u16,
     },
     /// End the terminal session and remove the bottle.
     Kill {

@@ -105,8 +105,6 @@ fn preflight_then_hidden_prompt_then_launch() {
             id,
             resolved,
             answers,
-            rows,
-            cols,
         },
     ] = effects.as_slice()
     else {
@@ -116,7 +114,6 @@ fn preflight_then_hidden_prompt_then_launch() {
     assert_eq!(answers.len(), 1);
     assert_eq!(answers[0].0, "DB_PASSWORD");
     assert_eq!(answers[0].1.expose(), "hunter2!");
-    assert_eq!((*rows, *cols), a.areas().pty_size());
     assert_eq!(a.tabs.len(), 1);
     assert_eq!(a.tabs[0].id, *id);
     assert!(a.modal.is_none());

@@ -8,7 +8,7 @@
 use super::context::ManifestSource;
 use super::prepare::{Prepared, prepare};
 use super::signals::stop_requested;
-use crate::docker::agent::AGENT_WORKDIR;
+use crate::session::exec_plan::{ColourDepth, ExecPlan};
 
 pub async fn run(source: &ManifestSource, agent: &str, yes: bool) -> anyhow::Result<i32> {
     let prepared = prepare(source, agent, yes).await?;
@@ -22,19 +22,18 @@ pub async fn run(source: &ManifestSource, agent: &str, yes: bool) -> anyhow::Res
     Ok(code)
 }
 
-/// The docker CLI invocation for claude in the bottle, and the env it needs.
+/// The docker CLI invocation for claude in the bottle, and the env it needs:
+/// the same plan the dashboard's tabs use, shown in this terminal.
 pub fn claude_exec_command(prepared: &Prepared) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new("docker");
-    cmd.args(["exec", "-it", "-w", AGENT_WORKDIR]);
-    for (name, value) in &prepared.exec_env {
-        cmd.arg("-e").arg(name);
-        cmd.env(name, value);
-    }
-    cmd.arg(&prepared.bottle.agent_container).arg("claude");
-    if let Some(prompt) = &prepared.resolved.agent.prompt {
+    let plan = ExecPlan {
+        agent_env: prepared.exec_env.clone(),
         // The agent's prompt is claude's first message of the session.
-        cmd.arg(prompt);
-    }
+        command: std::iter::once("claude".to_owned())
+            .chain(prepared.resolved.agent.prompt.clone())
+            .collect(),
+        colours: ColourDepth::from_colorterm(std::env::var("COLORTERM").ok().as_deref()),
+    };
+    let mut cmd = plan.command(&prepared.bottle.agent_container);
     // A signal to us ends the session: the child must not outlive it.
     cmd.kill_on_drop(true);
     cmd

@@ -9,6 +9,7 @@ use crate::commands::context::ManifestSource;
 use crate::commands::prepare::TOKEN_VAR;
 use crate::docker::bottle::LaunchSettings;
 use crate::manifest::{LeftOut, Manifest, ManifestErrors, ResolveContext};
+use crate::session::exec_plan::ColourDepth;
 
 /// Overrides the command run in each bottle's terminal (default `claude`),
 /// split on spaces; tests run `sh` instead. When set, the agent's prompt is
@@ -35,6 +36,9 @@ pub struct DashboardContext {
     /// The chord that leaves a terminal, and what was wrong with the
     /// configured one, if anything (the default is used then).
     pub escape_key: (EscapeKey, Option<String>),
+    /// What the user's terminal draws: declared to the bottles' terminals,
+    /// and the pane lowers 24-bit colours when it cannot.
+    pub colours: ColourDepth,
 }
 
 impl DashboardContext {
@@ -63,6 +67,7 @@ impl DashboardContext {
             .map(|c| c.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
             .filter(|c| !c.is_empty());
         let escape_key = escape_key_from(std::env::var(ESCAPE_KEY_VAR).ok().as_deref());
+        let colours = ColourDepth::from_colorterm(std::env::var("COLORTERM").ok().as_deref());
         Self {
             source,
             manifest,
@@ -70,6 +75,7 @@ impl DashboardContext {
             entry_errors,
             token,
             escape_key,
+            colours,
             settings: None,
             append_prompt: custom.is_none(),
             agent_command: custom.unwrap_or_else(|| vec!["claude".to_owned()]),
@@ -148,6 +154,7 @@ mod tests {
             agent_command: vec!["sh".into()],
             append_prompt: false,
             escape_key: escape_key_from(escape),
+            colours: ColourDepth::default(),
         }
     }
 

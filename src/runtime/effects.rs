@@ -10,7 +10,6 @@ use tokio::task::JoinHandle;
 use super::context::DashboardContext;
 use crate::app::{BottleId, Effect, Event, Leftover, Progress, Secret};
 use crate::commands::prepare::{CLAUDE_TOKEN_VAR, sidecar_image};
-use crate::docker::agent::AGENT_WORKDIR;
 use crate::docker::bottle::{self, Bottle, LaunchSettings};
 use crate::docker::engine::Engine;
 use crate::docker::image::{AgentImageSource, BuildProgress, ensure_agent_image};
@@ -19,41 +18,8 @@ use crate::egress::config::SidecarSettings;
 use crate::egress::tail;
 use crate::manifest::edit::add_allow_host_to_file;
 use crate::manifest::{ResolvedAgent, ResolvedEnvValue};
-use crate::session::{Session, SessionNotice, SessionSpec};
-
-/// The terminal to start once the bottle is up.
-#[derive(Debug, Clone)]
-pub struct ExecPlan {
-    /// Names and values for the docker CLI's environment (never its argv).
-    pub env: Vec<(String, String)>,
-    /// The command inside the bottle.
-    pub command: Vec<String>,
-    pub rows: u16,
-    pub cols: u16,
-}
-
-impl ExecPlan {
-    /// `docker exec -it -w DIR -e NAME... <container> <command>`: the docker
-    /// CLI copies each `-e NAME` value from its own environment.
-    pub fn spec(&self, container: &str) -> SessionSpec {
-        let mut args: Vec<String> = ["exec", "-it", "-w", AGENT_WORKDIR]
-            .map(String::from)
-            .to_vec();
-        for (name, _) in &self.env {
-            args.push("-e".into());
-            args.push(name.clone());
-        }
-        args.push(container.to_owned());
-        args.extend(self.command.iter().cloned());
-        SessionSpec {
-            program: "docker".into(),
-            args,
-            env: self.env.clone(),
-            rows: self.rows,
-            cols: self.cols,
-        }
-    }
-}
+use crate::session::exec_plan::ExecPlan;
+use crate::session::{Session, SessionNotice};
 
 /// What background tasks send the loop.
 #[derive(Debug)]
@@ -128,9 +94,7 @@ impl Runtime {
                 id,
                 resolved,
                 answers,
-                rows,
-                cols,
-            } => self.launch(id, resolved, &answers, (rows, cols)),
+            } => self.launch(id, resolved, &answers),
             Effect::Kill { id } => self.kill(id),
             Effect::Write { id, bytes } => {
                 if let Some(Err(e)) = self.sessions.get(&id).map(|s| s.write(bytes)) {
@@ -164,13 +128,7 @@ impl Runtime {
         self.send(Event::Resolved { agent, result });
     }
 
-    fn launch(
-        &mut self,
-        id: BottleId,
-        resolved: Box<ResolvedAgent>,
-        answers: &[(String, Secret)],
-        (rows, cols): (u16, u16),
-    ) {
+    fn launch(&mut self, id: BottleId, resolved: Box<ResolvedAgent>, answers: &[(String, Secret)]) {
         let Some(engine) = self.engine.clone() else {
             self.send(Event::LaunchFailed {
                 id,
@@ -178,8 +136,8 @@ impl Runtime {
             });
             return;
         };
-        let plan = self.exec_plan(&resolved, answers, rows, cols);
-        let watched = resolved.granted_values(&plan.env);
+        let plan = self.exec_plan(&resolved, answers);
+        let watched = resolved.granted_values(&plan.agent_env);
         let settings = self.ctx.settings.clone();
         let tx = self.tx.clone();
         let image_lock = Arc::clone(&self.image_lock);
@@ -213,14 +171,8 @@ impl Runtime {
     }
 
     /// The values go to the terminal process's environment only.
-    fn exec_plan(
-        &self,
-        resolved: &ResolvedAgent,
-        answers: &[(String, Secret)],
-        rows: u16,
-        cols: u16,
-    ) -> ExecPlan {
-        let mut env: Vec<(String, String)> = resolved
+    fn exec_plan(&self, resolved: &ResolvedAgent, answers: &[(String, Secret)]) -> ExecPlan {
+        let mut agent_env: Vec<(String, String)> = resolved
             .env
             .iter()
             .filter_map(|e| match &e.value {
@@ -228,23 +180,22 @@ impl Runtime {
                 ResolvedEnvValue::Ask(_) => None,
             })
             .collect();
-        env.extend(
+        agent_env.extend(
             answers
                 .iter()
                 .map(|(n, s)| (n.clone(), s.expose().to_owned())),
         );
         if let Some(token) = &self.ctx.token {
-            env.push((CLAUDE_TOKEN_VAR.to_owned(), token.clone()));
+            agent_env.push((CLAUDE_TOKEN_VAR.to_owned(), token.clone()));
         }
         let mut command = self.ctx.agent_command.clone();
         if self.ctx.append_prompt {
             command.extend(resolved.agent.prompt.clone());
         }
         ExecPlan {
-            env,
+            agent_env,
             command,
-            rows,
-            cols,
+            colours: self.ctx.colours,
         }
     }
 
@@ -258,14 +209,9 @@ impl Runtime {
         size: (u16, u16),
     ) -> Event {
         self.launches.remove(&id);
-        let plan = ExecPlan {
-            rows: size.0,
-            cols: size.1,
-            ..plan
-        };
         let result = Session::spawn(
             id,
-            &plan.spec(&bottle.agent_container),
+            &plan.pty_spec(&bottle.agent_container, size.0, size.1),
             self.notices.clone(),
         );
         self.bottles.insert(id, bottle);
@@ -392,12 +338,7 @@ impl Runtime {
             self.send(Event::Failure("the bottle is gone".into()));
             return;
         };
-        let plan = ExecPlan {
-            rows,
-            cols,
-            ..plan.clone()
-        };
-        let spec = plan.spec(&bottle.agent_container);
+        let spec = plan.pty_spec(&bottle.agent_container, rows, cols);
         if let Some(mut old) = self.sessions.remove(&id) {
             old.kill();
         }
@@ -585,6 +526,7 @@ mod tests {
     use super::*;
     use crate::app::fixtures::resolved;
     use crate::commands::context::ManifestSource;
+    use crate::session::exec_plan::ColourDepth;
 
     fn runtime(token: Option<&str>, command: &[&str], append_prompt: bool) -> Runtime {
         let ctx = DashboardContext {
@@ -597,6 +539,7 @@ mod tests {
             agent_command: command.iter().map(|s| (*s).to_owned()).collect(),
             append_prompt,
             escape_key: Default::default(),
+            colours: ColourDepth::default(),
         };
         let (tx, _) = tokio::sync::mpsc::unbounded_channel();
         let (notices, _) = tokio::sync::mpsc::unbounded_channel();
@@ -607,12 +550,12 @@ mod tests {
     fn secrets_go_to_the_environment_never_to_argv() {
         let rt = runtime(Some("sk-ant-oat01-token"), &["claude"], true);
         let answers = vec![("DB_PASSWORD".to_owned(), Secret::new("hunter2".into()))];
-        let plan = rt.exec_plan(&resolved("alpha"), &answers, 30, 100);
-        let spec = plan.spec("cb-alpha-1234-agent");
+        let plan = rt.exec_plan(&resolved("alpha"), &answers);
+        let spec = plan.pty_spec("cb-alpha-1234-agent", 30, 100);
         let argv = spec.args.join(" ");
         assert_eq!(
             argv,
-            "exec -it -w /home/agent/work -e RUST_LOG -e GITHUB_TOKEN -e DB_PASSWORD \
+            "exec -it -w /home/agent/work -e TERM -e RUST_LOG -e GITHUB_TOKEN -e DB_PASSWORD \
              -e CLAUDE_CODE_OAUTH_TOKEN cb-alpha-1234-agent claude fix the tests"
         );
         for secret in ["hunter2", "ghp_secret", "sk-ant-oat01-token"] {
@@ -679,8 +622,8 @@ mod tests {
     #[test]
     fn a_custom_command_gets_no_prompt_and_no_token_when_there_is_none() {
         let rt = runtime(None, &["sh", "-l"], false);
-        let plan = rt.exec_plan(&resolved("alpha"), &[], 24, 80);
+        let plan = rt.exec_plan(&resolved("alpha"), &[]);
         assert_eq!(plan.command, vec!["sh", "-l"]);
-        assert!(!plan.env.iter().any(|(n, _)| n == CLAUDE_TOKEN_VAR));
+        assert!(!plan.env().iter().any(|(n, _)| n == CLAUDE_TOKEN_VAR));
     }
 }
