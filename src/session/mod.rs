@@ -1,6 +1,9 @@
-//! Agent terminals: a child under a PTY (`pty`), its screen (`screen`, with
+//! Agent terminals: the `docker exec` that opens one in a bottle
+//! (`exec_plan`), a child under a PTY (`pty`), its screen (`screen`, with
 //! the lines that scrolled off kept compact in `history` / `line_code`), and
 //! key events turned into the bytes the child expects (`keys`, pure).
+mod clusters;
+pub mod exec_plan;
 mod history;
 pub mod keys;
 mod line_code;

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ratatui::text::Line;
 
+use super::clusters::ClusterFilter;
 use super::history::History;
 use super::keys::InputModes;
 use super::line_code::{Decoder, encode_top_row, row_line};
@@ -78,11 +79,23 @@ pub type Parser = vt100::Parser<Replies>;
 struct Emulator {
     parser: Parser,
     history: History,
+    /// Emoji sequences made as wide as the program counted them.
+    clusters: ClusterFilter,
+    /// The filter's output buffer, kept between reads.
+    filtered: Vec<u8>,
 }
 
 impl Emulator {
     /// Parses output, a piece at a time (see [`piece_len`]).
-    fn feed(&mut self, mut bytes: &[u8]) {
+    fn feed(&mut self, bytes: &[u8]) {
+        let mut filtered = std::mem::take(&mut self.filtered);
+        let text = self.clusters.filter(bytes, &mut filtered);
+        self.feed_pieces(&text);
+        drop(text);
+        self.filtered = filtered;
+    }
+
+    fn feed_pieces(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             let screen = self.parser.screen();
             let len = piece_len(bytes, screen.size().0, screen.alternate_screen());
@@ -215,6 +228,8 @@ impl TermView {
                 emulator: Mutex::new(Emulator {
                     parser,
                     history: History::new(SCROLLBACK_LINES),
+                    clusters: ClusterFilter::default(),
+                    filtered: Vec::new(),
                 }),
                 dirty: AtomicBool::new(false),
             }),
@@ -334,6 +349,34 @@ mod tests {
         assert_eq!(fed.answers, b"\x1b[3;8R");
         let fed = view.feed(b"\x1b[c\x1b[5n");
         assert_eq!(fed.answers, b"\x1b[?62;22c\x1b[0n");
+    }
+
+    /// Rows drawn as claude draws them: each emoji sequence counted as two
+    /// columns, the right border written after the text (no absolute move).
+    #[test]
+    fn a_row_with_an_emoji_sequence_keeps_its_border_in_line() {
+        let view = TermView::new(8, 20);
+        for text in ["plain  ", "👍🏽 yes ", "👩‍💻 dev ", "❤️ love", "1️⃣ one "]
+        {
+            view.feed(format!("│ {text} │\r\n").as_bytes());
+        }
+        view.with_screen(|screen| {
+            for row in 0..5 {
+                let border: Vec<u16> = (0..20)
+                    .filter(|&col| screen.cell(row, col).is_some_and(|c| c.contents() == "│"))
+                    .collect();
+                assert_eq!(
+                    border,
+                    [0, 10],
+                    "row {row}: {:?}",
+                    screen.rows(0, 20).nth(row.into())
+                );
+            }
+            // The sequence is drawn as its base emoji in one wide cell.
+            let first = screen.cell(1, 2).unwrap();
+            assert_eq!((first.contents(), first.is_wide()), ("👍", true));
+            assert!(screen.cell(1, 3).unwrap().is_wide_continuation());
+        });
     }
 
     #[test]
