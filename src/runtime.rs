@@ -55,6 +55,13 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
         },
     );
 
+    let colours = ctx.colours;
+    let draw = |frame: &mut ratatui::Frame<'_>, app: &crate::app::App| {
+        crate::ui::draw(frame, app);
+        if !colours.truecolor {
+            crate::ui::colours::lower_to_256(frame.buffer_mut());
+        }
+    };
     let (tx, mut messages) = unbounded_channel::<Msg>();
     let (notice_tx, mut notices) = unbounded_channel::<SessionNotice>();
     let mut runtime = Runtime::new(ctx, tx.clone(), notice_tx);
@@ -77,7 +84,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
             for session in runtime.sessions.values() {
                 session.view().take_dirty();
             }
-            if let Err(e) = tui.draw(|frame| crate::ui::draw(frame, &app)) {
+            if let Err(e) = tui.draw(|frame| draw(frame, &app)) {
                 broken = Some(e.into());
                 break true;
             }
@@ -115,7 +122,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     };
     if teardown && !runtime.bottles.is_empty() && broken.is_none() {
         app.info("removing bottles…");
-        let _ = tui.draw(|frame| crate::ui::draw(frame, &app));
+        let _ = tui.draw(|frame| draw(frame, &app));
     }
     let problem = match tokio::time::timeout(TEARDOWN_TIMEOUT, runtime.shutdown(teardown)).await {
         Ok(Ok(())) => None,

@@ -8,6 +8,7 @@
 //! - `status`: engine, bottle count, message or keys.
 //! - `modal`: preflight, hidden prompt, confirmations, help.
 mod agents;
+pub mod colours;
 mod egress;
 mod modal;
 #[cfg(test)]
