@@ -79,7 +79,13 @@ RUN existing="$(getent passwd 1000 | cut -d: -f1)"; \
     useradd --uid 1000 --user-group --create-home --home-dir /home/agent --shell /bin/bash agent; \
     install -d -m 0700 -o agent -g agent /home/agent/.claude /home/agent/.ssh; \
     install -d -m 0755 -o agent -g agent /home/agent/work; \
-    find / -xdev -perm /6000 -type f -exec chmod a-s {} +
+    find / -xdev -perm /6000 -type f -exec chmod a-s {} +; \
+    printf '[core]\n\tquotePath = false\n' >>/etc/gitconfig
+
+# Text is UTF-8: git, bash, less and claude's tools show and take non-ASCII as
+# text (C.UTF-8 is built into Debian's libc; git also needs quotePath off above,
+# or it prints a file named é.txt as "\303\251.txt" whatever the locale).
+ENV LANG=C.UTF-8
 
 # The image is rebuilt to update Claude Code; the agent cannot write /usr/local/bin anyway.
 ENV DISABLE_AUTOUPDATER=1 \
