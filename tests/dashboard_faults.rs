@@ -325,11 +325,11 @@ fn after_a_sigkill_the_next_dashboard_offers_to_remove_or_keep_what_was_left() {
 
     // The next dashboard lists them; k keeps them.
     let second = Tmux::start("left2", dir.path(), &env, &args);
-    let notice = second.wait_for("Left behind");
-    assert!(
-        notice.contains(&session) && notice.contains(&agent),
-        "{notice}"
-    );
+    // A capture may catch a frame half written: wait for the whole notice.
+    let notice = second.wait("the whole notice", Duration::from_secs(30), |s| {
+        s.contains("Left behind") && s.contains(&session)
+    });
+    assert!(notice.contains(&agent), "{notice}");
     second.keys(&["k"]);
     second.wait_for("leftover bottles kept");
     let (containers, networks) = probe::labelled(&label);

@@ -268,10 +268,14 @@ fn the_real_claude_starts_in_a_bottle_and_its_connections_show_in_the_egress_pan
     let env: Vec<(String, String)> = image_env(dir.path())
         .into_iter()
         .filter(|(k, _)| k != "CLAUDE_BOTTLE_AGENT_COMMAND")
-        .chain([(
-            "CLAUDE_BOTTLE_OAUTH_TOKEN".to_owned(),
-            "sk-ant-oat01-not-a-real-token".to_owned(),
-        )])
+        .chain([
+            (
+                "CLAUDE_BOTTLE_OAUTH_TOKEN".to_owned(),
+                "sk-ant-oat01-not-a-real-token".to_owned(),
+            ),
+            // The user's terminal draws 24-bit colour.
+            ("COLORTERM".to_owned(), "truecolor".to_owned()),
+        ])
         .collect();
     let _cleanup = remove_bottles_of(&[&agent]);
     let tmux = Tmux::start("claude", dir.path(), &env, &format!("--manifest '{path}'"));
@@ -284,6 +288,7 @@ fn the_real_claude_starts_in_a_bottle_and_its_connections_show_in_the_egress_pan
     tmux.wait("claude's welcome", LAUNCH, |s| {
         s.contains("Welcome to Claude Code")
     });
+    claude_looks_as_it_does_straight_in_tmux(&tmux, &agent);
     // Its requests went through the sidecar: with a fake token and no way
     // out they fail, and each shows in the egress pane.
     tmux.keys(&["e"]);
@@ -292,6 +297,176 @@ fn the_real_claude_starts_in_a_bottle_and_its_connections_show_in_the_egress_pan
     });
     assert!(screen.contains(&format!("Egress · {agent}")), "{screen}");
     tmux.keys(&["q"]);
+    tmux.wait_for("Tear down running bottles?");
+    tmux.keys(&["y"]);
+    let after = tmux.wait("exit", Duration::from_secs(90), |s| s.contains("MODE="));
+    assert!(after.contains("EXITED=0"), "{after}");
+}
+
+/// The pane's inner area (top row, left column, rows, columns), found by
+/// the border whose title names the agent's tab.
+fn pane_area(screen: &vt100::Screen, agent: &str) -> (u16, u16, u16, u16) {
+    let (rows, cols) = screen.size();
+    let symbol = |r: u16, c: u16| screen.cell(r, c).map_or("", vt100::Cell::contents);
+    let title = format!("{agent} · plain");
+    let top = (0..rows)
+        .find(|&r| screen.contents_between(r, 0, r, cols).contains(&title))
+        .unwrap_or_else(|| panic!("no pane titled {title}:\n{}", screen.contents()));
+    let line = screen.contents_between(top, 0, top, cols);
+    let title_col = line[..line.find(&title).unwrap()].chars().count();
+    let left = (0..u16::try_from(title_col).unwrap())
+        .rev()
+        .find(|&c| symbol(top, c) == "┌")
+        .unwrap();
+    let right = (left + 1..cols).find(|&c| symbol(top, c) == "┐").unwrap();
+    let bottom = (top + 1..rows).find(|&r| symbol(r, left) == "└").unwrap();
+    (top + 1, left + 1, bottom - top - 1, right - left - 1)
+}
+
+/// The same claude binary started straight in a tmux window of `rows` x
+/// `cols`, once its welcome shows.
+fn claude_straight_in_tmux(rows: u16, cols: u16) -> vt100::Parser {
+    let home = tempfile::tempdir().unwrap();
+    let claude = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-images/claude");
+    let socket = format!("cb-claude-ref-{}", std::process::id());
+    let reference = |args: &[&str]| {
+        Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let script = format!(
+        "env -i PATH=/usr/bin:/bin HOME='{}' TERM=xterm-256color COLORTERM=truecolor \
+         LANG=C.UTF-8 DISABLE_AUTOUPDATER=1 CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-not-a-real-token \
+         '{}'; sleep 600",
+        home.path().display(),
+        claude.display()
+    );
+    let (r, c) = (rows.to_string(), cols.to_string());
+    let started = reference(&[
+        "new-session",
+        "-d",
+        "-s",
+        "ref",
+        "-x",
+        &c,
+        "-y",
+        &r,
+        &script,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let deadline = Instant::now() + SOON;
+    let straight = loop {
+        let out = reference(&["capture-pane", "-p", "-e", "-t", "ref"]);
+        let parser = tmux::parse_capture(&out.stdout, rows, cols);
+        if parser
+            .screen()
+            .contents()
+            .contains("Welcome to Claude Code")
+        {
+            break parser;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "claude never started straight in tmux"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = reference(&["kill-server"]);
+    straight
+}
+
+/// The same claude binary run straight in a tmux window of the pane's size,
+/// with the `TERM` and `COLORTERM` the bottle's terminal has: every row
+/// that reads the same in both must show the same colours cell by cell.
+fn claude_looks_as_it_does_straight_in_tmux(tmux: &Tmux, agent: &str) {
+    let dashboard = tmux.coloured_screen();
+    let (top, left, rows, cols) = pane_area(dashboard.screen(), agent);
+    let straight = claude_straight_in_tmux(rows, cols);
+    let (ours, theirs) = (dashboard.screen(), straight.screen());
+    let mut compared_rows = 0;
+    let mut coloured = 0;
+    for row in 0..rows {
+        let text = theirs.contents_between(row, 0, row, cols);
+        if text.trim().is_empty()
+            || text.trim_end()
+                != ours
+                    .contents_between(top + row, left, top + row, left + cols)
+                    .trim_end()
+        {
+            continue;
+        }
+        compared_rows += 1;
+        for col in 0..cols {
+            let (reference, cell) = (
+                theirs.cell(row, col).unwrap(),
+                ours.cell(top + row, left + col).unwrap(),
+            );
+            if reference.contents().trim().is_empty() {
+                continue;
+            }
+            assert_eq!(
+                (reference.fgcolor(), reference.bgcolor(), reference.bold()),
+                (cell.fgcolor(), cell.bgcolor(), cell.bold()),
+                "row {row} col {col} ({:?}): straight in tmux vs the pane\n{}",
+                reference.contents(),
+                ours.contents()
+            );
+            if reference.fgcolor() != vt100::Color::Default {
+                coloured += 1;
+            }
+        }
+    }
+    assert!(
+        compared_rows >= 5 && coloured >= 20,
+        "{compared_rows} rows and {coloured} coloured cells compared:\n{}\n---\n{}",
+        theirs.contents(),
+        ours.contents()
+    );
+    // Claude's own orange, not the basic red it drew under TERM=xterm.
+    let greeting = (0..rows)
+        .find(|&r| {
+            ours.contents_between(top + r, left, top + r, left + cols)
+                .contains("Welcome")
+        })
+        .unwrap();
+    let w = ours.cell(top + greeting, left).unwrap();
+    assert_eq!(
+        (w.contents(), w.fgcolor()),
+        ("W", vt100::Color::Rgb(215, 119, 87))
+    );
+}
+
+#[test]
+fn non_ascii_text_shows_as_text_in_a_bottle() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = format!("utf{}", std::process::id());
+    let path = manifest(dir.path(), &[&agent]);
+    let env = image_env(dir.path());
+    let _cleanup = remove_bottles_of(&[&agent]);
+    let tmux = Tmux::start("utf8", dir.path(), &env, &format!("--manifest '{path}'"));
+    tmux.wait_for(&agent);
+    tmux.wait_for_engine();
+    tmux.launch(0, &agent);
+    tmux.keys(&["i"]);
+    // bash's line editor echoes what is typed by the locale's rules.
+    tmux.type_text("exec bash");
+    tmux.keys(&["Enter"]);
+    tmux.type_text("locale charmap; touch é.txt; git init -q; git status --short");
+    tmux.keys(&["Enter"]);
+    tmux.type_text("echo \"héllo wörld ✓ $((6*7))\"");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the output", SOON, |s| s.contains("héllo wörld ✓ 42"));
+    assert!(screen.contains("UTF-8"), "{screen}");
+    assert!(screen.contains("?? é.txt"), "{screen}");
+    // The typed line itself reads as typed, never as octal escapes.
+    assert!(
+        screen.contains("$ echo \"héllo wörld ✓ $((6*7))\""),
+        "{screen}"
+    );
+    assert!(!screen.contains("\\303"), "{screen}");
+    tmux.keys(&["C-]", "q"]);
     tmux.wait_for("Tear down running bottles?");
     tmux.keys(&["y"]);
     let after = tmux.wait("exit", Duration::from_secs(90), |s| s.contains("MODE="));

@@ -109,6 +109,16 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The screen with its colours (`capture-pane -e`), read back into an
+    /// emulator of the window's size (200x50).
+    pub fn coloured_screen(&self) -> vt100::Parser {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-e", "-t", &self.name])
+            .output()
+            .unwrap();
+        parse_capture(&out.stdout, 50, 200)
+    }
+
     /// Waits until the screen satisfies `ok`, failing with the screen.
     pub fn wait(&self, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
@@ -232,4 +242,15 @@ impl Drop for AgentsGuard {
             crate::probe::remove_by_label(&format!("claude-bottle.agent={agent}"));
         }
     }
+}
+
+/// A `capture-pane -e` of `rows` x `cols` read back into an emulator.
+pub fn parse_capture(capture: &[u8], rows: u16, cols: u16) -> vt100::Parser {
+    let mut parser = vt100::Parser::new(rows, cols, 0);
+    // One line a row; a newline after the last would scroll the first off.
+    let text = String::from_utf8_lossy(capture)
+        .trim_end_matches('\n')
+        .replace('\n', "\r\n");
+    parser.process(text.as_bytes());
+    parser
 }
