@@ -18,5 +18,7 @@ pub mod egress;
 pub mod manifest;
 pub mod runtime;
 pub mod session;
+pub mod settings;
+pub mod signals;
 pub mod terminal;
 pub mod ui;

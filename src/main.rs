@@ -4,12 +4,21 @@ use clap::Parser as _;
 
 use claude_bottle::cli::{Cli, Command};
 use claude_bottle::commands;
-use claude_bottle::commands::context::ManifestSource;
+use claude_bottle::manifest::source::ManifestSource;
+use claude_bottle::settings::Settings;
 
 fn main() {
     let cli = Cli::parse();
+    // Every setting the environment gives, read once, here.
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("claude-bottle: {e}");
+            std::process::exit(2);
+        }
+    };
     let code = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime.block_on(dispatch(cli)),
+        Ok(runtime) => runtime.block_on(dispatch(cli, &settings)),
         Err(e) => {
             eprintln!("claude-bottle: cannot start the async runtime: {e}");
             1
@@ -18,20 +27,22 @@ fn main() {
     std::process::exit(code);
 }
 
-async fn dispatch(cli: Cli) -> i32 {
+async fn dispatch(cli: Cli, settings: &Settings) -> i32 {
     let source = ManifestSource::from_cli(&cli.manifest);
     let result = match cli.command {
         Some(Command::List { json }) => Ok(commands::list::run(&source, json)),
         Some(Command::Show { agent, json }) => Ok(commands::show::run(&source, &agent, json)),
         Some(Command::Validate { files }) => Ok(commands::validate::run(&source, &files)),
         Some(Command::Init) => Ok(commands::init::run()),
-        Some(Command::Doctor) => Ok(commands::doctor::run_for(&source).await),
-        Some(Command::Start { agent, yes }) => commands::start::run(&source, &agent, yes).await,
+        Some(Command::Doctor) => Ok(commands::doctor::run_for(&source, settings).await),
+        Some(Command::Start { agent, yes }) => {
+            commands::start::run(&source, settings, &agent, yes).await
+        }
         Some(Command::Run {
             agent,
             yes,
             command,
-        }) => commands::run::run(&source, &agent, yes, &command).await,
+        }) => commands::run::run(&source, settings, &agent, yes, &command).await,
         Some(Command::Logs {
             agent,
             follow,
@@ -50,17 +61,24 @@ async fn dispatch(cli: Cli) -> i32 {
                 denied: denied || propose,
                 form,
             };
-            commands::logs::run(&source, agent.as_deref(), file.as_deref(), options).await
+            commands::logs::run(
+                &source,
+                settings,
+                agent.as_deref(),
+                file.as_deref(),
+                options,
+            )
+            .await
         }
         Some(Command::Completions { shell }) => Ok(commands::completions::run(shell)),
         Some(Command::Gc {
             dry_run,
             yes,
             images,
-        }) => commands::gc::run(dry_run, yes, images).await,
+        }) => commands::gc::run(settings, dry_run, yes, images).await,
         None => {
             claude_bottle::runtime::run_dashboard(
-                claude_bottle::runtime::DashboardContext::from_process(&cli.manifest),
+                claude_bottle::runtime::DashboardContext::from_process(&cli.manifest, settings),
             )
             .await
         }

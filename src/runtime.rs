@@ -15,7 +15,7 @@ use futures_util::StreamExt as _;
 use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::Instant;
 
-pub use self::context::{AGENT_COMMAND_VAR, DashboardContext};
+pub use self::context::DashboardContext;
 use self::effects::{Msg, Runtime};
 use crate::app::{App, EngineStatus, Event, update};
 use crate::docker::engine::Engine;
@@ -55,7 +55,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
         },
     );
 
-    let colours = ctx.colours;
+    let colours = ctx.settings.colours;
     let draw = |frame: &mut ratatui::Frame<'_>, app: &crate::app::App| {
         crate::ui::draw(frame, app);
         if !colours.truecolor {
@@ -64,12 +64,13 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     };
     let (tx, mut messages) = unbounded_channel::<Msg>();
     let (notice_tx, mut notices) = unbounded_channel::<SessionNotice>();
+    let ctx_docker_host = ctx.settings.docker_host.clone();
     let mut runtime = Runtime::new(ctx, tx.clone(), notice_tx);
-    tokio::spawn(connect_engine(tx));
+    tokio::spawn(connect_engine(tx, ctx_docker_host));
 
     let mut input = EventStream::new();
     // SIGTERM or SIGHUP (the terminal closing): tear down and leave.
-    let stop = crate::commands::signals::stop_requested();
+    let stop = crate::signals::stop_requested();
     tokio::pin!(stop);
     let mut code = 0;
     // A broken terminal (closed, EIO) ends the loop but not before the
@@ -146,10 +147,10 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
 /// so starting dockerd is noticed without restarting the dashboard; once
 /// connected, watches it (an idle event stream, no polling) and starts over
 /// when it goes away. The loop hears only of changes.
-async fn connect_engine(tx: tokio::sync::mpsc::UnboundedSender<Msg>) {
+async fn connect_engine(tx: tokio::sync::mpsc::UnboundedSender<Msg>, host: Option<String>) {
     let mut last_error = None;
     loop {
-        let result = match Engine::connect().await {
+        let result = match Engine::connect(host.as_deref()).await {
             Ok(engine) => engine.info().await.map(|info| (engine, info.version)),
             Err(e) => Err(e),
         };

@@ -33,7 +33,8 @@ fn prepare_test_base() -> PathBuf {
 }
 
 async fn engine() -> Engine {
-    Engine::connect()
+    let settings = claude_bottle::settings::Settings::from_env().expect("the test settings");
+    Engine::connect(settings.docker_host.as_deref())
         .await
         .expect("a Docker engine must be running for this test")
 }

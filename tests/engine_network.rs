@@ -24,6 +24,7 @@ async fn internal_network_is_created_labelled_and_removed() {
     let session_labels = SessionLabels::new("test-bottle", "test-agent", &session);
     let created = network::create(
         &engine,
+        common::subnet_pool(),
         &name,
         true,
         session_labels.for_role(Role::InternalNet),
@@ -61,7 +62,7 @@ async fn internal_network_is_created_labelled_and_removed() {
         .unwrap();
     let subnet = Cidr::parse(&subnet).unwrap();
     assert_eq!(subnet, created.subnet);
-    assert!(subnet.overlaps(network::subnet_pool().unwrap()));
+    assert!(subnet.overlaps(common::subnet_pool()));
     assert_eq!(
         network::find_by_name(&engine, &name).await.unwrap(),
         vec![created.id.clone()]
@@ -87,7 +88,9 @@ async fn concurrent_creates_get_distinct_subnets() {
     let creates = (0..6).map(|i| {
         let (engine, labels) = (engine.clone(), labels.clone());
         let name = format!("cb-test-par-{session}-{i}");
-        tokio::spawn(async move { network::create(&engine, &name, false, labels).await })
+        tokio::spawn(async move {
+            network::create(&engine, common::subnet_pool(), &name, false, labels).await
+        })
     });
     let mut made = Vec::new();
     for handle in creates {

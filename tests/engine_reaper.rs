@@ -15,6 +15,7 @@ async fn a_dead_owners_session_is_orphaned_and_removed_a_live_one_is_kept() {
     let live = SessionLabels::new("b", "live-agent", &live_session);
     let live_net = network::create(
         &engine,
+        common::subnet_pool(),
         &format!("cb-test-live-{live_session}"),
         true,
         live.for_role(Role::InternalNet),
@@ -29,6 +30,7 @@ async fn a_dead_owners_session_is_orphaned_and_removed_a_live_one_is_kept() {
     dead_labels.insert(labels::OWNER_START.into(), "1".into());
     let dead_net = network::create(
         &engine,
+        common::subnet_pool(),
         &format!("cb-test-dead-{dead_session}"),
         true,
         dead_labels,

@@ -1,6 +1,7 @@
 //! What each key means, as data grouped by where the focus is. The help
 //! overlay and the status line are generated from this table.
 
+use crate::settings::ESCAPE_KEY_VAR;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// Where keys are looked up.
@@ -64,9 +65,6 @@ pub enum Key {
     /// The configured escape chord ([`EscapeKey`]).
     Escape,
 }
-
-/// Where the escape chord is configured.
-pub const ESCAPE_KEY_VAR: &str = "CLAUDE_BOTTLE_ESCAPE_KEY";
 
 /// The chord that leaves the terminal: a Ctrl key, Ctrl-] by default as in
 /// telnet and `docker attach`. Holds the character pressed with Ctrl

@@ -3,8 +3,9 @@
 
 use std::fmt;
 
-use super::context::ManifestSource;
 use crate::docker::engine::{Engine, version_at_least};
+use crate::manifest::source::ManifestSource;
+use crate::settings::{Settings, TOKEN_VAR};
 
 /// The first engine release with the fix for CVE-2024-29018 (DNS from
 /// `--internal` networks). Bottles close that hole by design on any engine.
@@ -66,7 +67,7 @@ impl fmt::Display for Check {
 }
 
 /// Runs every check for this invocation's manifest.
-pub async fn run_for(source: &ManifestSource) -> i32 {
+pub async fn run_for(source: &ManifestSource, settings: &Settings) -> i32 {
     let (runtimes, line) = match source.load_usable() {
         Ok(u) if u.manifest.files.is_empty() => (
             vec![],
@@ -100,14 +101,14 @@ pub async fn run_for(source: &ManifestSource) -> i32 {
         }
         Err(errors) => (vec![], manifest_line(Err(errors.to_string()))),
     };
-    run(&runtimes, line).await
+    run(settings, &runtimes, line).await
 }
 
 /// Runs every check; exit 1 if any is an error.
-pub async fn run(runtimes_needed: &[&str], manifest_check: Check) -> i32 {
+pub async fn run(settings: &Settings, runtimes_needed: &[&str], manifest_check: Check) -> i32 {
     let mut checks = vec![docker_cli()];
-    checks.extend(engine_checks(runtimes_needed).await);
-    checks.push(token());
+    checks.extend(engine_checks(settings.docker_host.as_deref(), runtimes_needed).await);
+    checks.push(token(settings));
     checks.push(manifest_check);
     for check in &checks {
         println!("{check}");
@@ -142,12 +143,16 @@ fn docker_cli() -> Check {
     }
 }
 
-async fn engine_checks(runtimes_needed: &[&str]) -> Vec<Check> {
-    let engine = match Engine::connect().await {
+async fn engine_checks(host: Option<&str>, runtimes_needed: &[&str]) -> Vec<Check> {
+    let reached = host.map_or_else(
+        || "the local socket /var/run/docker.sock".to_owned(),
+        |host| format!("DOCKER_HOST={host}"),
+    );
+    let engine = match Engine::connect(host).await {
         Ok(engine) => engine,
         Err(e) => {
             return vec![Check::error(
-                format!("Docker engine: {e}"),
+                format!("Docker engine at {reached}: {e}"),
                 "start the engine, or set DOCKER_HOST",
             )];
         }
@@ -162,7 +167,7 @@ async fn engine_checks(runtimes_needed: &[&str]) -> Vec<Check> {
         }
     };
     let mut checks = vec![Check::ok(format!(
-        "Docker engine {} (API {})",
+        "Docker engine {} (API {}), reached through {reached}",
         info.version, info.api_version
     ))];
     if !version_at_least(&info.version, DNS_FIX_VERSION) {
@@ -181,35 +186,20 @@ async fn engine_checks(runtimes_needed: &[&str]) -> Vec<Check> {
         } else {
             checks.push(Check::error(
                 format!("runtime {runtime} is used by a bottle but not registered with the engine"),
-                runtime_fix(runtime),
+                crate::docker::engine::runtime_fix(runtime),
             ));
         }
     }
     checks
 }
 
-/// How to register a runtime with the engine.
-pub fn runtime_fix(runtime: &str) -> String {
-    if runtime == "runsc" {
-        "install gVisor (Debian: apt-get install runsc), then `runsc install` (adds it to \
-         /etc/docker/daemon.json) and restart dockerd; or start dockerd with \
-         --add-runtime runsc=/usr/bin/runsc"
-            .to_owned()
+fn token(settings: &Settings) -> Check {
+    if settings.token.is_some() {
+        Check::ok(format!("{TOKEN_VAR} is set (value not shown)"))
     } else {
-        format!(
-            "register {runtime} in /etc/docker/daemon.json under \"runtimes\" and restart dockerd"
+        Check::error(
+            format!("{TOKEN_VAR} is not set"),
+            format!("run `claude setup-token` on the host and export its token as {TOKEN_VAR}"),
         )
-    }
-}
-
-fn token() -> Check {
-    match std::env::var("CLAUDE_BOTTLE_OAUTH_TOKEN") {
-        Ok(v) if !v.trim().is_empty() => {
-            Check::ok("CLAUDE_BOTTLE_OAUTH_TOKEN is set (value not shown)")
-        }
-        _ => Check::error(
-            "CLAUDE_BOTTLE_OAUTH_TOKEN is not set",
-            "run `claude setup-token` on the host and export its token as CLAUDE_BOTTLE_OAUTH_TOKEN",
-        ),
     }
 }

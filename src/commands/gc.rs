@@ -10,13 +10,19 @@ use crate::docker::image::{
     stale_agent_images,
 };
 use crate::docker::reaper::{self, SessionResources};
+use crate::settings::Settings;
 
 use super::confirm::ask_yes_no;
 
-pub async fn run(dry_run: bool, yes: bool, with_images: bool) -> anyhow::Result<i32> {
-    let engine = Engine::connect().await?;
+pub async fn run(
+    settings: &Settings,
+    dry_run: bool,
+    yes: bool,
+    with_images: bool,
+) -> anyhow::Result<i32> {
+    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let orphans = reaper::orphaned_sessions(&engine).await?;
-    let stale = match current_agent_tag() {
+    let stale = match current_agent_tag(&settings.agent_image) {
         Ok(current) => stale_agent_images(&engine, &current).await?,
         Err(why) => {
             println!("Not looking at agent images: {why}");
@@ -74,8 +80,8 @@ pub async fn run(dry_run: bool, yes: bool, with_images: bool) -> anyhow::Result<
 
 /// The tag a launch with this environment's settings would use: the one
 /// image to keep.
-fn current_agent_tag() -> anyhow::Result<String> {
-    Ok(AgentImageSource::from_env()?.image_tag(agent_dockerfile())?)
+fn current_agent_tag(source: &AgentImageSource) -> anyhow::Result<String> {
+    Ok(source.image_tag(agent_dockerfile())?)
 }
 
 fn describe_images(images: &[StaleImage]) -> String {

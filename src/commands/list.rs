@@ -1,6 +1,6 @@
 //! `claude-bottle list`: agents with their bottle, runtime and source file.
 
-use super::context::{ManifestSource, NO_MANIFEST};
+use crate::manifest::source::{ManifestSource, NO_MANIFEST};
 
 pub fn run(source: &ManifestSource, json: bool) -> i32 {
     let usable = match source.load_usable() {
@@ -10,7 +10,7 @@ pub fn run(source: &ManifestSource, json: bool) -> i32 {
             return 1;
         }
     };
-    if let Some(note) = super::context::left_out_note(&usable) {
+    if let Some(note) = crate::manifest::source::left_out_note(&usable) {
         eprintln!("claude-bottle: {note}");
     }
     let manifest = usable.manifest;

@@ -4,7 +4,6 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use super::context::ManifestSource;
 use crate::docker::engine::Engine;
 use crate::docker::sidecar;
 use crate::egress::log::{LogLine, format_human, parse_line};
@@ -12,6 +11,8 @@ use crate::egress::propose::Proposal;
 use crate::egress::tail;
 use crate::egress::tally::DenialTally;
 use crate::manifest::resolve::effective_allowlist;
+use crate::manifest::source::ManifestSource;
+use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LogsOptions {
@@ -75,6 +76,7 @@ pub fn render(raw: &str, options: LogsOptions) -> Option<Output> {
 /// allowlist to compare with.
 pub async fn run(
     source: &ManifestSource,
+    settings: &Settings,
     agent: Option<&str>,
     file: Option<&Path>,
     options: LogsOptions,
@@ -102,7 +104,7 @@ pub async fn run(
     let Some(agent) = agent else {
         anyhow::bail!("name an agent, or give a saved log with --file PATH");
     };
-    let engine = Engine::connect().await?;
+    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let sidecars = sidecar::running_for_agent(&engine, agent).await?;
     let Some(newest) = sidecars.first() else {
         eprintln!(
@@ -119,7 +121,7 @@ pub async fn run(
             newest.container
         );
     }
-    tail::raw_lines(&engine, &newest.container, options.follow, 0, |line| {
+    crate::docker::logs::raw_lines(&engine, &newest.container, options.follow, 0, |line| {
         printer.print(line)
     })
     .await?;

@@ -1,7 +1,6 @@
 //! One module per subcommand. Each returns the process exit code.
 pub mod completions;
 pub mod confirm;
-pub mod context;
 pub mod doctor;
 pub mod gc;
 pub mod init;
@@ -10,6 +9,5 @@ pub mod logs;
 pub mod prepare;
 pub mod run;
 pub mod show;
-pub mod signals;
 pub mod start;
 pub mod validate;

@@ -8,19 +8,14 @@ use std::io::{IsTerminal as _, Write as _};
 use anyhow::{Context as _, bail};
 
 use super::confirm::ask_yes_no;
-use super::context::ManifestSource;
 use super::{gc, show};
 use crate::docker::bottle::{self, Bottle, LaunchSettings};
 use crate::docker::engine::Engine;
-use crate::docker::image::{self, AgentImageSource, BuildProgress};
+use crate::docker::image::{self, BuildProgress};
 use crate::docker::reaper;
-use crate::egress::config::DEFAULT_PIPELOCK_IMAGE;
+use crate::manifest::source::ManifestSource;
 use crate::manifest::{self, ResolvedAgent, ResolvedEnvValue};
-
-/// The host variable holding the user's long-lived Claude OAuth token.
-pub const TOKEN_VAR: &str = "CLAUDE_BOTTLE_OAUTH_TOKEN";
-/// The name claude reads it under, inside the bottle.
-pub const CLAUDE_TOKEN_VAR: &str = "CLAUDE_CODE_OAUTH_TOKEN";
+use crate::settings::{CLAUDE_TOKEN_VAR, Settings};
 
 /// A launched bottle and the environment for the processes run in it.
 #[derive(Debug)]
@@ -33,32 +28,18 @@ pub struct Prepared {
     pub exec_env: Vec<(String, String)>,
 }
 
-/// The sidecar image: `CLAUDE_BOTTLE_PIPELOCK_IMAGE`, or the pinned release.
-pub fn sidecar_image() -> String {
-    std::env::var("CLAUDE_BOTTLE_PIPELOCK_IMAGE")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_PIPELOCK_IMAGE.to_owned())
-}
-
-/// The token from the host, or an error that says how to make one.
-pub fn oauth_token() -> anyhow::Result<String> {
-    match std::env::var(TOKEN_VAR) {
-        Ok(token) if !token.trim().is_empty() => Ok(token.trim().to_owned()),
-        _ => bail!(
-            "{TOKEN_VAR} is not set. Run `claude setup-token` on this machine (it prints a \
-             long-lived token for your Claude subscription), then `export {TOKEN_VAR}=<token>`"
-        ),
-    }
-}
-
 /// Resolves, confirms, asks, builds and launches. `yes` skips the y/N.
-pub async fn prepare(source: &ManifestSource, agent: &str, yes: bool) -> anyhow::Result<Prepared> {
+pub async fn prepare(
+    source: &ManifestSource,
+    settings: &Settings,
+    agent: &str,
+    yes: bool,
+) -> anyhow::Result<Prepared> {
     let loaded = source.load_for(agent).map_err(|e| anyhow::anyhow!("{e}"))?;
     let resolved = manifest::resolve(&loaded, agent, &source.resolve_context(&loaded))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let token = oauth_token()?;
-    let engine = Engine::connect().await?;
+    let token = settings.require_token()?.to_owned();
+    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     warn_about_leftovers(&engine).await;
 
     eprint!("{}", show::to_text(&resolved));
@@ -70,8 +51,8 @@ pub async fn prepare(source: &ManifestSource, agent: &str, yes: bool) -> anyhow:
     let watched = resolved.granted_values(&exec_env);
     exec_env.push((CLAUDE_TOKEN_VAR.to_owned(), token));
 
-    let settings = launch_settings(&engine).await?;
-    let bottle = bottle::launch(&engine, &resolved, &watched, &settings, &mut |step| {
+    let images = launch_settings(&engine, settings).await?;
+    let bottle = bottle::launch(&engine, &resolved, &watched, &images, &mut |step| {
         eprintln!("claude-bottle: {}", step.describe());
     })
     .await?;
@@ -84,8 +65,10 @@ pub async fn prepare(source: &ManifestSource, agent: &str, yes: bool) -> anyhow:
 }
 
 /// The images for a launch, building the agent image if it is missing.
-pub async fn launch_settings(engine: &Engine) -> anyhow::Result<LaunchSettings> {
-    let source = AgentImageSource::from_env()?;
+pub async fn launch_settings(
+    engine: &Engine,
+    settings: &Settings,
+) -> anyhow::Result<LaunchSettings> {
     let mut on_progress = |p: &BuildProgress| match p {
         BuildProgress::Started { tag } => {
             eprintln!("claude-bottle: building the agent image {tag}");
@@ -94,10 +77,12 @@ pub async fn launch_settings(engine: &Engine) -> anyhow::Result<LaunchSettings> 
             eprintln!("  {}", line.trim_end());
         }
     };
-    let agent_image = image::ensure_agent_image(engine, &source, &mut on_progress).await?;
+    let agent_image =
+        image::ensure_agent_image(engine, &settings.agent_image, &mut on_progress).await?;
     Ok(LaunchSettings {
         agent_image,
-        sidecar_image: sidecar_image(),
+        sidecar_image: settings.pipelock_image.clone(),
+        subnet_pool: settings.subnet_pool,
     })
 }
 

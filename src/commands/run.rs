@@ -1,22 +1,21 @@
 //! `claude-bottle run <agent> [-- CMD ARGS...]`: a fresh bottle, one command,
 //! its output streamed, its exit code returned, the bottle torn down.
 
-use futures_util::StreamExt as _;
-use tokio::io::AsyncWriteExt as _;
-
-use super::context::ManifestSource;
 use super::prepare::{Prepared, prepare};
-use super::signals::stop_requested;
 use crate::docker::agent::AGENT_WORKDIR;
-use crate::docker::engine::Engine;
+use crate::docker::container::{self, ExecRequest, OutputStream};
+use crate::manifest::source::ManifestSource;
+use crate::settings::Settings;
+use crate::signals::stop_requested;
 
 pub async fn run(
     source: &ManifestSource,
+    settings: &Settings,
     agent: &str,
     yes: bool,
     command: &[String],
 ) -> anyhow::Result<i32> {
-    let prepared = prepare(source, agent, yes).await?;
+    let prepared = prepare(source, settings, agent, yes).await?;
     let command: Vec<String> = if command.is_empty() {
         vec!["claude".into()]
     } else {
@@ -36,52 +35,40 @@ pub async fn run(
 /// Runs the command in the agent container with the session's env, copying
 /// its output to ours. Returns its exit code.
 async fn exec_streaming(prepared: &Prepared, command: &[String]) -> anyhow::Result<i32> {
-    let Prepared {
-        engine,
-        bottle,
-        exec_env,
-        ..
-    } = prepared;
-    let exec = create_exec(engine, &bottle.agent_container, command, exec_env).await?;
-    let started = engine.docker.start_exec(&exec, None).await?;
-    if let bollard::exec::StartExecResults::Attached { mut output, .. } = started {
-        let mut stdout = tokio::io::stdout();
-        let mut stderr = tokio::io::stderr();
-        while let Some(chunk) = output.next().await {
-            match chunk? {
-                bollard::container::LogOutput::StdErr { message } => {
-                    stderr.write_all(&message).await?;
-                    stderr.flush().await?;
-                }
-                other => {
-                    stdout.write_all(&other.into_bytes()).await?;
-                    stdout.flush().await?;
-                }
-            }
-        }
-    }
-    let code = engine
-        .docker
-        .inspect_exec(&exec)
-        .await?
-        .exit_code
-        .unwrap_or(-1);
-    Ok(i32::try_from(code).unwrap_or(1))
-}
-
-async fn create_exec(
-    engine: &Engine,
-    container: &str,
-    command: &[String],
-    env: &[(String, String)],
-) -> anyhow::Result<String> {
-    let config = bollard::models::ExecConfig {
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        cmd: Some(command.to_vec()),
-        env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-        working_dir: Some(AGENT_WORKDIR.into()),
-        ..Default::default()
+    use std::io::Write as _;
+    let request = ExecRequest {
+        cmd: command.to_vec(),
+        env: prepared
+            .exec_env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        user: None,
+        workdir: Some(AGENT_WORKDIR),
     };
-    Ok(engine.docker.create_exec(container, config).await?.id)
+    // A closed stdout (`| head`) must not stop the command: the first
+    // failure is kept and reported once it has ended.
+    let mut write_error = None;
+    let code = container::exec_streaming(
+        &prepared.engine,
+        &prepared.bottle.agent_container,
+        request,
+        |stream, bytes| {
+            let written = match stream {
+                OutputStream::Stdout => {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(bytes).and_then(|()| out.flush())
+                }
+                OutputStream::Stderr => std::io::stderr().lock().write_all(bytes),
+            };
+            if let Err(e) = written {
+                write_error.get_or_insert(e);
+            }
+        },
+    )
+    .await?;
+    if let Some(e) = write_error {
+        eprintln!("claude-bottle: writing the command's output: {e}");
+    }
+    Ok(i32::try_from(code).unwrap_or(1))
 }

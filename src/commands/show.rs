@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::context::ManifestSource;
+use crate::manifest::source::ManifestSource;
 use crate::manifest::{self, AllowOrigin, EnvSource, ResolvedAgent, ssh};
 
 pub fn run(source: &ManifestSource, agent: &str, as_json: bool) -> i32 {

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::context::{ManifestSource, NO_MANIFEST};
 use super::list::display_files;
+use crate::manifest::source::{ManifestSource, NO_MANIFEST};
 
 pub fn run(source: &ManifestSource, files: &[PathBuf]) -> i32 {
     let mut source = source.clone();

@@ -11,6 +11,7 @@ use super::labels::{Role, SessionLabels, new_session_id};
 use super::network::{self, NetworkError};
 use super::reaper;
 use super::sidecar::{self, SidecarError, SidecarPlacement, SidecarSecrets};
+use super::subnet::Cidr;
 use crate::egress::ca::{self, BottleCa, CaError};
 use crate::egress::config::{
     Inspection, PIPELOCK_PORT, PrivateDestinations, SidecarSettings, TunnelLimits,
@@ -22,6 +23,8 @@ use crate::manifest::{DEFAULT_ALLOWLIST, ResolvedAgent};
 pub struct LaunchSettings {
     pub agent_image: String,
     pub sidecar_image: String,
+    /// The block the bottle's two networks are carved from.
+    pub subnet_pool: Cidr,
 }
 
 /// Where a launch has got to, for progress display.
@@ -151,7 +154,7 @@ async fn check_runtime(engine: &Engine, resolved: &ResolvedAgent) -> Result<(), 
         bottle: resolved.bottle.name.clone(),
         runtime: runtime.to_owned(),
         available: info.runtimes.join(", "),
-        fix: crate::commands::doctor::runtime_fix(runtime),
+        fix: super::engine::runtime_fix(runtime),
     })
 }
 
@@ -202,12 +205,14 @@ async fn launch_session(
     let (internal, egress) = tokio::try_join!(
         network::create(
             engine,
+            settings.subnet_pool,
             &names.internal_network,
             true,
             labels.for_role(Role::InternalNet),
         ),
         network::create(
             engine,
+            settings.subnet_pool,
             &names.egress_network,
             false,
             labels.for_role(Role::EgressNet),

@@ -123,16 +123,32 @@ pub struct ExecOutput {
     pub stderr: String,
 }
 
-/// Runs a command in a running container and collects its output. `env`
-/// reaches only this process: exec settings are not part of the container's
-/// stored config.
-pub async fn exec_collect(
+/// Which of a command's outputs a chunk came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+/// An exec: what runs, as whom, where, with which variables. `env` reaches
+/// only this process: exec settings are not part of the container's stored
+/// config.
+#[derive(Debug, Default)]
+pub struct ExecRequest<'a> {
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub user: Option<&'a str>,
+    pub workdir: Option<&'a str>,
+}
+
+/// Runs a command in a running container, handing each chunk of its output
+/// to `on_output` as it comes; returns its exit code.
+pub async fn exec_streaming(
     engine: &Engine,
     container: &str,
-    user: Option<&str>,
-    cmd: &[&str],
-    env: Vec<String>,
-) -> Result<ExecOutput, EngineError> {
+    request: ExecRequest<'_>,
+    mut on_output: impl FnMut(OutputStream, &[u8]),
+) -> Result<i64, EngineError> {
     let exec = engine
         .docker
         .create_exec(
@@ -140,33 +156,55 @@ pub async fn exec_collect(
             ExecConfig {
                 attach_stdout: Some(true),
                 attach_stderr: Some(true),
-                cmd: Some(cmd.iter().map(|s| (*s).to_owned()).collect()),
-                env: Some(env),
-                user: user.map(str::to_owned),
+                cmd: Some(request.cmd),
+                env: Some(request.env),
+                user: request.user.map(str::to_owned),
+                working_dir: request.workdir.map(str::to_owned),
                 ..Default::default()
             },
         )
         .await?;
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
     if let bollard::exec::StartExecResults::Attached { mut output, .. } =
         engine.docker.start_exec(&exec.id, None).await?
     {
         while let Some(chunk) = output.next().await {
             match chunk? {
                 bollard::container::LogOutput::StdErr { message } => {
-                    stderr.extend_from_slice(&message);
+                    on_output(OutputStream::Stderr, &message);
                 }
-                other => stdout.extend_from_slice(&other.into_bytes()),
+                other => on_output(OutputStream::Stdout, &other.into_bytes()),
             }
         }
     }
-    let exit_code = engine
+    Ok(engine
         .docker
         .inspect_exec(&exec.id)
         .await?
         .exit_code
-        .unwrap_or(-1);
+        .unwrap_or(-1))
+}
+
+/// Runs a command in a running container and collects its output.
+pub async fn exec_collect(
+    engine: &Engine,
+    container: &str,
+    user: Option<&str>,
+    cmd: &[&str],
+    env: Vec<String>,
+) -> Result<ExecOutput, EngineError> {
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let request = ExecRequest {
+        cmd: cmd.iter().map(|s| (*s).to_owned()).collect(),
+        env,
+        user,
+        workdir: None,
+    };
+    let exit_code = exec_streaming(engine, container, request, |stream, bytes| match stream {
+        OutputStream::Stdout => stdout.extend_from_slice(bytes),
+        OutputStream::Stderr => stderr.extend_from_slice(bytes),
+    })
+    .await?;
     Ok(ExecOutput {
         exit_code,
         stdout: String::from_utf8_lossy(&stdout).into_owned(),

@@ -18,6 +18,11 @@ pub enum EngineError {
     TooLarge { what: String, limit: u64 },
 }
 
+/// The engine's socket when `DOCKER_HOST` is not set.
+const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
+/// bollard's own default: an image build through the API can take this long.
+const REQUEST_TIMEOUT_SECONDS: u64 = 120;
+
 /// A connected engine, with the API version both sides agreed on.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -34,19 +39,22 @@ pub struct EngineInfo {
 }
 
 impl Engine {
-    /// Connects through `DOCKER_HOST` or the local socket and negotiates the API
+    /// Connects to `host` (`DOCKER_HOST`, see `settings`) or the local socket and negotiates the API
     /// version, so that an older engine (API 1.41) is spoken to in its own version.
-    pub async fn connect() -> Result<Self, EngineError> {
-        let docker =
-            Docker::connect_with_local_defaults().map_err(|e| EngineError::Unreachable {
-                detail: e.to_string(),
-            })?;
-        let docker = docker
-            .negotiate_version()
-            .await
-            .map_err(|e| EngineError::Unreachable {
-                detail: e.to_string(),
-            })?;
+    pub async fn connect(host: Option<&str>) -> Result<Self, EngineError> {
+        let unreachable = |e: bollard::errors::Error| EngineError::Unreachable {
+            detail: e.to_string(),
+        };
+        let docker = match host {
+            Some(host) => Docker::connect_with_host(host),
+            None => Docker::connect_with_unix(
+                DEFAULT_SOCKET,
+                REQUEST_TIMEOUT_SECONDS,
+                bollard::API_DEFAULT_VERSION,
+            ),
+        }
+        .map_err(unreachable)?;
+        let docker = docker.negotiate_version().await.map_err(unreachable)?;
         Ok(Self { docker })
     }
 
@@ -118,6 +126,20 @@ pub fn version_at_least(version: &str, minimum: &str) -> bool {
     a.resize(3, 0);
     b.resize(3, 0);
     a >= b
+}
+
+/// How to register a runtime with the engine.
+pub fn runtime_fix(runtime: &str) -> String {
+    if runtime == "runsc" {
+        "install gVisor (Debian: apt-get install runsc), then `runsc install` (adds it to \
+         /etc/docker/daemon.json) and restart dockerd; or start dockerd with \
+         --add-runtime runsc=/usr/bin/runsc"
+            .to_owned()
+    } else {
+        format!(
+            "register {runtime} in /etc/docker/daemon.json under \"runtimes\" and restart dockerd"
+        )
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! - [`labels`], [`subnet`], [`network`]: labelled resources on small subnets.
 //! - [`files`], [`grants`], [`container`]: files copied in, hardened containers, exec.
 //! - [`sidecar`], [`agent`], [`bottle`]: one bottle, start to finish.
+//! - [`logs`]: a sidecar's output followed as lines.
 //! - [`reaper`]: sessions by label; teardown and `gc`.
 pub mod agent;
 pub mod bottle;
@@ -14,6 +15,7 @@ pub mod files;
 pub mod grants;
 pub mod image;
 pub mod labels;
+pub mod logs;
 pub mod network;
 pub mod reaper;
 pub mod sidecar;

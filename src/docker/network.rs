@@ -8,7 +8,7 @@ use bollard::query_parameters::ListNetworksOptions;
 use std::sync::{Mutex, PoisonError};
 
 use super::engine::{Engine, EngineError};
-use super::subnet::{BOTTLE_PREFIX, Cidr, DEFAULT_POOL, free_from};
+use super::subnet::{BOTTLE_PREFIX, Cidr, free_from};
 
 /// Subnets this process chose and is creating networks on: launches in one
 /// process skip them, so they never pick the same free block yet create
@@ -52,8 +52,6 @@ pub enum NetworkError {
          (`claude-bottle gc`) or set CLAUDE_BOTTLE_SUBNET_POOL to a larger free range"
     )]
     PoolExhausted { pool: String },
-    #[error("CLAUDE_BOTTLE_SUBNET_POOL={0:?} is not an IPv4 CIDR such as 10.213.0.0/16")]
-    BadPool(String),
 }
 
 impl From<bollard::errors::Error> for NetworkError {
@@ -70,21 +68,15 @@ pub struct BottleNetwork {
     pub subnet: Cidr,
 }
 
-/// The subnet pool from `CLAUDE_BOTTLE_SUBNET_POOL`, or the default.
-pub fn subnet_pool() -> Result<Cidr, NetworkError> {
-    let text = std::env::var("CLAUDE_BOTTLE_SUBNET_POOL").unwrap_or_else(|_| DEFAULT_POOL.into());
-    Cidr::parse(&text).ok_or(NetworkError::BadPool(text))
-}
-
-/// Creates a labelled bridge network on a free subnet of the pool.
+/// Creates a labelled bridge network on a free subnet of `pool`.
 /// `internal` networks have no gateway to the outside world.
 pub async fn create(
     engine: &Engine,
+    pool: Cidr,
     name: &str,
     internal: bool,
     labels: HashMap<String, String>,
 ) -> Result<BottleNetwork, NetworkError> {
-    let pool = subnet_pool()?;
     let mut last_error = None;
     // Blocks the engine refused as overlapping: taken by another process, or
     // still held by a network being removed though no longer listed. Skipped

@@ -15,7 +15,6 @@ use crate::egress::config::{
     pipelock_config, sidecar_command,
 };
 use crate::egress::reload::{ReloadVerdict, config_hash, reload_verdict};
-use crate::egress::tail;
 
 /// Sidecars run as unprivileged uids from this range, one per bottle (see
 /// [`sidecar_uid`]).
@@ -253,7 +252,7 @@ pub async fn reload(
     .unwrap_or(i32::MAX);
     container::copy_in(engine, container, &config_grant(settings)).await?;
     let mut verdict = None;
-    let watch = tail::follow_since(engine, container, since, |line| {
+    let watch = super::logs::follow_since(engine, container, since, |line| {
         verdict = reload_verdict(&line, &hash);
         verdict.is_none()
     });

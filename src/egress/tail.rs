@@ -1,11 +1,5 @@
-//! Following a sidecar's output (stdout and stderr) as parsed log lines.
-
-use bollard::container::LogOutput;
-use bollard::query_parameters::LogsOptions;
-use futures_util::StreamExt as _;
-
-use super::log::{LogLine, parse_line};
-use crate::docker::engine::{Engine, EngineError};
+//! A sidecar's output (stdout and stderr, or a saved log) split into lines;
+//! `docker::logs` follows a running sidecar with it.
 
 /// A line longer than this is cut: a sidecar must not grow our memory.
 const MAX_LINE: usize = 64 * 1024;
@@ -42,60 +36,8 @@ impl LineSplitter {
     }
 }
 
-/// Follows `container`'s parsed log lines from `since` (Unix seconds; 0 is
-/// its start) until it stops, calling `on_line` for each; stops early when
-/// `on_line` returns false. Following again after a restart or an engine
-/// outage from the time it came back does not repeat what was shown.
-pub async fn follow_since(
-    engine: &Engine,
-    container: &str,
-    since: i32,
-    mut on_line: impl FnMut(LogLine) -> bool,
-) -> Result<(), EngineError> {
-    raw_lines(engine, container, true, since, |line| {
-        on_line(parse_line(line))
-    })
-    .await
-}
-
-/// `container`'s output from `since` (Unix seconds; 0 is its start), one line
-/// at a time as written (blank lines skipped): what is there now, and with
-/// `follow` everything after it until the container stops. Stops early when
-/// `on_line` returns false.
-pub async fn raw_lines(
-    engine: &Engine,
-    container: &str,
-    follow: bool,
-    since: i32,
-    mut on_line: impl FnMut(&str) -> bool,
-) -> Result<(), EngineError> {
-    let options = LogsOptions {
-        follow,
-        stdout: true,
-        stderr: true,
-        since,
-        ..Default::default()
-    };
-    let mut stream = engine.docker.logs(container, Some(options));
-    // stdout carries the JSON events, stderr the plain-text notes; each has
-    // its own partial line.
-    let (mut out, mut err) = (LineSplitter::default(), LineSplitter::default());
-    while let Some(chunk) = stream.next().await {
-        let lines = match chunk? {
-            LogOutput::StdOut { message } | LogOutput::Console { message } => out.push(&message),
-            LogOutput::StdErr { message } => err.push(&message),
-            LogOutput::StdIn { .. } => Vec::new(),
-        };
-        if !deliver(lines, &mut on_line) {
-            return Ok(());
-        }
-    }
-    deliver(out.finish().into_iter().chain(err.finish()), &mut on_line);
-    Ok(())
-}
-
 /// The lines of a saved log (the output of `docker logs`, a file, stdin),
-/// split as [`raw_lines`] splits a container's output.
+/// split as `docker::logs::raw_lines` splits a container's output.
 pub fn read_raw_lines(
     mut reader: impl std::io::Read,
     mut on_line: impl FnMut(&str) -> bool,
@@ -118,7 +60,7 @@ pub fn read_raw_lines(
 }
 
 /// Hands over the non-blank lines; false once `on_line` asked to stop.
-fn deliver(
+pub fn deliver(
     lines: impl IntoIterator<Item = String>,
     on_line: &mut impl FnMut(&str) -> bool,
 ) -> bool {

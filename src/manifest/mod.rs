@@ -19,6 +19,7 @@ mod model;
 pub mod resolve;
 #[cfg(test)]
 mod resolve_tests;
+pub mod source;
 pub mod ssh;
 mod validate;
 mod validate_ssh;

@@ -3,18 +3,12 @@
 
 use std::path::PathBuf;
 
-use crate::app::keymap::{ESCAPE_KEY_VAR, EscapeKey};
+use crate::app::keymap::EscapeKey;
 use crate::app::{AgentEntry, App, ManifestProblem};
-use crate::commands::context::ManifestSource;
-use crate::commands::prepare::TOKEN_VAR;
 use crate::docker::bottle::LaunchSettings;
+use crate::manifest::source::ManifestSource;
 use crate::manifest::{LeftOut, Manifest, ManifestErrors, ResolveContext};
-use crate::session::exec_plan::ColourDepth;
-
-/// Overrides the command run in each bottle's terminal (default `claude`),
-/// split on spaces; tests run `sh` instead. When set, the agent's prompt is
-/// not appended.
-pub const AGENT_COMMAND_VAR: &str = "CLAUDE_BOTTLE_AGENT_COMMAND";
+use crate::settings::Settings;
 
 #[derive(Debug, Clone)]
 pub struct DashboardContext {
@@ -26,24 +20,21 @@ pub struct DashboardContext {
     /// Every error in an entry (those that left out bottles no agent uses
     /// too); empty when all loaded.
     pub entry_errors: ManifestErrors,
-    /// `CLAUDE_BOTTLE_OAUTH_TOKEN`, given to claude as `CLAUDE_CODE_OAUTH_TOKEN`.
-    pub token: Option<String>,
+    /// What the environment set (the token, images, subnet pool, colours).
+    pub settings: Settings,
     /// The images; `None` finds (or builds) the agent image at each launch.
-    pub settings: Option<LaunchSettings>,
+    pub images: Option<LaunchSettings>,
     pub agent_command: Vec<String>,
     /// Whether the agent's prompt follows the command (only for claude).
     pub append_prompt: bool,
     /// The chord that leaves a terminal, and what was wrong with the
     /// configured one, if anything (the default is used then).
     pub escape_key: (EscapeKey, Option<String>),
-    /// What the user's terminal draws: declared to the bottles' terminals,
-    /// and the pane lowers 24-bit colours when it cannot.
-    pub colours: ColourDepth,
 }
 
 impl DashboardContext {
-    /// From the `--manifest` paths and the process environment.
-    pub fn from_process(explicit: &[PathBuf]) -> Self {
+    /// From the `--manifest` paths and the settings read at start-up.
+    pub fn from_process(explicit: &[PathBuf], settings: &Settings) -> Self {
         let source = ManifestSource::from_cli(explicit);
         let (manifest, left_out, entry_errors) = match source.load_usable() {
             Ok(u) if u.manifest.files.is_empty() => (
@@ -58,25 +49,15 @@ impl DashboardContext {
                 ManifestErrors::default(),
             ),
         };
-        let token = std::env::var(TOKEN_VAR)
-            .ok()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
-        let custom = std::env::var(AGENT_COMMAND_VAR)
-            .ok()
-            .map(|c| c.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-            .filter(|c| !c.is_empty());
-        let escape_key = escape_key_from(std::env::var(ESCAPE_KEY_VAR).ok().as_deref());
-        let colours = ColourDepth::from_colorterm(std::env::var("COLORTERM").ok().as_deref());
+        let custom = settings.agent_command.clone().filter(|c| !c.is_empty());
         Self {
             source,
             manifest,
             left_out,
             entry_errors,
-            token,
-            escape_key,
-            colours,
-            settings: None,
+            escape_key: escape_key_from(settings.escape_key.as_deref()),
+            settings: settings.clone(),
+            images: None,
             append_prompt: custom.is_none(),
             agent_command: custom.unwrap_or_else(|| vec!["claude".to_owned()]),
         }
@@ -88,7 +69,7 @@ impl DashboardContext {
             Ok(m) => (agent_entries(m, &self.left_out), None),
             Err(problem) => (Vec::new(), Some(problem.clone())),
         };
-        let mut app = App::new(agents, problem, self.token.is_some());
+        let mut app = App::new(agents, problem, self.settings.token.is_some());
         if !self.entry_errors.0.is_empty() {
             app.entry_errors = Some(self.entry_errors.to_string());
         }
@@ -149,12 +130,11 @@ mod tests {
             manifest: Err(ManifestProblem::Missing),
             left_out: Vec::new(),
             entry_errors: ManifestErrors::default(),
-            token: None,
-            settings: None,
+            settings: Settings::from_lookup(|_| None).unwrap(),
+            images: None,
             agent_command: vec!["sh".into()],
             append_prompt: false,
             escape_key: escape_key_from(escape),
-            colours: ColourDepth::default(),
         }
     }
 
@@ -187,7 +167,8 @@ mod tests {
                 "agents": {"ok": {"bottle": "good"}, "broken": {"bottle": "bad"}}}"#,
         )
         .unwrap();
-        let ctx = DashboardContext::from_process(&[file]);
+        let ctx =
+            DashboardContext::from_process(&[file], &Settings::from_lookup(|_| None).unwrap());
         assert!(ctx.manifest.as_ref().unwrap().agents.contains_key("ok"));
         let app = ctx.initial_app();
         assert_eq!(app.manifest_problem, None);

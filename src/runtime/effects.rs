@@ -9,17 +9,16 @@ use tokio::task::JoinHandle;
 
 use super::context::DashboardContext;
 use crate::app::{BottleId, Effect, Event, Leftover, Progress, Secret};
-use crate::commands::prepare::{CLAUDE_TOKEN_VAR, sidecar_image};
 use crate::docker::bottle::{self, Bottle, LaunchSettings};
 use crate::docker::engine::Engine;
-use crate::docker::image::{AgentImageSource, BuildProgress, ensure_agent_image};
-use crate::docker::{labels, reaper, sidecar};
+use crate::docker::image::{BuildProgress, ensure_agent_image};
+use crate::docker::{labels, logs, reaper, sidecar};
 use crate::egress::config::SidecarSettings;
-use crate::egress::tail;
 use crate::manifest::edit::add_allow_host_to_file;
 use crate::manifest::{ResolvedAgent, ResolvedEnvValue};
 use crate::session::exec_plan::ExecPlan;
 use crate::session::{Session, SessionNotice};
+use crate::settings::{CLAUDE_TOKEN_VAR, Settings};
 
 /// What background tasks send the loop.
 #[derive(Debug)]
@@ -138,6 +137,7 @@ impl Runtime {
         };
         let plan = self.exec_plan(&resolved, answers);
         let watched = resolved.granted_values(&plan.agent_env);
+        let images = self.ctx.images.clone();
         let settings = self.ctx.settings.clone();
         let tx = self.tx.clone();
         let image_lock = Arc::clone(&self.image_lock);
@@ -145,16 +145,14 @@ impl Runtime {
             let progress = |p: Progress| {
                 let _ = tx.send(Msg::Event(Event::LaunchProgress { id, progress: p }));
             };
-            let settings = if let Some(s) = settings {
-                Ok(s)
+            let images = if let Some(images) = images {
+                Ok(images)
             } else {
                 let _one_build = image_lock.lock().await;
-                images(&engine, &progress).await
+                find_images(&engine, &settings, &progress).await
             };
-            let result = match settings {
-                Ok(settings) => {
-                    launch_bottle(&engine, &resolved, &watched, &settings, &progress).await
-                }
+            let result = match images {
+                Ok(images) => launch_bottle(&engine, &resolved, &watched, &images, &progress).await,
                 Err(e) => Err(e),
             };
             let msg = match result {
@@ -185,7 +183,7 @@ impl Runtime {
                 .iter()
                 .map(|(n, s)| (n.clone(), s.expose().to_owned())),
         );
-        if let Some(token) = &self.ctx.token {
+        if let Some(token) = &self.ctx.settings.token {
             agent_env.push((CLAUDE_TOKEN_VAR.to_owned(), token.clone()));
         }
         let mut command = self.ctx.agent_command.clone();
@@ -195,7 +193,7 @@ impl Runtime {
         ExecPlan {
             agent_env,
             command,
-            colours: self.ctx.colours,
+            colours: self.ctx.settings.colours,
         }
     }
 
@@ -257,7 +255,7 @@ impl Runtime {
                 }
             }
             let forward = |line| send(Event::Egress { id, line });
-            let ended = tail::follow_since(&engine, &sidecar, since, forward).await;
+            let ended = logs::follow_since(&engine, &sidecar, since, forward).await;
             let reason = match (sidecar::is_running(&engine, &sidecar).await, ended) {
                 (Ok(false), _) => "the egress sidecar stopped".to_owned(),
                 (Ok(true), Err(e)) => format!("its log could not be followed: {e}"),
@@ -498,11 +496,11 @@ async fn launch_bottle(
 
 /// The agent image (built now if missing, with its output as progress) and
 /// the sidecar image.
-async fn images(
+async fn find_images(
     engine: &Engine,
+    settings: &Settings,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<LaunchSettings, String> {
-    let source = AgentImageSource::from_env().map_err(|e| e.to_string())?;
     let mut on_build = |p: &BuildProgress| {
         let line = match p {
             BuildProgress::Started { tag } => format!("building {tag}"),
@@ -512,12 +510,13 @@ async fn images(
             progress(Progress::BuildingImage(line));
         }
     };
-    let agent_image = ensure_agent_image(engine, &source, &mut on_build)
+    let agent_image = ensure_agent_image(engine, &settings.agent_image, &mut on_build)
         .await
         .map_err(|e| e.to_string())?;
     Ok(LaunchSettings {
         agent_image,
-        sidecar_image: sidecar_image(),
+        sidecar_image: settings.pipelock_image.clone(),
+        subnet_pool: settings.subnet_pool,
     })
 }
 
@@ -525,21 +524,24 @@ async fn images(
 mod tests {
     use super::*;
     use crate::app::fixtures::resolved;
-    use crate::commands::context::ManifestSource;
-    use crate::session::exec_plan::ColourDepth;
+    use crate::manifest::source::ManifestSource;
+    use crate::settings::TOKEN_VAR;
 
     fn runtime(token: Option<&str>, command: &[&str], append_prompt: bool) -> Runtime {
+        let settings = Settings::from_lookup(|name| {
+            (name == TOKEN_VAR).then(|| token.map(std::ffi::OsString::from))?
+        })
+        .unwrap();
         let ctx = DashboardContext {
             source: ManifestSource::from_cli(&[]),
             manifest: Err(crate::app::ManifestProblem::Missing),
             left_out: Vec::new(),
             entry_errors: crate::manifest::ManifestErrors::default(),
-            token: token.map(str::to_owned),
-            settings: None,
+            settings,
+            images: None,
             agent_command: command.iter().map(|s| (*s).to_owned()).collect(),
             append_prompt,
             escape_key: Default::default(),
-            colours: ColourDepth::default(),
         };
         let (tx, _) = tokio::sync::mpsc::unbounded_channel();
         let (notices, _) = tokio::sync::mpsc::unbounded_channel();

@@ -9,7 +9,8 @@ use claude_bottle::docker::engine::Engine;
 
 /// Connects to the engine or fails the test with the reason.
 pub async fn engine() -> Engine {
-    match Engine::connect().await {
+    let settings = claude_bottle::settings::Settings::from_env().expect("the test settings");
+    match Engine::connect(settings.docker_host.as_deref()).await {
         Ok(engine) => engine,
         Err(e) => {
             panic!("these tests need a Docker engine; run scripts/test.sh, which starts one: {e}")
@@ -113,10 +114,18 @@ pub async fn launch_settings() -> claude_bottle::docker::bottle::LaunchSettings 
             claude_bottle::docker::bottle::LaunchSettings {
                 agent_image,
                 sidecar_image: SIDECAR_TEST_IMAGE.into(),
+                subnet_pool: subnet_pool(),
             }
         })
         .await
         .clone()
+}
+
+/// The subnet pool the settings give (`CLAUDE_BOTTLE_SUBNET_POOL`, or the default).
+pub fn subnet_pool() -> claude_bottle::docker::subnet::Cidr {
+    claude_bottle::settings::Settings::from_env()
+        .expect("the test settings")
+        .subnet_pool
 }
 
 pub const TEST_BASE_IMAGE: &str = "claude-bottle-test/debian-base:bookworm";

@@ -25,7 +25,7 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
         (8, Duration::from_secs(10), 3)
     };
     tokio::runtime::Runtime::new()?.block_on(async {
-        let engine = claude_bottle::docker::engine::Engine::connect().await?;
+        let engine = launch::connect().await?;
         launch::images(&engine).await.map(drop)
     })?;
     let agents: Vec<String> = (0..n)

@@ -2,6 +2,7 @@
 //! the same networks and containers made with the plain docker CLI; and
 //! many bottles launched together.
 
+use claude_bottle::settings::Settings;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,9 +32,7 @@ pub fn run(quick: bool, table: &mut Table) -> anyhow::Result<()> {
 }
 
 async fn run_async(quick: bool, table: &mut Table) -> anyhow::Result<()> {
-    let engine = Engine::connect()
-        .await
-        .context("connect to the Docker engine")?;
+    let engine = connect().await?;
     let settings = images(&engine).await?;
     let repeats = if quick { 1 } else { 5 };
     let sidecar = sidecar_kind();
@@ -123,7 +122,16 @@ pub async fn images(engine: &Engine) -> anyhow::Result<LaunchSettings> {
     Ok(LaunchSettings {
         agent_image,
         sidecar_image: SIDECAR_TEST_IMAGE.into(),
+        subnet_pool: Settings::from_env()?.subnet_pool,
     })
+}
+
+/// The engine the environment names, as `claude-bottle` reaches it.
+pub async fn connect() -> anyhow::Result<Engine> {
+    let settings = Settings::from_env()?;
+    Engine::connect(settings.docker_host.as_deref())
+        .await
+        .context("connect to the Docker engine")
 }
 
 /// The one host a bench bottle may reach (pipelock needs a non-empty list).

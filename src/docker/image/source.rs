@@ -40,18 +40,13 @@ impl Default for AgentImageSource {
 }
 
 impl AgentImageSource {
-    /// Reads the source from the environment; unset or empty variables keep the defaults:
+    /// From the variables (`settings` reads them once); unset or empty ones keep
+    /// the defaults:
     /// - `CLAUDE_BOTTLE_BASE_IMAGE`: the base image (default `debian:bookworm-slim`).
     /// - `CLAUDE_BOTTLE_CLAUDE_BINARY`: path of a Claude Code executable to copy into the
     ///   image instead of downloading it from npm during the build.
     /// - `CLAUDE_BOTTLE_INSTALL_PACKAGES`: `1`/`true`/`yes` (default) or `0`/`false`/`no`;
     ///   `0` when the base image already holds git, ssh, curl, ripgrep and the rest.
-    pub fn from_env() -> Result<Self, ImageError> {
-        Self::from_lookup(|name| std::env::var_os(name))
-    }
-
-    /// [`Self::from_env`] over any variable lookup, so it can be tested without
-    /// touching the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, ImageError> {
         let set = |name: &str| lookup(name).filter(|value| !value.is_empty());
         let mut source = Self::default();
