@@ -16,7 +16,7 @@ use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::Instant;
 
 pub use self::context::DashboardContext;
-use self::effects::{Msg, Runtime};
+use self::effects::{Effects, Msg};
 use crate::app::{App, EngineStatus, Event, update};
 use crate::docker::engine::Engine;
 use crate::session::SessionNotice;
@@ -65,7 +65,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     let (tx, mut messages) = unbounded_channel::<Msg>();
     let (notice_tx, mut notices) = unbounded_channel::<SessionNotice>();
     let ctx_docker_host = ctx.settings.docker_host.clone();
-    let mut runtime = Runtime::new(ctx, tx.clone(), notice_tx);
+    let mut runtime = Effects::new(ctx, tx.clone(), notice_tx);
     tokio::spawn(connect_engine(tx, ctx_docker_host));
 
     let mut input = EventStream::new();
@@ -82,8 +82,8 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
         if dirty && Instant::now() >= next_frame {
             // Take the dirty marks first: output that lands during the draw
             // sends a fresh notice and gets its own frame.
-            for session in runtime.sessions.values() {
-                session.view().take_dirty();
+            for view in runtime.views() {
+                view.take_dirty();
             }
             if let Err(e) = tui.draw(|frame| draw(frame, &app)) {
                 broken = Some(e.into());
@@ -121,7 +121,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
             break teardown;
         }
     };
-    if teardown && !runtime.bottles.is_empty() && broken.is_none() {
+    if teardown && runtime.has_bottles() && broken.is_none() {
         app.info("removing bottles…");
         let _ = tui.draw(|frame| draw(frame, &app));
     }
@@ -214,7 +214,7 @@ fn changes_screen(app: &App, event: &Event) -> bool {
     shown || !marked
 }
 
-fn on_message(runtime: &mut Runtime, app: &App, msg: Msg) -> Option<Event> {
+fn on_message(runtime: &mut Effects, app: &App, msg: Msg) -> Option<Event> {
     match msg {
         Msg::Event(event) => Some(event),
         Msg::Engine(Ok((engine, version))) => {
@@ -227,8 +227,9 @@ fn on_message(runtime: &mut Runtime, app: &App, msg: Msg) -> Option<Event> {
         }
         Msg::Engine(Err(reason)) => Some(Event::EngineState(EngineStatus::Unavailable(reason))),
         Msg::BottleUp { id, bottle, plan } => {
-            Some(runtime.bottle_up(id, *bottle, plan, app.areas().pty_size()))
+            runtime.bottle_up(id, *bottle, plan, app.areas().pty_size())
         }
+        Msg::LaunchFailed { id, reason } => Some(runtime.launch_failed(id, reason)),
         Msg::Allowed { id, settings } => {
             runtime.allowed(id, settings);
             None

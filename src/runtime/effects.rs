@@ -27,6 +27,8 @@ pub enum Msg {
     Event(Event),
     /// The engine answered (with its version), or why not.
     Engine(Result<(Engine, String), String>),
+    /// A launch failed.
+    LaunchFailed { id: BottleId, reason: String },
     /// A bottle is up; the loop starts its terminal.
     BottleUp {
         id: BottleId,
@@ -42,17 +44,41 @@ pub enum Msg {
     },
 }
 
-pub struct Runtime {
+/// What the dashboard holds for one bottle, from its launch on. Its tasks
+/// end, and its terminal is killed, when it is dropped.
+#[derive(Default)]
+struct LiveBottle {
+    /// The launch, while it runs.
+    launch: Option<JoinHandle<()>>,
+    /// The bottle once it is up, with the plan of its terminal (to open it
+    /// again after it ended).
+    up: Option<(Bottle, ExecPlan)>,
+    session: Option<Session>,
+    /// The task following its sidecar's log.
+    tail: Option<JoinHandle<()>>,
+    /// Killed while launching: removed as soon as the launch ends (stopping
+    /// the launch half-way would leave what it made so far).
+    killed: bool,
+}
+
+impl Drop for LiveBottle {
+    fn drop(&mut self) {
+        for task in [self.launch.take(), self.tail.take()].into_iter().flatten() {
+            task.abort();
+        }
+        if let Some(mut session) = self.session.take() {
+            session.kill();
+        }
+    }
+}
+
+/// Runs the model's effects: owns the engine connection and every live bottle.
+pub struct Effects {
     pub ctx: DashboardContext,
-    pub engine: Option<Engine>,
-    pub tx: UnboundedSender<Msg>,
-    pub notices: UnboundedSender<SessionNotice>,
-    pub sessions: HashMap<BottleId, Session>,
-    pub bottles: HashMap<BottleId, Bottle>,
-    launches: HashMap<BottleId, JoinHandle<()>>,
-    tails: HashMap<BottleId, JoinHandle<()>>,
-    /// Each bottle's terminal, to open it again after it ended.
-    plans: HashMap<BottleId, ExecPlan>,
+    engine: Option<Engine>,
+    tx: UnboundedSender<Msg>,
+    notices: UnboundedSender<SessionNotice>,
+    bottles: HashMap<BottleId, LiveBottle>,
     /// Whether leftovers were looked for (once, at the first connection).
     looked_for_leftovers: bool,
     /// One image build at a time: a second launch waits and then finds the
@@ -60,7 +86,7 @@ pub struct Runtime {
     image_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
-impl Runtime {
+impl Effects {
     pub fn new(
         ctx: DashboardContext,
         tx: UnboundedSender<Msg>,
@@ -71,14 +97,26 @@ impl Runtime {
             engine: None,
             tx,
             notices,
-            sessions: HashMap::new(),
             bottles: HashMap::new(),
-            launches: HashMap::new(),
-            tails: HashMap::new(),
-            plans: HashMap::new(),
             looked_for_leftovers: false,
             image_lock: Arc::default(),
         }
+    }
+
+    /// The screens of the terminals open now.
+    pub fn views(&self) -> impl Iterator<Item = crate::session::TermView> + '_ {
+        self.bottles
+            .values()
+            .filter_map(|live| live.session.as_ref().map(Session::view))
+    }
+
+    /// Whether any bottle is launching or up.
+    pub fn has_bottles(&self) -> bool {
+        !self.bottles.is_empty()
+    }
+
+    fn bottle(&self, id: BottleId) -> Option<&Bottle> {
+        self.bottles.get(&id)?.up.as_ref().map(|(bottle, _)| bottle)
     }
 
     fn send(&self, event: Event) {
@@ -96,12 +134,14 @@ impl Runtime {
             } => self.launch(id, resolved, &answers),
             Effect::Kill { id } => self.kill(id),
             Effect::Write { id, bytes } => {
-                if let Some(Err(e)) = self.sessions.get(&id).map(|s| s.write(bytes)) {
+                let session = self.bottles.get(&id).and_then(|l| l.session.as_ref());
+                if let Some(Err(e)) = session.map(|s| s.write(bytes)) {
                     self.send(Event::Failure(e.to_string()));
                 }
             }
             Effect::ResizeSessions { rows, cols } => {
-                for session in self.sessions.values() {
+                let sessions = self.bottles.values().filter_map(|l| l.session.as_ref());
+                for session in sessions {
                     if let Err(e) = session.resize(rows, cols) {
                         self.send(Event::Failure(e.to_string()));
                     }
@@ -161,11 +201,11 @@ impl Runtime {
                     bottle: Box::new(bottle),
                     plan,
                 },
-                Err(reason) => Msg::Event(Event::LaunchFailed { id, reason }),
+                Err(reason) => Msg::LaunchFailed { id, reason },
             };
             let _ = tx.send(msg);
         });
-        self.launches.insert(id, task);
+        self.bottles.entry(id).or_default().launch = Some(task);
     }
 
     /// The values go to the terminal process's environment only.
@@ -197,7 +237,16 @@ impl Runtime {
         }
     }
 
-    /// The bottle is up: start its terminal and follow its sidecar.
+    /// The launch failed: what the model hears of it.
+    pub fn launch_failed(&mut self, id: BottleId, reason: String) -> Event {
+        match self.bottles.remove(&id) {
+            Some(live) if live.killed => Event::KillDone { id, result: Ok(()) },
+            _ => Event::LaunchFailed { id, reason },
+        }
+    }
+
+    /// The bottle is up: start its terminal and follow its sidecar (or
+    /// remove it, when it was killed while launching).
     /// `size` is the PTY size now, which may differ from the one at launch.
     pub fn bottle_up(
         &mut self,
@@ -205,26 +254,34 @@ impl Runtime {
         bottle: Bottle,
         plan: ExecPlan,
         size: (u16, u16),
-    ) -> Event {
-        self.launches.remove(&id);
+    ) -> Option<Event> {
+        if self.bottles.get(&id).is_none_or(|live| live.killed) {
+            self.bottles.remove(&id);
+            self.tear_down(id, bottle);
+            return None;
+        }
         let result = Session::spawn(
             id,
             &plan.pty_spec(&bottle.agent_container, size.0, size.1),
             self.notices.clone(),
         );
-        self.bottles.insert(id, bottle);
+        let live = self.bottles.entry(id).or_default();
+        // The launch task is the one sending this: it has ended.
+        live.launch = None;
+        live.up = Some((bottle, plan));
         self.follow_egress(id, 0);
-        self.plans.insert(id, plan);
         match result {
             Ok(session) => {
                 let view = session.view();
-                self.sessions.insert(id, session);
-                Event::Launched { id, view }
+                if let Some(live) = self.bottles.get_mut(&id) {
+                    live.session = Some(session);
+                }
+                Some(Event::Launched { id, view })
             }
-            Err(e) => Event::LaunchFailed {
+            Err(e) => Some(Event::LaunchFailed {
                 id,
                 reason: format!("the bottle is up but its terminal did not start: {e}"),
-            },
+            }),
         }
     }
 
@@ -234,7 +291,7 @@ impl Runtime {
     /// stopped, unless the engine is away (then it is followed again when the
     /// engine is back).
     fn follow_egress(&mut self, id: BottleId, since: i32) {
-        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottles.get(&id)) else {
+        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottle(id)) else {
             return;
         };
         let sidecar = bottle.sidecar_container.clone();
@@ -264,7 +321,7 @@ impl Runtime {
             };
             send(Event::EgressDown { id, reason });
         });
-        if let Some(old) = self.tails.insert(id, task) {
+        if let Some(old) = self.bottles.get_mut(&id).and_then(|l| l.tail.replace(task)) {
             old.abort();
         }
     }
@@ -274,7 +331,12 @@ impl Runtime {
     pub fn engine_ready(&mut self, engine: Engine) {
         self.engine = Some(engine.clone());
         let since = unix_now();
-        let ids: Vec<BottleId> = self.bottles.keys().copied().collect();
+        let ids: Vec<BottleId> = self
+            .bottles
+            .iter()
+            .filter(|(_, live)| live.up.is_some())
+            .map(|(id, _)| *id)
+            .collect();
         for id in ids {
             self.follow_egress(id, since);
         }
@@ -307,7 +369,7 @@ impl Runtime {
     }
 
     fn restart_sidecar(&self, id: BottleId) {
-        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottles.get(&id)) else {
+        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottle(id)) else {
             self.send(Event::Failure("the bottle is not running".into()));
             return;
         };
@@ -331,19 +393,24 @@ impl Runtime {
 
     /// A new terminal in a bottle whose terminal ended.
     fn reopen(&mut self, id: BottleId, rows: u16, cols: u16) {
-        let (Some(plan), Some(bottle)) = (self.plans.get(&id), self.bottles.get(&id)) else {
+        let Some(live) = self.bottles.get_mut(&id) else {
+            self.send(Event::SessionExited { id, code: None });
+            self.send(Event::Failure("the bottle is gone".into()));
+            return;
+        };
+        let Some((bottle, plan)) = &live.up else {
             self.send(Event::SessionExited { id, code: None });
             self.send(Event::Failure("the bottle is gone".into()));
             return;
         };
         let spec = plan.pty_spec(&bottle.agent_container, rows, cols);
-        if let Some(mut old) = self.sessions.remove(&id) {
+        if let Some(mut old) = live.session.take() {
             old.kill();
         }
         match Session::spawn(id, &spec, self.notices.clone()) {
             Ok(session) => {
                 let view = session.view();
-                self.sessions.insert(id, session);
+                live.session = Some(session);
                 self.send(Event::Launched { id, view });
             }
             Err(e) => {
@@ -380,16 +447,36 @@ impl Runtime {
     }
 
     fn kill(&mut self, id: BottleId) {
-        self.plans.remove(&id);
-        if let Some(mut session) = self.sessions.remove(&id) {
-            session.kill();
+        if let Some(live) = self.bottles.get_mut(&id) {
+            if live.up.is_none() && live.launch.is_some() {
+                // Removed when the launch ends, whichever way it ends.
+                live.killed = true;
+                return;
+            }
         }
-        if let Some(task) = self.tails.remove(&id) {
-            task.abort();
+        // Dropping it ends its terminal and its tasks.
+        let bottle = self
+            .bottles
+            .remove(&id)
+            .and_then(|mut live| live.up.take())
+            .map(|(bottle, _)| bottle);
+        match bottle {
+            Some(bottle) => self.tear_down(id, bottle),
+            None => self.send(Event::KillDone { id, result: Ok(()) }),
         }
-        let bottle = self.bottles.remove(&id);
-        let (Some(engine), Some(bottle)) = (self.engine.clone(), bottle) else {
-            self.send(Event::KillDone { id, result: Ok(()) });
+    }
+
+    /// Removes the bottle from the engine, off the loop.
+    fn tear_down(&self, id: BottleId, bottle: Bottle) {
+        let Some(engine) = self.engine.clone() else {
+            self.send(Event::KillDone {
+                id,
+                result: Err(
+                    "the Docker engine is not connected; `claude-bottle gc` removes \
+                     the bottle later"
+                        .into(),
+                ),
+            });
             return;
         };
         let tx = self.tx.clone();
@@ -400,7 +487,7 @@ impl Runtime {
     }
 
     fn allow(&mut self, id: BottleId, host: String) {
-        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottles.get(&id)) else {
+        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottle(id)) else {
             self.send(Event::AllowDone {
                 id,
                 host,
@@ -432,7 +519,7 @@ impl Runtime {
     }
 
     pub fn allowed(&mut self, id: BottleId, settings: SidecarSettings) {
-        if let Some(bottle) = self.bottles.get_mut(&id) {
+        if let Some((bottle, _)) = self.bottles.get_mut(&id).and_then(|l| l.up.as_mut()) {
             bottle.sidecar_settings = settings;
         }
     }
@@ -440,12 +527,8 @@ impl Runtime {
     /// Ends every terminal and, when asked, removes every bottle this process
     /// started, half-launched ones included (found by their owner label).
     pub async fn shutdown(&mut self, teardown: bool) -> Result<(), String> {
-        for (_, mut session) in self.sessions.drain() {
-            session.kill();
-        }
-        for (_, task) in self.tails.drain().chain(self.launches.drain()) {
-            task.abort();
-        }
+        // Dropping each ends its terminal and its tasks.
+        self.bottles.clear();
         let Some(engine) = &self.engine else {
             return Ok(());
         };
@@ -527,7 +610,7 @@ mod tests {
     use crate::manifest::source::ManifestSource;
     use crate::settings::TOKEN_VAR;
 
-    fn runtime(token: Option<&str>, command: &[&str], append_prompt: bool) -> Runtime {
+    fn runtime(token: Option<&str>, command: &[&str], append_prompt: bool) -> Effects {
         let settings = Settings::from_lookup(|name| {
             (name == TOKEN_VAR).then(|| token.map(std::ffi::OsString::from))?
         })
@@ -545,7 +628,7 @@ mod tests {
         };
         let (tx, _) = tokio::sync::mpsc::unbounded_channel();
         let (notices, _) = tokio::sync::mpsc::unbounded_channel();
-        Runtime::new(ctx, tx, notices)
+        Effects::new(ctx, tx, notices)
     }
 
     #[test]
@@ -582,7 +665,7 @@ mod tests {
         std::fs::write(&path, FILE).unwrap();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let (notices, _) = tokio::sync::mpsc::unbounded_channel();
-        let mut rt = Runtime::new(runtime(None, &["sh"], false).ctx, tx, notices);
+        let mut rt = Effects::new(runtime(None, &["sh"], false).ctx, tx, notices);
         let mut a = app();
         let id = running(&mut a, "alpha", "");
         a.tabs[0].manifest_file.clone_from(&path);
@@ -619,6 +702,42 @@ mod tests {
             after,
             before.replace(r#"["docs.rs"]"#, r#"["docs.rs", "evil.example"]"#)
         );
+    }
+
+    #[tokio::test]
+    async fn a_bottle_killed_while_launching_is_removed_when_the_launch_ends() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (notices, _) = tokio::sync::mpsc::unbounded_channel();
+        let mut fx = Effects::new(runtime(None, &["sh"], false).ctx, tx, notices);
+        for (id, failure) in [(1, "refused"), (2, "")] {
+            let mut live = LiveBottle::default();
+            live.launch = Some(tokio::spawn(std::future::pending::<()>()));
+            fx.bottles.insert(id, live);
+            if failure.is_empty() {
+                // Not killed: the failure is the model's to show.
+                let event = fx.launch_failed(id, "no image".into());
+                assert!(matches!(event, Event::LaunchFailed { .. }), "{event:?}");
+                continue;
+            }
+            assert_eq!(fx.run(Effect::Kill { id }), None);
+            assert!(
+                rx.try_recv().is_err(),
+                "nothing is said before the launch ends"
+            );
+            assert!(fx.has_bottles(), "the launch goes on");
+            let event = fx.launch_failed(id, failure.into());
+            assert!(
+                matches!(
+                    event,
+                    Event::KillDone {
+                        id: 1,
+                        result: Ok(())
+                    }
+                ),
+                "{event:?}"
+            );
+        }
+        assert!(!fx.has_bottles());
     }
 
     #[test]
