@@ -44,10 +44,17 @@ fn stderr(o: &Output) -> String {
 }
 
 #[test]
-fn init_writes_the_example_once_and_it_validates() {
+fn init_writes_a_starter_once_that_validates_and_resolves_on_a_fresh_machine() {
+    // A machine with nothing set up: no ssh key, no skills, no variables.
     let s = Sandbox::new();
+    std::fs::remove_dir_all(s.home.path().join(".ssh")).unwrap();
     let first = s.run(&["init"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("claude-bottle start coder"),
+        "{}",
+        stdout(&first)
+    );
     let written = std::fs::read_to_string(s.project.path().join("claude-bottle.json")).unwrap();
     assert!(
         !written.contains("$schema"),
@@ -67,9 +74,72 @@ fn init_writes_the_example_once_and_it_validates() {
     let valid = s.run(&["validate"]);
     assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
     assert!(
-        stdout(&valid).starts_with("ok: 2 bottle(s), 2 agent(s)"),
+        stdout(&valid).starts_with("ok: 1 bottle(s), 1 agent(s)"),
         "{}",
         stdout(&valid)
+    );
+    let show = s.run(&["show", "coder"]);
+    assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
+    assert!(stdout(&show).contains("github.com"), "{}", stdout(&show));
+}
+
+#[test]
+fn the_full_example_validates_where_its_key_and_skill_exist() {
+    let s = Sandbox::new();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("claude-bottle.example.json");
+    s.write_project(&std::fs::read_to_string(example).unwrap());
+    let missing = s.run(&["validate"]);
+    assert_eq!(
+        missing.status.code(),
+        Some(1),
+        "the deploy skill is not there yet"
+    );
+    assert!(
+        stderr(&missing).contains("skill `deploy` not found"),
+        "{}",
+        stderr(&missing)
+    );
+    let skill = s.project.path().join(".claude/skills/deploy");
+    std::fs::create_dir_all(&skill).unwrap();
+    std::fs::write(skill.join("SKILL.md"), "# deploy\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_claude-bottle"))
+        .arg("validate")
+        .current_dir(s.project.path())
+        .env("HOME", s.home.path())
+        .env("GITHUB_TOKEN", "ghp_not_a_real_token")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("ok: 2 bottle(s), 2 agent(s)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn validate_reports_what_resolving_an_agent_would_refuse() {
+    let s = Sandbox::new();
+    s.write_project(
+        r#"{
+  "bottles": { "b": { "env": { "TOKEN": "${CB_TEST_SURELY_UNSET}" } } },
+  "agents": { "a": { "bottle": "b", "skills": ["nowhere"] } }
+}"#,
+    );
+    let out = s.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stderr(&out);
+    assert!(text.contains("claude-bottle.json:2:"), "{text}");
+    assert!(text.contains("CB_TEST_SURELY_UNSET"), "{text}");
+    assert!(text.contains("skill `nowhere` not found"), "{text}");
+    assert!(text.contains("2 errors found"), "{text}");
+    // show refuses the same agent for the same reasons.
+    let show = s.run(&["show", "a"]);
+    assert_eq!(show.status.code(), Some(1));
+    assert!(
+        stderr(&show).contains("skill `nowhere` not found"),
+        "{}",
+        stderr(&show)
     );
 }
 

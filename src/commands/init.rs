@@ -4,8 +4,27 @@ use std::io::Write as _;
 
 use crate::manifest::MANIFEST_FILE;
 
-/// The example shipped with the project, the starting point for `init`.
-pub const EXAMPLE: &str = include_str!("../../claude-bottle.example.json");
+/// What `init` writes: one bottle and one agent, nothing that needs more
+/// than a Docker engine and the token (no ssh key, no gVisor, no skill, no
+/// host variable), so it validates and launches on a fresh machine. Every
+/// other field is in `claude-bottle.example.json` and the README.
+pub const STARTER: &str = r#"{
+  "bottles": {
+    "dev": {
+      "runtime": "runc",
+      "egress": {
+        "allowlist": ["github.com", "*.githubusercontent.com", "registry.npmjs.org"]
+      }
+    }
+  },
+  "agents": {
+    "coder": {
+      "bottle": "dev",
+      "prompt": "Read README.md, then fix the failing tests."
+    }
+  }
+}
+"#;
 
 pub fn run() -> i32 {
     let path = std::path::Path::new(MANIFEST_FILE);
@@ -25,25 +44,15 @@ pub fn run() -> i32 {
             return 1;
         }
     };
-    if let Err(e) = file.write_all(starter().as_bytes()) {
+    if let Err(e) = file.write_all(STARTER.as_bytes()) {
         eprintln!("claude-bottle: writing {MANIFEST_FILE}: {e}");
         return 1;
     }
     println!(
-        "wrote {MANIFEST_FILE}; check it with `claude-bottle validate`, then `claude-bottle show coder`"
+        "wrote {MANIFEST_FILE}: one bottle (dev) and one agent (coder). Check it with \
+         `claude-bottle validate`, see what it grants with `claude-bottle show coder`, launch it \
+         with `claude-bottle start coder`. Every other field (env, ssh, skills, gVisor, private \
+         hosts) is in the README's manifest section."
     );
     0
-}
-
-/// The example without its `$schema` line, which points into this repository.
-pub fn starter() -> String {
-    let mut out = String::with_capacity(EXAMPLE.len());
-    for line in EXAMPLE
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("\"$schema\""))
-    {
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }
