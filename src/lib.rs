@@ -16,6 +16,7 @@ pub mod commands;
 pub mod docker;
 pub mod egress;
 pub mod manifest;
+pub mod random;
 pub mod runtime;
 pub mod session;
 pub mod settings;

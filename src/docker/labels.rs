@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Read as _;
 
 /// Present (`true`) on everything claude-bottle creates.
 pub const MANAGED: &str = "claude-bottle.managed";
@@ -53,7 +52,8 @@ impl Owner {
         let pid = std::process::id();
         Self {
             pid,
-            start_ticks: process_start_ticks(pid).unwrap_or(0),
+            // 0: this system cannot tell (see `is_alive`).
+            start_ticks: process_start(pid).ok().flatten().unwrap_or(0),
             host: hostname(),
         }
     }
@@ -67,15 +67,19 @@ impl Owner {
         })
     }
 
-    /// Whether the owning process still runs. An owner on another host cannot be
-    /// checked from here and counts as alive, so `gc` never removes its bottles.
+    /// Whether the owning process still runs. An owner that cannot be checked
+    /// from here (another host, or a system where a process's start cannot be
+    /// read) counts as alive, so `gc` never removes a bottle it cannot prove
+    /// abandoned.
     pub fn is_alive(&self) -> bool {
         if self.host != hostname() {
             return true;
         }
-        match process_start_ticks(self.pid) {
-            Some(ticks) => ticks == self.start_ticks,
-            None => false,
+        match process_start(self.pid) {
+            Err(CannotTell) => true,
+            Ok(None) => false,
+            // Started when the owner did: the same process, not a reused pid.
+            Ok(Some(start)) => self.start_ticks == 0 || start == self.start_ticks,
         }
     }
 }
@@ -123,39 +127,70 @@ impl SessionLabels {
     }
 }
 
-/// A fresh session id: 8 hex digits from the kernel's random source, short
-/// enough for readable container names.
+/// A fresh session id: 8 random hex digits, short enough for readable
+/// container names.
 pub fn new_session_id() -> String {
-    let mut bytes = [0u8; 4];
-    let from_kernel = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .is_ok();
-    if !from_kernel {
-        // Good enough to tell sessions apart; it is not a secret.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        bytes = (nanos ^ std::process::id()).to_le_bytes();
+    crate::random::bytes::<4>()
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// This system offers no way to read when a process started.
+#[derive(Debug)]
+struct CannotTell;
+
+/// A number naming one run of process `pid` (when it started), `None` when
+/// no such process runs.
+#[cfg(target_os = "linux")]
+fn process_start(pid: u32) -> Result<Option<u64>, CannotTell> {
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        return Err(CannotTell);
     }
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Ok(None);
+    };
+    // The command name (field 2) may hold spaces and parentheses: skip past
+    // its last ')'. The start time is field 22, the 20th after the name.
+    let ticks = stat
+        .rfind(')')
+        .and_then(|end| stat[end + 1..].split_whitespace().nth(19)?.parse().ok());
+    ticks.map(Some).ok_or(CannotTell)
 }
 
-/// A process's start time from `/proc/<pid>/stat` (field 22), `None` if it is gone.
-fn process_start_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses: skip past its last ')'.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    // Fields from 3 on; the start time is field 22, the 20th after the name.
-    after_name.split_whitespace().nth(19)?.parse().ok()
+/// A number naming one run of process `pid`: a hash of its start time as
+/// `ps` prints it (macOS and the BSDs have no `/proc`).
+#[cfg(not(target_os = "linux"))]
+fn process_start(pid: u32) -> Result<Option<u64>, CannotTell> {
+    use sha2::{Digest, Sha256};
+    let out = std::process::Command::new("ps")
+        .args(["-o", "lstart=", "-p", &pid.to_string()])
+        .output()
+        .map_err(|_| CannotTell)?;
+    let started = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || started.is_empty() {
+        return Ok(None);
+    }
+    let digest = Sha256::digest(started.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    // Never 0, which means "unknown".
+    Ok(Some(u64::from_le_bytes(first).max(1)))
 }
 
+/// This machine's name, as the kernel has it.
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
+    #[cfg(target_os = "linux")]
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+    #[cfg(not(target_os = "linux"))]
+    let name = std::process::Command::new("uname")
+        .arg("-n")
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned());
+    name.map(|s| s.trim().to_owned()).unwrap_or_default()
 }
 
 #[cfg(test)]

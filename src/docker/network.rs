@@ -25,7 +25,7 @@ impl Reservation {
     fn pick(pool: Cidr, used: &[Cidr]) -> Option<Self> {
         let mut reserved = RESERVED.lock().unwrap_or_else(PoisonError::into_inner);
         let taken: Vec<Cidr> = used.iter().chain(reserved.iter()).copied().collect();
-        let subnet = free_from(pool, BOTTLE_PREFIX, &taken, random_u64())?;
+        let subnet = free_from(pool, BOTTLE_PREFIX, &taken, crate::random::u64())?;
         reserved.push(subnet);
         Some(Self(subnet))
     }
@@ -144,14 +144,7 @@ pub async fn create(
 
 /// 10 to 80 ms, different in each process and on each call.
 fn retry_pause() -> std::time::Duration {
-    std::time::Duration::from_millis(10 + random_u64() % 70)
-}
-
-/// A number that differs between processes and between calls: std's
-/// per-process random hash keys, which change on every `RandomState::new`.
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::process::id())
+    std::time::Duration::from_millis(10 + crate::random::u64() % 70)
 }
 
 /// Removes a network by id (names can be ambiguous on API 1.41, which lets two
