@@ -356,23 +356,21 @@ fn claude_straight_in_tmux(rows: u16, cols: u16) -> vt100::Parser {
         &script,
     ]);
     assert!(started.status.success(), "{started:?}");
-    let deadline = Instant::now() + SOON;
-    let straight = loop {
-        let out = reference(&["capture-pane", "-p", "-e", "-t", "ref"]);
-        let parser = tmux::parse_capture(&out.stdout, rows, cols);
-        if parser
-            .screen()
-            .contents()
-            .contains("Welcome to Claude Code")
-        {
-            break parser;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "claude never started straight in tmux"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let straight = common::wait::until(
+        "claude started straight in tmux",
+        SOON,
+        Duration::from_millis(200),
+        || {
+            let out = reference(&["capture-pane", "-p", "-e", "-t", "ref"]);
+            let parser = tmux::parse_capture(&out.stdout, rows, cols);
+            let text = parser.screen().contents();
+            if text.contains("Welcome to Claude Code") {
+                Ok(parser)
+            } else {
+                Err(text)
+            }
+        },
+    );
     let _ = reference(&["kill-server"]);
     straight
 }

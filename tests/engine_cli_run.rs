@@ -147,20 +147,16 @@ impl Running {
     /// The session of this process's bottle, read from its labels.
     fn session(&self) -> String {
         let filter = format!("label={}={}", labels::OWNER_PID, self.pid());
-        let deadline = Instant::now() + LAUNCH_TIMEOUT;
-        loop {
+        let what = format!("a bottle that carries owner pid {}", self.pid());
+        common::wait::until(&what, LAUNCH_TIMEOUT, Duration::from_millis(100), || {
             let format = format!("{{{{.Label \"{}\"}}}}", labels::SESSION);
             let found = docker_ok(&["ps", "-a", "--filter", &filter, "--format", &format]);
-            if let Some(session) = found.lines().find(|l| !l.is_empty()) {
-                return session.to_owned();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no bottle carries owner pid {}",
-                self.pid()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            found
+                .lines()
+                .find(|l| !l.is_empty())
+                .map(str::to_owned)
+                .ok_or("none yet")
+        })
     }
 }
 
@@ -707,16 +703,20 @@ async fn logs_shows_a_running_bottles_denials() {
     );
     run.wait_for("REQUESTED");
     let wanted = "BLOCKED GET http://denied.test/ allowlist: domain not in allowlist: denied.test";
-    let deadline = Instant::now() + LAUNCH_TIMEOUT;
-    let denied = loop {
-        let (code, stdout, stderr) = logs(&["--denied"]);
-        assert_eq!(code, Some(0), "{stderr}");
-        if stdout.contains(wanted) || Instant::now() > deadline {
-            break stdout;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    assert!(denied.contains(wanted), "{denied}\n{}", run.stdout());
+    let denied = common::wait::until(
+        "the denial in logs",
+        LAUNCH_TIMEOUT,
+        Duration::from_millis(200),
+        || {
+            let (code, stdout, stderr) = logs(&["--denied"]);
+            assert_eq!(code, Some(0), "{stderr}");
+            if stdout.contains(wanted) {
+                Ok(stdout)
+            } else {
+                Err(format!("{stdout}\n{}", run.stdout()))
+            }
+        },
+    );
     assert_eq!(denied.lines().count(), 1, "only the denial:\n{denied}");
     let (_, everything, _) = logs(&[]);
     assert!(everything.contains(" START "), "{everything}");

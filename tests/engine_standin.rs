@@ -8,6 +8,8 @@
 //! Debian's busybox 1.35 `wget -T` crashes, so time limits use `timeout wget`.
 #![allow(clippy::expect_used)] // a broken fixture should fail the test loudly
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -281,19 +283,19 @@ impl Topology {
     }
 
     fn wait_for_event(&self, found: impl Fn(&EgressEvent) -> bool, what: &str) -> EgressEvent {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(e) = self.events().into_iter().find(|e| found(e)) {
-                return e;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what} line in the stand-in's log; stdout: {:?}; stderr: {}",
-                self.events(),
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let what = format!("a {what} line in the stand-in's log");
+        common::wait::until(
+            &what,
+            Duration::from_secs(10),
+            Duration::from_millis(100),
+            || {
+                let events = self.events();
+                match events.iter().find(|e| found(e)) {
+                    Some(e) => Ok(e.clone()),
+                    None => Err(format!("stdout: {events:?}; stderr: {}", self.stderr())),
+                }
+            },
+        )
     }
 
     /// Replaces the config inside the sidecar and signals it, as a bottle does.

@@ -1,5 +1,8 @@
 //! Real pseudo-terminals: a child's output lands on the screen, typed input
 //! is echoed, resizes reach the child, and exits are reported.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fixture should fail the test loudly
+
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -18,32 +21,37 @@ fn sh(script: &str, rows: u16, cols: u16) -> SessionSpec {
 
 /// Waits until the screen holds `needle`, failing with what it does hold.
 fn wait_for_text(session: &Session, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = session.view().contents();
-        if text.contains(needle) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never saw {needle:?}; screen:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let what = format!("{needle:?} on the screen");
+    common::wait::until(
+        &what,
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || {
+            let text = session.view().contents();
+            if text.contains(needle) {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        },
+    );
 }
 
 fn wait_for_exit(rx: &mut UnboundedReceiver<SessionNotice>) -> Option<i32> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match rx.try_recv() {
-            Ok(SessionNotice::Exited(_, code)) => return code,
-            Ok(_) => {}
-            Err(_) => {
-                assert!(Instant::now() < deadline, "the child never exited");
-                std::thread::sleep(Duration::from_millis(20));
+    common::wait::until(
+        "the child's exit",
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || {
+            loop {
+                match rx.try_recv() {
+                    Ok(SessionNotice::Exited(_, code)) => return Ok(code),
+                    Ok(_) => {}
+                    Err(e) => return Err(e),
+                }
             }
-        }
-    }
+        },
+    )
 }
 
 #[test]

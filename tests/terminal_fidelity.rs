@@ -5,9 +5,11 @@
 //! colours. Needs tmux only (no engine).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fixture should fail the test loudly
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use claude_bottle::session::TermView;
 use ratatui::Terminal;
@@ -108,19 +110,20 @@ fn same_cells(name: &str, recording: &str) -> usize {
     let bytes = std::fs::read(&path).unwrap();
     let ours = pane(&bytes);
     let reference = Reference::replay(name, &path);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let theirs = loop {
-        let parser = reference.screen();
-        if parser
-            .screen()
-            .contents()
-            .contains("Welcome to Claude Code")
-        {
-            break parser;
-        }
-        assert!(Instant::now() < deadline, "tmux never showed the recording");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let theirs = common::wait::until(
+        "tmux to show the recording",
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        || {
+            let parser = reference.screen();
+            let text = parser.screen().contents();
+            if text.contains("Welcome to Claude Code") {
+                Ok(parser)
+            } else {
+                Err(text)
+            }
+        },
+    );
     let theirs = theirs.screen();
     let mut coloured = 0;
     let mut differences = Vec::new();

@@ -5,6 +5,8 @@
 //! (`scripts/test.sh` starts one itself when run as root).
 #![allow(dead_code)]
 
+pub mod wait;
+
 use claude_bottle::docker::engine::Engine;
 
 /// Connects to the engine or fails the test with the reason.

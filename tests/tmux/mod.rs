@@ -5,9 +5,22 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_claude-bottle");
+
+/// A tmux command on this test process's own server (`-L`), so the tests
+/// never touch the user's tmux sessions or each other's.
+pub fn tmux() -> Command {
+    let mut cmd = Command::new("tmux");
+    cmd.args([
+        "-L",
+        &format!("cb-tests-{}", std::process::id()),
+        "-f",
+        "/dev/null",
+    ]);
+    cmd
+}
 
 /// For a dashboard started with no extra environment.
 pub const NO_ENV: &[(&str, &str)] = &[];
@@ -45,10 +58,8 @@ impl Tmux {
             dir.display(),
             env_file.display()
         );
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &name])
-            .output();
-        let status = Command::new("tmux")
+        let _ = tmux().args(["kill-session", "-t", &name]).output();
+        let status = tmux()
             .args([
                 "new-session",
                 "-d",
@@ -71,7 +82,7 @@ impl Tmux {
 
     pub fn keys(&self, keys: &[&str]) {
         for key in keys {
-            let status = Command::new("tmux")
+            let status = tmux()
                 .args(["send-keys", "-t", &self.name, key])
                 .status()
                 .unwrap();
@@ -81,7 +92,7 @@ impl Tmux {
 
     /// Types text literally (no key names).
     pub fn type_text(&self, text: &str) {
-        let status = Command::new("tmux")
+        let status = tmux()
             .args(["send-keys", "-t", &self.name, "-l", text])
             .status()
             .unwrap();
@@ -90,7 +101,7 @@ impl Tmux {
 
     /// The dashboard's process id: the pane's shell's child.
     pub fn dashboard_pid(&self) -> u32 {
-        let out = Command::new("tmux")
+        let out = tmux()
             .args(["list-panes", "-t", &self.name, "-F", "#{pane_pid}"])
             .output()
             .unwrap();
@@ -102,7 +113,7 @@ impl Tmux {
     }
 
     pub fn screen(&self) -> String {
-        let out = Command::new("tmux")
+        let out = tmux()
             .args(["capture-pane", "-p", "-t", &self.name])
             .output()
             .unwrap();
@@ -112,7 +123,7 @@ impl Tmux {
     /// The screen with its colours (`capture-pane -e`), read back into an
     /// emulator of the window's size (200x50).
     pub fn coloured_screen(&self) -> vt100::Parser {
-        let out = Command::new("tmux")
+        let out = tmux()
             .args(["capture-pane", "-p", "-e", "-t", &self.name])
             .output()
             .unwrap();
@@ -121,22 +132,14 @@ impl Tmux {
 
     /// Waits until the screen satisfies `ok`, failing with the screen.
     pub fn wait(&self, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
+        crate::common::wait::until(what, timeout, Duration::from_millis(100), || {
             let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
             assert!(
-                !screen.contains("failed to launch"),
+                ok(&screen) || !screen.contains("failed to launch"),
                 "waited for {what}; the screen:\n{screen}"
             );
-            assert!(
-                Instant::now() < deadline,
-                "waited {timeout:?} for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            if ok(&screen) { Ok(screen) } else { Err(screen) }
+        })
     }
 
     pub fn wait_for(&self, needle: &str) -> String {
@@ -166,9 +169,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
+        let _ = tmux().args(["kill-session", "-t", &self.name]).status();
     }
 }
 
