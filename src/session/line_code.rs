@@ -7,7 +7,7 @@
 //! the cheapest, which matters: it runs for every line that scrolls off. To
 //! draw a kept line, the bytes are parsed again by a one-row vt100.
 
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 /// The top visible row of `screen`, encoded.
@@ -82,36 +82,20 @@ fn shows(cell: &vt100::Cell) -> bool {
     !blank || cell.bgcolor() != vt100::Color::Default || cell.inverse() || cell.underline()
 }
 
-/// The style tui-term gives the same cell on the live screen, so a line looks
-/// the same before and after it scrolls off.
+/// The style tui-term gives the same cell on the live screen (its own
+/// mapping, through its `Cell` trait), so a line looks the same before and
+/// after it scrolls off.
 fn style_of(cell: &vt100::Cell) -> Style {
-    let modifiers = [
-        (cell.bold(), Modifier::BOLD),
-        (cell.dim(), Modifier::DIM),
-        (cell.italic(), Modifier::ITALIC),
-        (cell.underline(), Modifier::UNDERLINED),
-        (cell.inverse(), Modifier::REVERSED),
-    ]
-    .iter()
-    .filter(|(on, _)| *on)
-    .fold(Modifier::empty(), |all, (_, m)| all | *m);
-    Style::reset()
-        .fg(colour(cell.fgcolor()))
-        .bg(colour(cell.bgcolor()))
-        .add_modifier(modifiers)
-}
-
-fn colour(colour: vt100::Color) -> Color {
-    match colour {
-        vt100::Color::Default => Color::Reset,
-        vt100::Color::Idx(i) => Color::Indexed(i),
-        vt100::Color::Rgb(r, g, b) => Color::Rgb(r, g, b),
-    }
+    let mut drawn = ratatui::buffer::Cell::default();
+    tui_term::widget::Cell::apply(cell, &mut drawn);
+    // A buffer cell keeps only what is on; the reset says the rest is off.
+    Style::reset().patch(drawn.style())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::style::{Color, Modifier};
 
     fn round_trip(output: &[u8], width: u16) -> Line<'static> {
         let mut parser = vt100::Parser::new(3, width, 0);
