@@ -78,7 +78,9 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     let mut broken: Option<anyhow::Error> = None;
     let mut dirty = true;
     let mut next_frame = Instant::now();
+    let mut held = HeldUpdates::default();
     let teardown = loop {
+        let next_hold = held.next();
         if dirty && Instant::now() >= next_frame {
             // Take the dirty marks first: output that lands during the draw
             // sends a fresh notice and gets its own frame.
@@ -101,7 +103,9 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
                 }
                 None => break true,
             },
-            Some(notice) = notices.recv() => Some(on_notice(notice)),
+            Some(notice) = notices.recv() => held.take(notice).map(on_notice),
+            () = tokio::time::sleep_until(next_hold.map_or_else(Instant::now, Instant::from_std)),
+                if next_hold.is_some() => held.show_expired(&runtime),
             Some(msg) = messages.recv() => on_message(&mut runtime, &app, msg),
             () = tokio::time::sleep_until(next_frame), if dirty => None,
             signal_code = &mut stop => {
@@ -192,9 +196,53 @@ fn translate(event: TermEvent) -> Option<Event> {
 
 fn on_notice(notice: SessionNotice) -> Event {
     match notice {
-        SessionNotice::Output(id) => Event::SessionOutput { id, bell: false },
+        // A held update changes nothing until the loop shows it.
+        SessionNotice::Output(id) | SessionNotice::Held(id, _) => {
+            Event::SessionOutput { id, bell: false }
+        }
         SessionNotice::Bell(id) => Event::SessionOutput { id, bell: true },
         SessionNotice::Exited(id, code) => Event::SessionExited { id, code },
+    }
+}
+
+/// Synchronized updates held in the sessions, by when each must be shown
+/// if its program never ends it; the loop arms a timer only while one is
+/// held.
+#[derive(Debug, Default)]
+struct HeldUpdates(Vec<(u64, std::time::Instant)>);
+
+impl HeldUpdates {
+    /// Keeps a held update's deadline; every other notice passes on.
+    fn take(&mut self, notice: SessionNotice) -> Option<SessionNotice> {
+        match notice {
+            SessionNotice::Held(id, deadline) => {
+                self.0.push((id, deadline));
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    /// When the loop must wake to show one.
+    fn next(&self) -> Option<std::time::Instant> {
+        self.0.iter().map(|(_, deadline)| *deadline).min()
+    }
+
+    /// Shows the held updates whose time is up (an update that ended in
+    /// time was shown already). One session's output is one event: the
+    /// others stay due and come on the next turns of the loop.
+    fn show_expired(&mut self, runtime: &Effects) -> Option<Event> {
+        let now = std::time::Instant::now();
+        while let Some(at) = self.0.iter().position(|(_, deadline)| *deadline <= now) {
+            let (id, _) = self.0.swap_remove(at);
+            if runtime
+                .view_of(id)
+                .is_some_and(|view| view.expire_sync(now))
+            {
+                return Some(Event::SessionOutput { id, bell: false });
+            }
+        }
+        None
     }
 }
 

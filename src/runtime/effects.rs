@@ -110,6 +110,11 @@ impl Effects {
             .filter_map(|live| live.session.as_ref().map(Session::view))
     }
 
+    /// The screen of one bottle's terminal, when it is open.
+    pub fn view_of(&self, id: BottleId) -> Option<crate::session::TermView> {
+        self.bottles.get(&id)?.session.as_ref().map(Session::view)
+    }
+
     /// Whether any bottle is launching or up.
     pub fn has_bottles(&self) -> bool {
         !self.bottles.is_empty()

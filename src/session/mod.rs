@@ -9,6 +9,7 @@ pub mod keys;
 mod line_code;
 pub mod pty;
 pub mod screen;
+mod sync_update;
 
 pub use pty::{Session, SessionError, SessionId, SessionNotice, SessionSpec};
 pub use screen::{Fed, SCROLLBACK_LINES, ScrollState, TermView};

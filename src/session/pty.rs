@@ -32,6 +32,9 @@ pub enum SessionNotice {
     Bell(SessionId),
     /// The child ended; its exit code when it had one.
     Exited(SessionId, Option<i32>),
+    /// A synchronized update is held until it ends; should it not end by
+    /// this instant, the loop shows it ([`TermView::expire_sync`]).
+    Held(SessionId, std::time::Instant),
 }
 
 /// Chunks of input waiting for the writer thread.
@@ -201,6 +204,7 @@ fn read_loop(
     id: SessionId,
 ) {
     let mut buf = vec![0; READ_BUFFER];
+    let mut told_hold = None;
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => return,
@@ -215,9 +219,13 @@ fn read_loop(
             // not read its input would otherwise stall its own output.
             let _ = answer.try_send(fed.answers);
         }
+        // Each held update is told once, by its deadline.
+        let held = fed.hold_until.filter(|d| Some(*d) != told_hold);
+        told_hold = fed.hold_until;
         let notices = [
             fed.became_dirty.then_some(SessionNotice::Output(id)),
             fed.bell.then_some(SessionNotice::Bell(id)),
+            held.map(|deadline| SessionNotice::Held(id, deadline)),
         ];
         for notice in notices.into_iter().flatten() {
             if notify.send(notice).is_err() {

@@ -9,6 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use ratatui::text::Line;
 
@@ -16,6 +17,7 @@ use super::clusters::ClusterFilter;
 use super::history::History;
 use super::keys::InputModes;
 use super::line_code::{Decoder, encode_top_row, row_line};
+use super::sync_update::SyncHold;
 
 /// Lines kept above the screen; older ones are dropped, so memory is bounded.
 pub const SCROLLBACK_LINES: usize = 10_000;
@@ -50,7 +52,7 @@ impl vt100::Callbacks for Replies {
         &mut self,
         screen: &mut vt100::Screen,
         i1: Option<u8>,
-        _i2: Option<u8>,
+        i2: Option<u8>,
         params: &[&[u16]],
         c: char,
     ) {
@@ -68,6 +70,11 @@ impl vt100::Callbacks for Replies {
             (None, 'c', [] | [[0]]) => self.answers.extend_from_slice(b"\x1b[?62;22c"),
             // Erase saved lines, as `clear` asks: the history is ours to keep.
             (None, 'J', [[3]]) => self.clear_history = true,
+            // Is synchronized output (mode 2026) supported? Yes, and reset
+            // (2): updates are held by `sync_update`, not by vt100.
+            (Some(b'?'), 'p', [[2026]]) if i2 == Some(b'$') => {
+                self.answers.extend_from_slice(b"\x1b[?2026;2$y");
+            }
             _ => {}
         }
     }
@@ -83,16 +90,35 @@ struct Emulator {
     clusters: ClusterFilter,
     /// The filter's output buffer, kept between reads.
     filtered: Vec<u8>,
+    /// A synchronized update held until it is whole.
+    sync: SyncHold,
 }
 
 impl Emulator {
-    /// Parses output, a piece at a time (see [`piece_len`]).
-    fn feed(&mut self, bytes: &[u8]) {
+    /// Parses output, a piece at a time (see [`piece_len`]), holding a
+    /// synchronized update until it is whole. Returns whether anything was
+    /// parsed, and when a held update must be shown.
+    fn feed(&mut self, bytes: &[u8], now: Instant) -> (bool, Option<Instant>) {
         let mut filtered = std::mem::take(&mut self.filtered);
         let text = self.clusters.filter(bytes, &mut filtered);
-        self.feed_pieces(&text);
+        let mut sync = std::mem::take(&mut self.sync);
+        let mut parsed = false;
+        let deadline = sync.feed(&text, now, |piece| {
+            parsed |= !piece.is_empty();
+            self.feed_pieces(piece);
+        });
+        self.sync = sync;
         drop(text);
         self.filtered = filtered;
+        (parsed, deadline)
+    }
+
+    /// Shows a held update whose time is up; whether there was one.
+    fn expire_sync(&mut self, now: Instant) -> bool {
+        let mut sync = std::mem::take(&mut self.sync);
+        let shown = sync.expire(now, |piece| self.feed_pieces(piece));
+        self.sync = sync;
+        shown
     }
 
     fn feed_pieces(&mut self, mut bytes: &[u8]) {
@@ -193,6 +219,9 @@ pub struct Fed {
     pub became_dirty: bool,
     /// The child rang the bell.
     pub bell: bool,
+    /// A synchronized update is held until it ends, or until this instant
+    /// ([`TermView::expire_sync`] then shows it).
+    pub hold_until: Option<Instant>,
 }
 
 /// See [`TermView::scroll_state`].
@@ -230,6 +259,7 @@ impl TermView {
                     history: History::new(SCROLLBACK_LINES),
                     clusters: ClusterFilter::default(),
                     filtered: Vec::new(),
+                    sync: SyncHold::default(),
                 }),
                 dirty: AtomicBool::new(false),
             }),
@@ -245,23 +275,33 @@ impl TermView {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Feeds child output and marks the view dirty.
+    /// Feeds child output and marks the view dirty when it changed.
     pub fn feed(&self, bytes: &[u8]) -> Fed {
-        let (answers, bell) = {
+        let (answers, bell, parsed, hold_until) = {
             let mut emulator = self.lock();
-            emulator.feed(bytes);
+            let (parsed, hold_until) = emulator.feed(bytes, Instant::now());
             let replies = emulator.parser.callbacks_mut();
             (
                 std::mem::take(&mut replies.answers),
                 std::mem::take(&mut replies.bell),
+                parsed,
+                hold_until,
             )
         };
-        let was_dirty = self.shared.dirty.swap(true, Ordering::AcqRel);
+        let became_dirty = parsed && !self.shared.dirty.swap(true, Ordering::AcqRel);
         Fed {
             answers,
-            became_dirty: !was_dirty,
+            became_dirty,
             bell,
+            hold_until,
         }
+    }
+
+    /// Shows a synchronized update held past its time (the program never
+    /// ended it); whether the screen became dirty.
+    pub fn expire_sync(&self, now: Instant) -> bool {
+        let shown = self.lock().expire_sync(now);
+        shown && !self.shared.dirty.swap(true, Ordering::AcqRel)
     }
 
     /// Clears the dirty mark; whether it was set.
@@ -377,6 +417,68 @@ mod tests {
             assert_eq!((first.contents(), first.is_wide()), ("👍", true));
             assert!(screen.cell(1, 3).unwrap().is_wide_continuation());
         });
+    }
+
+    /// Claude's way of drawing: each frame a synchronized update that clears
+    /// and redraws every row. Cut into reads of every size, no screen the
+    /// pane could draw (after any read) is ever half one frame, half another.
+    #[test]
+    fn a_synchronized_redraw_cut_across_reads_only_ever_shows_whole_frames() {
+        use std::fmt::Write as _;
+        let rows = 8;
+        let mut stream = String::new();
+        for frame in 0..40 {
+            stream.push_str("\x1b[?2026h\x1b[H\x1b[2J");
+            for row in 0..rows {
+                let _ = write!(stream, "\x1b[{};1Hframe {frame:02} row {row}", row + 1);
+            }
+            stream.push_str("\x1b[?2026l");
+        }
+        let view = TermView::new(rows, 30);
+        let mut seed = 0x2026_u64;
+        let mut rest = stream.as_bytes();
+        let mut whole_frames = std::collections::BTreeSet::new();
+        while !rest.is_empty() {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let len = usize::try_from(1 + (seed >> 33) % 48)
+                .unwrap()
+                .min(rest.len());
+            let (read, after) = rest.split_at(len);
+            rest = after;
+            view.feed(read);
+            let text = view.contents();
+            let frames: std::collections::BTreeSet<&str> =
+                text.lines().filter_map(|l| l.get(6..8)).collect();
+            let drawn: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+            assert!(
+                drawn.is_empty() || (drawn.len() == usize::from(rows) && frames.len() == 1),
+                "a torn frame after a read of {len}:\n{text}"
+            );
+            whole_frames.extend(frames.iter().map(|f| (*f).to_owned()));
+        }
+        assert!(whole_frames.len() > 20, "only {whole_frames:?} were shown");
+        assert!(view.contents().contains("frame 39 row 7"));
+    }
+
+    #[test]
+    fn synchronized_output_is_reported_supported_and_a_stuck_update_shows_in_time() {
+        let view = TermView::new(4, 20);
+        assert_eq!(view.feed(b"\x1b[?2026$p").answers, b"\x1b[?2026;2$y");
+        view.feed(b"old");
+        let fed = view.feed(b"\x1b[?2026h\x1b[2J\x1b[Hnew");
+        assert!(fed.hold_until.is_some());
+        assert!(
+            view.contents().contains("old"),
+            "held while the update runs"
+        );
+        let deadline = fed.hold_until.unwrap();
+        let before = deadline
+            .checked_sub(std::time::Duration::from_millis(1))
+            .unwrap();
+        assert!(!view.expire_sync(before));
+        view.take_dirty();
+        assert!(view.expire_sync(deadline), "shown once its time is up");
+        assert_eq!(view.contents().trim(), "new");
     }
 
     #[test]

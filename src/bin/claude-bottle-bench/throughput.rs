@@ -160,6 +160,8 @@ fn dashboard_path(path: &Path, frames_on: bool) -> anyhow::Result<(Duration, u64
             tokio::select! {
                 notice = notices.recv() => match notice {
                     Some(SessionNotice::Output(_) | SessionNotice::Bell(_)) => dirty = true,
+                    // The workload has no synchronized updates to hold.
+                    Some(SessionNotice::Held(..)) => {}
                     Some(SessionNotice::Exited(_, code)) => {
                         if code != Some(0) {
                             bail!("cat exited with {code:?}");
