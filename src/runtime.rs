@@ -56,8 +56,8 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     );
 
     let colours = ctx.settings.colours;
-    let draw = |frame: &mut ratatui::Frame<'_>, app: &crate::app::App| {
-        crate::ui::draw(frame, app);
+    let draw = |frame: &mut ratatui::Frame<'_>, app: &crate::app::App, screens: &Effects| {
+        crate::ui::draw(frame, app, screens);
         if !colours.truecolor {
             crate::ui::colours::lower_to_256(frame.buffer_mut());
         }
@@ -87,7 +87,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
             for view in runtime.views() {
                 view.take_dirty();
             }
-            if let Err(e) = tui.draw(|frame| draw(frame, &app)) {
+            if let Err(e) = tui.draw(|frame| draw(frame, &app, &runtime)) {
                 broken = Some(e.into());
                 break true;
             }
@@ -103,7 +103,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
                 }
                 None => break true,
             },
-            Some(notice) = notices.recv() => held.take(notice).map(on_notice),
+            Some(notice) = notices.recv() => held.take(notice).map(|n| on_notice(&runtime, n)),
             () = tokio::time::sleep_until(next_hold.map_or_else(Instant::now, Instant::from_std)),
                 if next_hold.is_some() => held.show_expired(&runtime),
             Some(msg) = messages.recv() => on_message(&mut runtime, &app, msg),
@@ -127,7 +127,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     };
     if teardown && runtime.has_bottles() && broken.is_none() {
         app.info("removing bottles…");
-        let _ = tui.draw(|frame| draw(frame, &app));
+        let _ = tui.draw(|frame| draw(frame, &app, &runtime));
     }
     let problem = match tokio::time::timeout(TEARDOWN_TIMEOUT, runtime.shutdown(teardown)).await {
         Ok(Ok(())) => None,
@@ -194,13 +194,21 @@ fn translate(event: TermEvent) -> Option<Event> {
     }
 }
 
-fn on_notice(notice: SessionNotice) -> Event {
+/// A session's notice as the model's event; output carries the screen's
+/// scrollback now, so the model scrolls by what is there.
+fn on_notice(runtime: &Effects, notice: SessionNotice) -> Event {
+    let output = |id, bell| Event::SessionOutput {
+        id,
+        bell,
+        lines: runtime
+            .view_of(id)
+            .map(|view| view.scroll_state())
+            .unwrap_or_default(),
+    };
     match notice {
         // A held update changes nothing until the loop shows it.
-        SessionNotice::Output(id) | SessionNotice::Held(id, _) => {
-            Event::SessionOutput { id, bell: false }
-        }
-        SessionNotice::Bell(id) => Event::SessionOutput { id, bell: true },
+        SessionNotice::Output(id) | SessionNotice::Held(id, _) => output(id, false),
+        SessionNotice::Bell(id) => output(id, true),
         SessionNotice::Exited(id, code) => Event::SessionExited { id, code },
     }
 }
@@ -239,7 +247,7 @@ impl HeldUpdates {
                 .view_of(id)
                 .is_some_and(|view| view.expire_sync(now))
             {
-                return Some(Event::SessionOutput { id, bell: false });
+                return Some(on_notice(runtime, SessionNotice::Output(id)));
             }
         }
         None
@@ -250,7 +258,7 @@ impl HeldUpdates {
 /// not shown only matters when it changes the tab's markers; a busy hidden
 /// agent must not cost a frame per write.
 fn changes_screen(app: &App, event: &Event) -> bool {
-    let Event::SessionOutput { id, bell } = event else {
+    let Event::SessionOutput { id, bell, .. } = event else {
         return true;
     };
     let shown = app.tab().is_some_and(|t| t.id == *id);
@@ -295,7 +303,11 @@ mod tests {
         let mut a = app();
         let hidden = running(&mut a, "alpha", "");
         let shown = running(&mut a, "beta", "");
-        let output = |id, bell| Event::SessionOutput { id, bell };
+        let output = |id, bell| Event::SessionOutput {
+            id,
+            bell,
+            lines: crate::session::ScrollState::default(),
+        };
         assert!(changes_screen(&a, &output(shown, false)));
         assert!(
             changes_screen(&a, &output(hidden, false)),

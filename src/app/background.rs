@@ -9,9 +9,9 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
     let watching = |id| current == Some(id);
     let in_terminal = app.focus == Focus::Terminal;
     match event {
-        Event::SessionOutput { id, bell } => {
+        Event::SessionOutput { id, bell, lines } => {
             if let Some(tab) = app.tab_by_id(id) {
-                tab.keep_place();
+                tab.lines = lines;
                 if !watching(id) {
                     tab.unseen_output = true;
                 }
@@ -37,10 +37,10 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
                 }
             }
         }
-        Event::Launched { id, view } => {
+        Event::Launched { id } => {
             if let Some(tab) = app.tab_by_id(id) {
                 tab.state = TabState::Running;
-                tab.view = Some(view);
+                tab.terminal = true;
             }
         }
         Event::LaunchFailed { id, reason } => {
@@ -132,7 +132,7 @@ fn on_exit(app: &mut App, id: BottleId, code: Option<i32>) {
     let watched = app.tab().is_some_and(|t| t.id == id) && app.focus == Focus::Terminal;
     if let Some(tab) = app.tab_by_id(id) {
         // A reopened terminal that ended at once is still launching.
-        let reopening = tab.view.is_some() && matches!(tab.state, TabState::Launching(_));
+        let reopening = tab.terminal && matches!(tab.state, TabState::Launching(_));
         if tab.state == TabState::Running || reopening {
             tab.state = TabState::Exited(code);
             tab.needs_attention = !watched;
@@ -166,7 +166,7 @@ fn on_kill_done(app: &mut App, id: BottleId, result: Result<(), String>) {
             app.current_tab = shown
                 .and_then(|s| app.tabs.iter().position(|t| t.id == s))
                 .unwrap_or_else(|| app.current_tab.min(app.tabs.len().saturating_sub(1)));
-            if app.focus == Focus::Terminal && app.tab().is_none_or(|t| t.view.is_none()) {
+            if app.focus == Focus::Terminal && app.tab().is_none_or(|t| !t.terminal) {
                 app.focus = Focus::Agents;
             }
             app.info(format!("{} removed", agent.unwrap_or_default()));

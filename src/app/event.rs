@@ -6,7 +6,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::docker::bottle::LaunchStep;
 use crate::egress::log::LogLine;
 use crate::manifest::ResolvedAgent;
-use crate::session::TermView;
+use crate::session::ScrollState;
 
 /// Identifies one launched bottle for the lifetime of the dashboard; its
 /// terminal session has the same id.
@@ -87,10 +87,12 @@ pub enum Event {
         cols: u16,
         rows: u16,
     },
-    /// A session's screen changed; `bell` when the child rang since last time.
+    /// A session's screen changed; `bell` when the child rang since last
+    /// time; `lines`, its scrollback now.
     SessionOutput {
         id: BottleId,
         bell: bool,
+        lines: ScrollState,
     },
     SessionExited {
         id: BottleId,
@@ -108,7 +110,6 @@ pub enum Event {
     /// The bottle runs and its terminal session started.
     Launched {
         id: BottleId,
-        view: TermView,
     },
     LaunchFailed {
         id: BottleId,
@@ -156,9 +157,7 @@ pub enum Event {
 #[derive(Debug, PartialEq)]
 pub enum Effect {
     /// Resolve an agent against the manifest and the host environment.
-    Resolve {
-        agent: String,
-    },
+    Resolve { agent: String },
     /// Launch a bottle and start its terminal at this PTY size.
     Launch {
         id: BottleId,
@@ -168,23 +167,16 @@ pub enum Effect {
         answers: Vec<(String, Secret)>,
     },
     /// End the terminal session and remove the bottle.
-    Kill {
-        id: BottleId,
-    },
-    Write {
-        id: BottleId,
-        bytes: Vec<u8>,
-    },
+    Kill { id: BottleId },
+    /// A key typed into the tab's terminal; the runtime turns it into the
+    /// bytes the child expects, by the modes its screen is in.
+    Key { id: BottleId, key: KeyEvent },
+    /// Text pasted into the tab's terminal (bracketed when the child asked).
+    Paste { id: BottleId, text: String },
     /// Resize every terminal session (PTY and screen).
-    ResizeSessions {
-        rows: u16,
-        cols: u16,
-    },
+    ResizeSessions { rows: u16, cols: u16 },
     /// Add `host` to the bottle's allowlist and reload its sidecar.
-    AllowHost {
-        id: BottleId,
-        host: String,
-    },
+    AllowHost { id: BottleId, host: String },
     /// Add `host` to `bottles.<bottle>.egress.allowlist` in the manifest
     /// `file`, keeping the rest of the file as it is.
     SaveAllowHost {
@@ -194,21 +186,11 @@ pub enum Effect {
     },
     /// Start the bottle's stopped egress sidecar again (same config, same
     /// addresses) and follow its log.
-    RestartSidecar {
-        id: BottleId,
-    },
+    RestartSidecar { id: BottleId },
     /// Open a new terminal in a bottle whose terminal ended.
-    Reopen {
-        id: BottleId,
-        rows: u16,
-        cols: u16,
-    },
+    Reopen { id: BottleId, rows: u16, cols: u16 },
     /// Remove these leftover sessions.
-    RemoveLeftovers {
-        sessions: Vec<String>,
-    },
+    RemoveLeftovers { sessions: Vec<String> },
     /// Leave; remove the bottles first when `teardown`.
-    Quit {
-        teardown: bool,
-    },
+    Quit { teardown: bool },
 }

@@ -1,5 +1,7 @@
 //! States for tests of the model and of the drawing.
 
+use std::collections::HashMap;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 
@@ -141,8 +143,39 @@ pub fn running(app: &mut App, agent: &str, text: &str) -> u64 {
     let (rows, cols) = app.areas().pty_size();
     let view = TermView::new(rows, cols);
     view.feed(text.as_bytes());
-    update(app, Event::Launched { id, view });
+    SCREENS.with(|screens| screens.borrow_mut().insert(id, view.clone()));
+    update(app, Event::Launched { id });
+    update(app, output(id, false));
     id
+}
+
+thread_local! {
+    /// The screens of the tabs `running` made, as the runtime would hold
+    /// them (each test runs on a thread of its own).
+    static SCREENS: std::cell::RefCell<HashMap<u64, TermView>> = std::cell::RefCell::default();
+}
+
+/// The screens of this test's tabs, to draw them.
+pub fn screens() -> HashMap<u64, TermView> {
+    SCREENS.with(|screens| screens.borrow().clone())
+}
+
+/// The screen of one of this test's tabs.
+pub fn screen(id: u64) -> TermView {
+    SCREENS.with(|screens| screens.borrow()[&id].clone())
+}
+
+/// The output event the runtime sends for tab `id`: its screen's scrollback
+/// now rides along.
+pub fn output(id: u64, bell: bool) -> Event {
+    let lines = SCREENS.with(|screens| {
+        screens
+            .borrow()
+            .get(&id)
+            .map(TermView::scroll_state)
+            .unwrap_or_default()
+    });
+    Event::SessionOutput { id, bell, lines }
 }
 
 pub fn blocked(host: &str, time: &str) -> LogLine {

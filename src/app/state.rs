@@ -7,7 +7,7 @@ use super::event::{BottleId, EngineStatus, Leftover, Progress, Secret};
 use super::keymap::EscapeKey;
 use super::layout::Areas;
 use crate::manifest::{AllowEntry, ResolvedAgent};
-use crate::session::TermView;
+use crate::session::ScrollState;
 
 /// One agent of the manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,18 +61,20 @@ pub struct Tab {
     pub agent: String,
     pub bottle: String,
     pub state: TabState,
-    pub view: Option<TermView>,
+    /// Its terminal session runs (the screen itself is the runtime's: the
+    /// model holds no live state).
+    pub terminal: bool,
     /// The child wrote something while another tab was shown.
     pub unseen_output: bool,
     /// The child rang the bell (or ended) while not being watched.
     /// Claude rings the bell when it waits for the user (its terminal-bell
     /// notification channel), which is the one signal that does not guess.
     pub needs_attention: bool,
-    /// Lines scrolled back from the live screen, when the user last
-    /// scrolled (see [`Tab::scroll_now`]).
-    pub scroll: usize,
-    /// The view's count of lines scrolled off when `scroll` was set.
-    pub scroll_mark: u64,
+    /// Scrolled back: the line (counted among all that ever scrolled off)
+    /// at the top of the pane; `None` shows the live screen.
+    pub scroll_anchor: Option<u64>,
+    /// The screen's scrollback, as of its last output event.
+    pub lines: ScrollState,
     pub egress: EgressLog,
     /// The effective allowlist at launch, with origins.
     pub allowlist: Vec<AllowEntry>,
@@ -95,34 +97,31 @@ impl Tab {
             .collect()
     }
 
-    /// Lines back the pane shows now: where the user scrolled to, moved back
-    /// by every line that scrolled off since, so that the text in view
-    /// stays put while output arrives (as in tmux's copy mode). 0 is the
-    /// live screen, which follows the output.
+    /// Lines back the pane shows, by what the model last heard of the
+    /// screen (the drawing uses the screen's own count, [`Self::lines_back`]).
     pub fn scroll_now(&self) -> usize {
-        let Some(view) = self.view.as_ref().filter(|_| self.scroll > 0) else {
+        self.lines_back(self.lines)
+    }
+
+    /// Lines back from the live screen, given the screen's scrollback now:
+    /// the anchored line stays at the top while output scrolls more lines
+    /// off (as in tmux's copy mode), and never beyond what is kept.
+    pub fn lines_back(&self, lines: ScrollState) -> usize {
+        let Some(anchor) = self.scroll_anchor else {
             return 0;
         };
-        let state = view.scroll_state();
-        let since = state.scrolled_off.saturating_sub(self.scroll_mark);
-        let since = usize::try_from(since).unwrap_or(usize::MAX);
-        self.scroll.saturating_add(since).min(state.available)
+        let back = usize::try_from(lines.scrolled_off.saturating_sub(anchor)).unwrap_or(usize::MAX);
+        back.min(lines.available)
     }
 
-    /// Shows the pane `lines` back from the live screen, from now on.
+    /// Shows the pane `lines` back from the live screen (0: the live
+    /// screen), from now on.
     pub fn set_scroll(&mut self, lines: usize) {
-        self.scroll = lines;
-        self.scroll_mark = self
-            .view
-            .as_ref()
-            .map_or(0, |view| view.scroll_state().scrolled_off);
-    }
-
-    /// Takes in the lines that scrolled off since the scroll was set.
-    pub fn keep_place(&mut self) {
-        if self.scroll > 0 {
-            self.set_scroll(self.scroll_now());
-        }
+        self.scroll_anchor = (lines > 0).then(|| {
+            self.lines
+                .scrolled_off
+                .saturating_sub(u64::try_from(lines).unwrap_or(u64::MAX))
+        });
     }
 }
 

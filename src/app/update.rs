@@ -10,7 +10,6 @@ use super::state::{App, Focus, Modal, PendingLaunch, Tab, TabState};
 use crate::egress::allow_match::covering_entry;
 use crate::egress::denial::{DenialKind, advice};
 use crate::egress::propose::Proposal;
-use crate::session::keys::{InputModes, encode_key, encode_paste};
 
 /// Lines one wheel notch scrolls.
 const WHEEL_LINES: usize = 3;
@@ -76,16 +75,12 @@ fn on_terminal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
             let Some(tab) = app.tab_mut() else {
                 return Vec::new();
             };
-            let modes = tab
-                .view
-                .as_ref()
-                .map_or(InputModes::default(), crate::session::TermView::modes);
             // Typing returns to the live screen, as in any terminal.
-            tab.scroll = 0;
-            match encode_key(key, modes) {
-                Some(bytes) => vec![Effect::Write { id: tab.id, bytes }],
-                None => Vec::new(),
-            }
+            tab.scroll_anchor = None;
+            vec![Effect::Key {
+                id: tab.id,
+                key: *key,
+            }]
         }
     }
 }
@@ -103,14 +98,10 @@ fn on_paste(app: &mut App, text: &str) -> Vec<Effect> {
     let Some(tab) = app.tab_mut() else {
         return Vec::new();
     };
-    let modes = tab
-        .view
-        .as_ref()
-        .map_or(InputModes::default(), crate::session::TermView::modes);
-    tab.scroll = 0;
-    vec![Effect::Write {
+    tab.scroll_anchor = None;
+    vec![Effect::Paste {
         id: tab.id,
-        bytes: encode_paste(text, modes),
+        text: text.to_owned(),
     }]
 }
 
@@ -213,9 +204,9 @@ fn restart_sidecar(app: &mut App) -> Vec<Effect> {
 
 fn enter_terminal(app: &mut App) -> Vec<Effect> {
     match app.tab_mut() {
-        Some(tab) if tab.view.is_some() && tab.state == TabState::Running => {
+        Some(tab) if tab.terminal && tab.state == TabState::Running => {
             tab.needs_attention = false;
-            tab.scroll = 0;
+            tab.scroll_anchor = None;
             app.focus = Focus::Terminal;
         }
         Some(tab) if matches!(tab.state, TabState::Exited(_)) => {
@@ -313,11 +304,11 @@ pub(super) fn start_launch(app: &mut App, pending: PendingLaunch) -> Vec<Effect>
         state: TabState::Launching(Progress::Step(
             crate::docker::bottle::LaunchStep::CheckingRuntime,
         )),
-        view: None,
+        terminal: false,
         unseen_output: false,
         needs_attention: false,
-        scroll: 0,
-        scroll_mark: 0,
+        scroll_anchor: None,
+        lines: crate::session::ScrollState::default(),
         egress: super::egress_log::EgressLog::default(),
         allowlist: pending.resolved.allowlist.clone(),
         allowed_here: Vec::new(),
@@ -407,10 +398,7 @@ fn page(app: &App) -> usize {
 
 fn scroll(app: &mut App, lines: usize, back: bool) {
     let Some(tab) = app.tab_mut() else { return };
-    let available = tab
-        .view
-        .as_ref()
-        .map_or(0, crate::session::TermView::scrollback_available);
+    let available = tab.lines.available;
     let now = tab.scroll_now();
     tab.set_scroll(if back {
         (now + lines).min(available)

@@ -3,7 +3,9 @@
 use crossterm::event::{KeyCode, MouseEvent, MouseEventKind};
 
 use super::event::Leftover;
-use super::fixtures::{app, blocked, ch, ctrl, key, opened, resolved, running, shift};
+use super::fixtures::{
+    app, blocked, ch, ctrl, key, opened, output, resolved, running, screen, shift,
+};
 use super::*;
 
 #[test]
@@ -176,22 +178,10 @@ fn tabs_switch_with_tab_backtab_and_digits_and_clear_markers() {
     let first = running(&mut a, "alpha", "one");
     let second = running(&mut a, "beta", "two");
     assert_eq!(a.current_tab, 1);
-    update(
-        &mut a,
-        Event::SessionOutput {
-            id: first,
-            bell: true,
-        },
-    );
+    update(&mut a, output(first, true));
     assert!(a.tabs[0].unseen_output && a.tabs[0].needs_attention);
     assert_eq!(a.agent_status("alpha"), AgentStatus::NeedsAttention);
-    update(
-        &mut a,
-        Event::SessionOutput {
-            id: second,
-            bell: false,
-        },
-    );
+    update(&mut a, output(second, false));
     assert!(!a.tabs[1].unseen_output, "the shown tab is being watched");
     update(&mut a, key(KeyCode::Tab));
     assert_eq!(a.current_tab, 0);
@@ -215,24 +205,15 @@ fn i_enters_the_terminal_and_the_chord_leaves_it() {
     update(&mut a, ch('i'));
     assert_eq!(a.focus, Focus::Terminal);
     // Dashboard keys are the agent's now.
-    assert_eq!(
-        update(&mut a, ch('q')),
-        vec![Effect::Write {
-            id,
-            bytes: b"q".to_vec()
-        }]
-    );
-    assert_eq!(
-        update(&mut a, ctrl('c')),
-        vec![Effect::Write { id, bytes: vec![3] }]
-    );
-    assert_eq!(
-        update(&mut a, key(KeyCode::Up)),
-        vec![Effect::Write {
-            id,
-            bytes: b"\x1b[A".to_vec()
-        }]
-    );
+    for typed in [ch('q'), ctrl('c'), key(KeyCode::Up)] {
+        let Event::Key(pressed) = typed else {
+            panic!("{typed:?}")
+        };
+        assert_eq!(
+            update(&mut a, typed),
+            vec![Effect::Key { id, key: pressed }]
+        );
+    }
     assert!(update(&mut a, ctrl(']')).is_empty());
     assert_eq!(a.focus, Focus::Agents);
     update(&mut a, ch('i'));
@@ -241,22 +222,17 @@ fn i_enters_the_terminal_and_the_chord_leaves_it() {
 }
 
 #[test]
-fn terminal_keys_follow_the_childs_modes() {
+fn pasted_text_goes_to_the_terminal_as_text() {
+    // Its bytes (bracketed or not) are the runtime's to make, by the
+    // child's modes: `session::keys` tests them.
     let mut a = app();
-    let id = running(&mut a, "alpha", "\x1b[?1h\x1b[?2004h");
+    let id = running(&mut a, "alpha", "$ ");
     update(&mut a, ch('i'));
     assert_eq!(
-        update(&mut a, key(KeyCode::Up)),
-        vec![Effect::Write {
-            id,
-            bytes: b"\x1bOA".to_vec()
-        }]
-    );
-    assert_eq!(
         update(&mut a, Event::Paste("ls\n".into())),
-        vec![Effect::Write {
+        vec![Effect::Paste {
             id,
-            bytes: b"\x1b[200~ls\r\x1b[201~".to_vec()
+            text: "ls\n".into()
         }]
     );
 }
@@ -271,9 +247,9 @@ fn scrolling_in_the_terminal_and_on_the_dashboard() {
     let id = running(&mut a, "alpha", &lines);
     update(&mut a, shift(KeyCode::PageUp));
     let page = usize::from(a.areas().pty_size().0 / 2);
-    assert_eq!(a.tabs[0].scroll, page);
+    assert_eq!(a.tabs[0].scroll_now(), page);
     update(&mut a, shift(KeyCode::PageDown));
-    assert_eq!(a.tabs[0].scroll, 0);
+    assert_eq!(a.tabs[0].scroll_now(), 0);
     let wheel = |kind| {
         Event::Mouse(MouseEvent {
             kind,
@@ -283,25 +259,33 @@ fn scrolling_in_the_terminal_and_on_the_dashboard() {
         })
     };
     update(&mut a, wheel(MouseEventKind::ScrollUp));
-    assert_eq!(a.tabs[0].scroll, 3);
+    assert_eq!(a.tabs[0].scroll_now(), 3);
     update(&mut a, ch('i'));
     assert_eq!(
-        a.tabs[0].scroll, 0,
+        a.tabs[0].scroll_now(),
+        0,
         "entering the terminal shows the live screen"
     );
     update(&mut a, shift(KeyCode::PageUp));
     update(&mut a, shift(KeyCode::PageUp));
-    assert_eq!(a.tabs[0].scroll, 2 * page);
+    assert_eq!(a.tabs[0].scroll_now(), 2 * page);
     update(&mut a, ch('x'));
-    assert_eq!(a.tabs[0].scroll, 0, "typing returns to the live screen");
+    assert_eq!(
+        a.tabs[0].scroll_now(),
+        0,
+        "typing returns to the live screen"
+    );
     for _ in 0..100 {
         update(&mut a, wheel(MouseEventKind::ScrollUp));
     }
-    let available = a.tabs[0].view.as_ref().unwrap().scrollback_available();
-    assert_eq!(a.tabs[0].scroll, available, "never past the oldest line");
+    let available = screen(id).scrollback_available();
+    assert_eq!(
+        a.tabs[0].scroll_now(),
+        available,
+        "never past the oldest line"
+    );
     update(&mut a, wheel(MouseEventKind::ScrollDown));
-    assert_eq!(a.tabs[0].scroll, available - 3);
-    let _ = id;
+    assert_eq!(a.tabs[0].scroll_now(), available - 3);
 }
 
 #[test]
@@ -689,12 +673,12 @@ fn a_configured_escape_key_leaves_and_ctrl_bracket_then_reaches_the_agent() {
     let id = running(&mut a, "alpha", "$ ");
     update(&mut a, ch('i'));
     assert_eq!(a.focus, Focus::Terminal);
+    let Event::Key(pressed) = ctrl(']') else {
+        unreachable!()
+    };
     assert_eq!(
         update(&mut a, ctrl(']')),
-        vec![Effect::Write {
-            id,
-            bytes: vec![0x1d]
-        }]
+        vec![Effect::Key { id, key: pressed }]
     );
     assert_eq!(a.focus, Focus::Terminal);
     assert!(update(&mut a, ctrl('b')).is_empty());
@@ -809,22 +793,19 @@ fn a_scrolled_back_pane_stays_on_its_text_while_output_arrives() {
     };
     let id = running(&mut a, "alpha", &numbered(0, 200));
     update(&mut a, shift(KeyCode::PageUp));
+    // As the pane draws it: back by the screen's count now.
     let first_row = |a: &App| {
-        let tab = &a.tabs[0];
-        let lines = tab.view.as_ref().unwrap().scrolled_lines(tab.scroll_now());
-        lines[0].to_string()
+        let view = screen(id);
+        let back = a.tabs[0].lines_back(view.scroll_state());
+        view.scrolled_lines(back)[0].to_string()
     };
     let before = first_row(&a);
     let back = a.tabs[0].scroll_now();
     assert!(before.starts_with("line "), "{before:?}");
 
-    a.tabs[0]
-        .view
-        .as_ref()
-        .unwrap()
-        .feed(numbered(200, 250).as_bytes());
+    screen(id).feed(numbered(200, 250).as_bytes());
     assert_eq!(first_row(&a), before, "drawn before the notice is handled");
-    update(&mut a, Event::SessionOutput { id, bell: false });
+    update(&mut a, output(id, false));
     assert_eq!(first_row(&a), before, "after the notice");
     assert_eq!(a.tabs[0].scroll_now(), back + 50);
 
@@ -835,12 +816,8 @@ fn a_scrolled_back_pane_stays_on_its_text_while_output_arrives() {
 
     // Back at the live screen, output moves the view as usual.
     update(&mut a, ch('i'));
-    a.tabs[0]
-        .view
-        .as_ref()
-        .unwrap()
-        .feed(numbered(250, 260).as_bytes());
-    update(&mut a, Event::SessionOutput { id, bell: false });
+    screen(id).feed(numbered(250, 260).as_bytes());
+    update(&mut a, output(id, false));
     assert_eq!(a.tabs[0].scroll_now(), 0);
 }
 
@@ -962,5 +939,43 @@ fn p_shows_the_allowlist_proposal_and_changes_nothing() {
     assert!(
         text.starts_with("No allowlist entries to propose") && text.contains("1 private address"),
         "{text}"
+    );
+}
+
+/// The model holds no live state: two copies given the same events make
+/// the same effects and end the same, however the screens behind them move.
+#[test]
+fn update_is_a_function_of_the_model_and_the_event() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "$ ");
+    let mut b = a.clone();
+    // What the runtime's screen does now reaches neither copy.
+    screen(id).feed(b"\x1b[?1h more output\r\n".repeat(100).as_slice());
+    let events = || {
+        vec![
+            shift(KeyCode::PageUp),
+            ch('i'),
+            key(KeyCode::Up),
+            Event::Paste("ls".into()),
+            ctrl(']'),
+            ch('e'),
+            Event::Egress {
+                id,
+                line: blocked("evil.example", "2026-04-28T15:05:20Z"),
+            },
+        ]
+    };
+    let (mut from_a, mut from_b) = (Vec::new(), Vec::new());
+    for (event_a, event_b) in events().into_iter().zip(events()) {
+        from_a.push(update(&mut a, event_a));
+        from_b.push(update(&mut b, event_b));
+    }
+    assert_eq!(from_a, from_b);
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    assert!(
+        from_a
+            .iter()
+            .flatten()
+            .any(|e| matches!(e, Effect::Key { .. }))
     );
 }

@@ -17,6 +17,7 @@ use crate::egress::config::SidecarSettings;
 use crate::manifest::edit::add_allow_host_to_file;
 use crate::manifest::{ResolvedAgent, ResolvedEnvValue};
 use crate::session::exec_plan::ExecPlan;
+use crate::session::keys::{InputModes, encode_key, encode_paste};
 use crate::session::{Session, SessionNotice};
 use crate::settings::{CLAUDE_TOKEN_VAR, Settings};
 
@@ -72,6 +73,12 @@ impl Drop for LiveBottle {
     }
 }
 
+impl crate::ui::Screens for Effects {
+    fn screen(&self, id: BottleId) -> Option<crate::session::TermView> {
+        self.view_of(id)
+    }
+}
+
 /// Runs the model's effects: owns the engine connection and every live bottle.
 pub struct Effects {
     pub ctx: DashboardContext,
@@ -110,6 +117,21 @@ impl Effects {
             .filter_map(|live| live.session.as_ref().map(Session::view))
     }
 
+    /// Writes to a bottle's terminal what `bytes` makes of the modes its
+    /// screen is in (application cursor keys, bracketed paste).
+    fn write(&self, id: BottleId, bytes: impl FnOnce(InputModes) -> Vec<u8>) {
+        let Some(session) = self.bottles.get(&id).and_then(|l| l.session.as_ref()) else {
+            return;
+        };
+        let bytes = bytes(session.view().modes());
+        if bytes.is_empty() {
+            return;
+        }
+        if let Err(e) = session.write(bytes) {
+            self.send(Event::Failure(e.to_string()));
+        }
+    }
+
     /// The screen of one bottle's terminal, when it is open.
     pub fn view_of(&self, id: BottleId) -> Option<crate::session::TermView> {
         self.bottles.get(&id)?.session.as_ref().map(Session::view)
@@ -138,12 +160,10 @@ impl Effects {
                 answers,
             } => self.launch(id, resolved, &answers),
             Effect::Kill { id } => self.kill(id),
-            Effect::Write { id, bytes } => {
-                let session = self.bottles.get(&id).and_then(|l| l.session.as_ref());
-                if let Some(Err(e)) = session.map(|s| s.write(bytes)) {
-                    self.send(Event::Failure(e.to_string()));
-                }
+            Effect::Key { id, key } => {
+                self.write(id, |modes| encode_key(&key, modes).unwrap_or_default());
             }
+            Effect::Paste { id, text } => self.write(id, |modes| encode_paste(&text, modes)),
             Effect::ResizeSessions { rows, cols } => {
                 let sessions = self.bottles.values().filter_map(|l| l.session.as_ref());
                 for session in sessions {
@@ -277,11 +297,10 @@ impl Effects {
         self.follow_egress(id, 0);
         match result {
             Ok(session) => {
-                let view = session.view();
                 if let Some(live) = self.bottles.get_mut(&id) {
                     live.session = Some(session);
                 }
-                Some(Event::Launched { id, view })
+                Some(Event::Launched { id })
             }
             Err(e) => Some(Event::LaunchFailed {
                 id,
@@ -414,9 +433,8 @@ impl Effects {
         }
         match Session::spawn(id, &spec, self.notices.clone()) {
             Ok(session) => {
-                let view = session.view();
                 live.session = Some(session);
-                self.send(Event::Launched { id, view });
+                self.send(Event::Launched { id });
             }
             Err(e) => {
                 self.send(Event::SessionExited { id, code: None });

@@ -225,7 +225,7 @@ pub struct Fed {
 }
 
 /// See [`TermView::scroll_state`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ScrollState {
     /// Lines of scrollback above the screen.
     pub available: usize,

@@ -17,18 +17,35 @@ mod status;
 mod tabs;
 mod terminal;
 
+use std::collections::HashMap;
+
+use crate::app::BottleId;
+use crate::session::TermView;
 use ratatui::Frame;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::app::App;
 
 /// Draws the whole dashboard.
-pub fn draw(frame: &mut Frame<'_>, app: &App) {
+/// The live screens of the bottles' terminals, by bottle: the runtime holds
+/// them, and hands them to the drawing beside the model (which holds no
+/// live state).
+pub trait Screens {
+    fn screen(&self, id: BottleId) -> Option<TermView>;
+}
+
+impl Screens for HashMap<BottleId, TermView> {
+    fn screen(&self, id: BottleId) -> Option<TermView> {
+        self.get(&id).cloned()
+    }
+}
+
+pub fn draw(frame: &mut Frame<'_>, app: &App, screens: &impl Screens) {
     let areas = app.areas();
     let buf = frame.buffer_mut();
     tabs::draw(app, areas.tabs, buf);
     agents::draw(app, areas.agents, buf);
-    terminal::draw(app, areas.terminal, buf);
+    terminal::draw(app, screens, areas.terminal, buf);
     if let Some(area) = areas.egress {
         egress::draw(app, area, buf);
     }

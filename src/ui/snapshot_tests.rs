@@ -7,14 +7,17 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 
-use crate::app::fixtures::{app, blocked, ch, key, opened, resolved, running};
+use crate::app::fixtures::{app, blocked, ch, key, opened, output, resolved, running};
 use crate::app::{App, EngineStatus, Event, ManifestProblem, update};
 use crate::egress::log::{LogLine, parse_line};
 
 fn render(app: &App) -> Terminal<TestBackend> {
     let mut terminal =
         Terminal::new(TestBackend::new(app.screen.width, app.screen.height)).unwrap();
-    terminal.draw(|frame| super::draw(frame, app)).unwrap();
+    let screens = crate::app::fixtures::screens();
+    terminal
+        .draw(|frame| super::draw(frame, app, &screens))
+        .unwrap();
     terminal
 }
 
@@ -90,13 +93,7 @@ fn running_tabs_with_markers() {
         "\x1b[32magent@alpha\x1b[0m:~/work$ ls\r\nsrc  Cargo.toml\r\n$ ",
     );
     running(&mut a, "beta", "beta is thinking…");
-    update(
-        &mut a,
-        Event::SessionOutput {
-            id: first,
-            bell: true,
-        },
-    );
+    update(&mut a, output(first, true));
     let t = render(&a);
     let s = text(&t);
     assert!(s.contains(" 1 alpha !"), "{s}");

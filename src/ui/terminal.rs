@@ -7,22 +7,41 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use tui_term::widget::{Cursor, PseudoTerminal};
 
+use super::Screens;
 use crate::app::keymap::EscapeKey;
 use crate::app::{App, EngineStatus, Focus, Tab};
+use crate::session::TermView;
 
-pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
+pub fn draw(app: &App, screens: &impl Screens, area: Rect, buf: &mut Buffer) {
     let focused = app.focus == Focus::Terminal && app.modal.is_none();
     match app.tab() {
-        Some(tab) => draw_tab(tab, focused.then_some(app.escape_key), area, buf),
+        Some(tab) => {
+            let view = screens.screen(tab.id).filter(|_| tab.terminal);
+            draw_tab(
+                tab,
+                view.as_ref(),
+                focused.then_some(app.escape_key),
+                area,
+                buf,
+            );
+        }
         None => draw_setup(app, area, buf),
     }
 }
 
 /// `typing`: the terminal has the focus, and this chord leaves it.
-fn draw_tab(tab: &Tab, typing: Option<EscapeKey>, area: Rect, buf: &mut Buffer) {
+fn draw_tab(
+    tab: &Tab,
+    view: Option<&TermView>,
+    typing: Option<EscapeKey>,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let focused = typing.is_some();
     let (state, _) = super::agents::describe(&tab.status());
-    let scroll = tab.scroll_now();
+    // Counted on the screen as it is now: output since the model last heard
+    // moves the view back with its text.
+    let scroll = view.map_or(0, |v| tab.lines_back(v.scroll_state()));
     let scrolled = if scroll > 0 {
         format!("· {scroll} lines back ")
     } else {
@@ -45,7 +64,7 @@ fn draw_tab(tab: &Tab, typing: Option<EscapeKey>, area: Rect, buf: &mut Buffer) 
         .title(title)
         .title_bottom(Line::from(hint).right_aligned())
         .border_style(super::focused_border(focused));
-    let Some(view) = &tab.view else {
+    let Some(view) = view else {
         let text = match &tab.status() {
             crate::app::AgentStatus::Failed(reason) => {
                 format!("The launch failed:\n\n{reason}\n\nx removes what is left of the bottle.")
