@@ -1,4 +1,5 @@
-//! `KnownHostKey` checks: a `known_hosts` line of exactly `host keytype base64`.
+//! `KnownHostKey` checks: a `known_hosts` line of exactly `host keytype base64`,
+//! whose key `ssh-key` parses as ssh would.
 
 use super::fields::Problem;
 
@@ -56,20 +57,19 @@ pub fn check_known_host_key(line: &str, hostname: &str, port: Option<u16>) -> Re
     let Some(bytes) = decode_base64(blob) else {
         return Err(Problem::new("the key (third field) is not valid base64").hint(how));
     };
-    // The key blob starts with its own type as an SSH string: u32 length, then the name.
-    let inner = bytes
-        .get(..4)
-        .and_then(|len| {
-            let n = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-            bytes.get(4..4 + n)
-        })
-        .and_then(|name| std::str::from_utf8(name).ok());
-    if inner != Some(key_type) {
+    // The blob is parsed as ssh would: its own algorithm name, then the key
+    // itself (a point on the curve, a modulus), each checked.
+    let key = ssh_key::PublicKey::from_bytes(&bytes).map_err(|e| {
+        Problem::new(format!(
+            "the key data is not a valid `{key_type}` key ({e})"
+        ))
+        .hint(how)
+    })?;
+    let inner = key.algorithm();
+    if inner.as_str() != key_type {
         return Err(Problem::new(format!(
-            "the key data is not an `{key_type}` key{}",
-            inner
-                .map(|t| format!(" (it says `{}`)", super::fields::shown(t)))
-                .unwrap_or_default()
+            "the key data is not an `{key_type}` key (it says `{}`)",
+            super::fields::shown(inner.as_str())
         ))
         .hint(how));
     }
@@ -191,5 +191,51 @@ pub(crate) mod tests {
                 .message
                 .contains("hashed")
         );
+    }
+
+    #[test]
+    fn a_key_whose_data_is_broken_is_refused() {
+        let msg = |line: &str| check_known_host_key(line, "git.example.com", None).unwrap_err();
+        // The right type name, but 31 bytes of key where ed25519 has 32.
+        let mut blob = decode_base64(ED25519).unwrap();
+        blob.pop();
+        let short = base64(&blob);
+        let e = msg(&format!("git.example.com ssh-ed25519 {short}"));
+        assert!(e.message.contains("not a valid `ssh-ed25519` key"), "{e:?}");
+        // A P-256 key whose point is not on the curve's encoding.
+        let mut ecdsa = Vec::new();
+        for part in [&b"ecdsa-sha2-nistp256"[..], b"nistp256", &[0x04; 65]] {
+            ecdsa.extend_from_slice(&u32::try_from(part.len()).unwrap().to_be_bytes());
+            ecdsa.extend_from_slice(part);
+        }
+        let point = ecdsa.len() - 65;
+        ecdsa[point] = 0x09;
+        let e = msg(&format!(
+            "git.example.com ecdsa-sha2-nistp256 {}",
+            base64(&ecdsa)
+        ));
+        assert!(
+            e.message.contains("not a valid `ecdsa-sha2-nistp256` key"),
+            "{e:?}"
+        );
+    }
+
+    /// Standard padded base64, for building test keys.
+    fn base64(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let mut n = [0u8; 3];
+            n[..chunk.len()].copy_from_slice(chunk);
+            let v = u32::from_be_bytes([0, n[0], n[1], n[2]]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(char::from(ALPHABET[((v >> (18 - 6 * i)) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
     }
 }
