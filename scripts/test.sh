@@ -2,10 +2,36 @@
 # Runs everything CI runs, cheapest checks first: rustfmt, clippy, then every test,
 # including the ones that talk to a real Docker engine.
 #
+#   scripts/test.sh            every tier (what CI runs)
+#   scripts/test.sh offline    the library, the binaries and tests/ files that need no engine
+#   scripts/test.sh engine     tests/engine_*.rs: bottles on a real engine
+#   scripts/test.sh dashboard  tests/dashboard_*.rs: the real dashboard in tmux, on the engine
+#
 # Where no engine answers and this runs as root, it installs Debian's engine
 # (docker.io) if needed, starts dockerd, and stops it again at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tier=${1:-all}
+case "$tier" in
+all | offline | engine | dashboard) ;;
+*)
+    echo "test.sh: unknown tier '$tier'; use all, offline, engine or dashboard" >&2
+    exit 2
+    ;;
+esac
+
+# `--test NAME` for each tests/ file of the tier.
+tier_targets() {
+    local file name
+    for file in tests/*.rs; do
+        name=$(basename "$file" .rs)
+        case "$1:$name" in
+        engine:engine_* | dashboard:dashboard_*) printf -- '--test %s\n' "$name" ;;
+        offline:engine_* | offline:dashboard_*) ;;
+        offline:*) printf -- '--test %s\n' "$name" ;;
+        esac
+    done
+}
 
 started_dockerd=""
 cleanup() {
@@ -76,13 +102,25 @@ cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --all-targets --locked -- -D warnings
 ensure_test_tools
+if [ "$tier" = offline ]; then
+    echo "== tests (offline tier)"
+    # shellcheck disable=SC2046 # one word per target
+    cargo test --locked --lib --bins $(tier_targets offline)
+    exit 0
+fi
 ensure_engine
 echo "== test images"
 scripts/build-test-images.sh >/dev/null
-echo "== tests"
+echo "== tests ($tier)"
 # Engine tests must run, never skip: tell them an engine is guaranteed.
 export CLAUDE_BOTTLE_REQUIRE_ENGINE=1
-cargo test --locked --all-targets
+if [ "$tier" = all ]; then
+    cargo test --locked --all-targets
+else
+    # shellcheck disable=SC2046 # one word per target
+    cargo test --locked $(tier_targets "$tier")
+    exit 0
+fi
 if [ "${CLAUDE_BOTTLE_HEAVY:-0}" = 1 ]; then
     # 20 cycles of 16 bottles launched and killed by one dashboard (about
     # 8 minutes on 2 cores); the main run above did 2.
