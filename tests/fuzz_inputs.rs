@@ -14,6 +14,7 @@
 //! the run when no input completes for `STALL_LIMIT`. `scripts/fuzz.sh` runs 10^6 per target.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use claude_bottle::random::Seeded;
 use std::fmt::Write as _;
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -37,24 +38,20 @@ const PER_INPUT_LIMIT: Duration = Duration::from_secs(5);
 const STALL_LIMIT: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------
-// Randomness: splitmix64, seeded per input.
+// Randomness: the library's repeatable sequence, seeded per input.
 
-struct Rng(u64);
+struct Rng(Seeded);
 
 impl Rng {
     fn for_input(seed: u64, target: u64, index: u64) -> Self {
-        let mut r = Rng(seed ^ target.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        r.0 ^= r.next().wrapping_add(index);
+        let mut first = Seeded::new(seed ^ target.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut r = Rng(Seeded::new(first.next_u64().wrapping_add(index)));
         r.next();
         r
     }
 
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// `0..n`; `n` must not be 0.

@@ -435,12 +435,11 @@ mod tests {
             stream.push_str("\x1b[?2026l");
         }
         let view = TermView::new(rows, 30);
-        let mut seed = 0x2026_u64;
+        let mut random = crate::random::Seeded::new(0x2026);
         let mut rest = stream.as_bytes();
         let mut whole_frames = std::collections::BTreeSet::new();
         while !rest.is_empty() {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            let len = usize::try_from(1 + (seed >> 33) % 48)
+            let len = usize::try_from(1 + random.below(48))
                 .unwrap()
                 .min(rest.len());
             let (read, after) = rest.split_at(len);
@@ -566,13 +565,10 @@ mod tests {
     /// escapes. What is kept must be exactly what vt100 itself would keep.
     #[test]
     fn every_line_that_scrolls_off_is_kept_whatever_the_reads() {
-        let mut seed = 0x1234_5678_u64;
-        let mut next = move |n: u64| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) % n
-        };
+        let mut random = crate::random::Seeded::new(0x1234_5678);
+        let mut next = move |n: u64| random.below(n);
         let mut output = Vec::new();
-        for i in 0..3_000 {
+        for i in 0..3_500 {
             match next(12) {
                 0 => output.extend_from_slice(format!("\x1b[{}S", 1 + next(30)).as_bytes()),
                 1 => output.extend_from_slice(b"\x1bD\x1bE"),

@@ -1,5 +1,6 @@
 //! Deterministic workloads and a scratch directory.
 
+use claude_bottle::random::Seeded;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -34,16 +35,16 @@ impl Drop for WorkDir {
     }
 }
 
-/// A small linear congruential generator: the same bytes on every run.
-struct Lcg(u64);
+/// The same bytes on every run: the library's repeatable sequence.
+struct Rng(Seeded);
 
-impl Lcg {
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(Seeded::new(seed))
+    }
+
     fn next(&mut self) -> u32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        u32::try_from(self.0 >> 40).unwrap_or(0)
+        u32::try_from(self.0.next_u64() >> 40).unwrap_or(0)
     }
 
     fn below(&mut self, n: u32) -> u32 {
@@ -52,7 +53,7 @@ impl Lcg {
 }
 
 /// Words of printable ASCII separated by spaces, `width` columns in all.
-fn words(rng: &mut Lcg, width: usize, out: &mut String) {
+fn words(rng: &mut Rng, width: usize, out: &mut String) {
     let mut col = 0;
     while col < width {
         let len = (2 + rng.below(9) as usize).min(width - col);
@@ -70,7 +71,7 @@ fn words(rng: &mut Lcg, width: usize, out: &mut String) {
 /// Scrolling coloured text: lines of 40 to 190 columns, each word in one of
 /// 256 colours, some bold, ended by CR LF. Stops at `size` bytes or more.
 pub fn coloured_text(size: usize) -> Vec<u8> {
-    let mut rng = Lcg(0x00c0_ffee);
+    let mut rng = Rng::new(0x00c0_ffee);
     let mut out = String::with_capacity(size + 256);
     while out.len() < size {
         let width = 40 + rng.below(151) as usize;
@@ -92,7 +93,7 @@ pub fn coloured_text(size: usize) -> Vec<u8> {
 /// cursor, then for every row move there, clear the line and write a
 /// coloured line; show the cursor at a prompt. Stops at `size` bytes or more.
 pub fn redraw_frames(size: usize, rows: u16, cols: u16) -> Vec<u8> {
-    let mut rng = Lcg(0x0bad_cafe);
+    let mut rng = Rng::new(0x0bad_cafe);
     let mut out = String::with_capacity(size + 4096);
     let cols = usize::from(cols);
     while out.len() < size {
@@ -114,7 +115,7 @@ pub fn redraw_frames(size: usize, rows: u16, cols: u16) -> Vec<u8> {
 
 /// Exactly `lines` lines of `cols` coloured columns each (for scrollback).
 pub fn full_lines(lines: usize, cols: u16) -> Vec<u8> {
-    let mut rng = Lcg(0x5eed);
+    let mut rng = Rng::new(0x5eed);
     let mut out = String::new();
     for _ in 0..lines {
         let _ = write!(out, "\x1b[38;5;{}m", rng.below(256));
