@@ -305,3 +305,34 @@ fn a_file_that_does_not_parse_leaves_nothing_to_launch() {
         stderr(&show)
     );
 }
+
+#[test]
+fn a_bad_setting_stops_every_command_at_once_with_the_fix() {
+    let s = Sandbox::new();
+    for (name, value, fix) in [
+        ("CLAUDE_BOTTLE_SUBNET_POOL", "ten", "e.g. 10.213.0.0/16"),
+        (
+            "DOCKER_HOST",
+            "/var/run/docker.sock",
+            "unix:///path/to/docker.sock",
+        ),
+    ] {
+        for command in [&["list"][..], &["doctor"], &["gc", "--dry-run"]] {
+            let out = Command::new(env!("CARGO_BIN_EXE_claude-bottle"))
+                .args(command)
+                .current_dir(s.project.path())
+                .env("HOME", s.home.path())
+                .env(name, value)
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{command:?} with {name}={value}"
+            );
+            let text = stderr(&out);
+            assert!(text.contains(name) && text.contains(fix), "{text}");
+            assert!(stdout(&out).is_empty(), "nothing ran: {}", stdout(&out));
+        }
+    }
+}
