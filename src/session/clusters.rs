@@ -58,12 +58,13 @@ pub struct ClusterFilter {
 }
 
 impl ClusterFilter {
-    /// The output to give the emulator for `input`; borrowed when nothing in
-    /// it is changed (all of plain ASCII and every text below U+2000).
+    /// The output to give the emulator for `input`; borrowed, with no copy,
+    /// when nothing in it extends a sequence (box drawing, CJK and every
+    /// plain emoji included).
     pub fn filter<'a>(&mut self, input: &'a [u8], out: &'a mut Vec<u8>) -> Cow<'a, [u8]> {
-        if self.carry.is_empty() && !self.swallow_next && !input.iter().any(|&b| b >= FIRST_LEAD) {
-            if let Some(&byte) = input.last() {
-                self.last = after_byte(byte);
+        if self.carry.is_empty() && !self.swallow_next && untouched(input) {
+            if let Some(last) = last_class(input) {
+                self.last = last;
             }
             return Cow::Borrowed(input);
         }
@@ -141,6 +142,66 @@ impl ClusterFilter {
             self.last = Last::WideEmoji;
         }
     }
+}
+
+/// Whether `input` holds nothing this filter changes and does not end inside
+/// a code point it might act on (otherwise the slow path looks at every
+/// code point). Only the lead bytes of the code points that extend a
+/// sequence (U+200D, U+20E3, U+FE0E/F, the skin tones, the tags) are
+/// looked at closely, so text and escapes cost one scan.
+fn untouched(input: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(i) = input[from..]
+        .iter()
+        .position(|&b| matches!(b, 0xE2 | 0xEF | 0xF0 | 0xF3))
+    {
+        let at = from + i;
+        let next = |k: usize| input.get(at + k).copied();
+        let extends = match input[at] {
+            0xE2 => matches!(
+                (next(1), next(2)),
+                (Some(0x80), Some(0x8D)) | (Some(0x83), Some(0xA3))
+            ),
+            0xEF => next(1) == Some(0xB8) && matches!(next(2), Some(0x8E | 0x8F)),
+            0xF0 => {
+                next(1) == Some(0x9F)
+                    && next(2) == Some(0x8F)
+                    && matches!(next(3), Some(0xBB..=0xBF))
+            }
+            _ => next(1) == Some(0xA0),
+        };
+        // A code point cut by the end of the read: the next read decides.
+        let cut = at + utf8_len(input[at]) > input.len();
+        if extends || cut {
+            return false;
+        }
+        from = at + 1;
+    }
+    true
+}
+
+/// The byte length of the code point a lead byte starts.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0xF0..=0xF7 => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+/// What the last character of `input` leaves, decoding it from the end.
+fn last_class(input: &[u8]) -> Option<Last> {
+    let &byte = input.last()?;
+    if byte < 0x80 {
+        return Some(after_byte(byte));
+    }
+    let start = input.len().saturating_sub(4);
+    let decoded = (start..input.len())
+        .rev()
+        .find(|&i| input[i] & 0xC0 != 0x80)
+        .and_then(|lead| std::str::from_utf8(&input[lead..]).ok()?.chars().next());
+    Some(decoded.map_or(Last::Other, classify))
 }
 
 /// What one byte below [`FIRST_LEAD`] leaves as the last character.
@@ -256,10 +317,13 @@ mod tests {
         let mut out = Vec::new();
         let ascii = b"\x1b[38;5;174mhello\x1b[0m \xc3\xa9t\xc3\xa9";
         assert!(matches!(filter.filter(ascii, &mut out), Cow::Borrowed(_)));
-        for text in ["╭──╮ │ ok │ ╰──╯ 中文 ● ⎿", "a\u{200D}b", "e\u{301}"]
+        for text in ["╭──╮ │ ok │ ╰──╯ 中文 ● ⎿ 👍", "a\u{200D}b", "e\u{301}"]
         {
             assert_eq!(same_at_every_cut(text), text);
         }
+        // Box drawing, CJK and a plain emoji are not copied either.
+        let text = "╭──╮ 中文 👍 ok".as_bytes();
+        assert!(matches!(filter.filter(text, &mut out), Cow::Borrowed(_)));
     }
 
     #[test]
