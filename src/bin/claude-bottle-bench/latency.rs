@@ -17,7 +17,7 @@ const GAP: Duration = Duration::from_millis(10);
 
 pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()> {
     let keystrokes = if quick { 40 } else { 500 };
-    let streams = if quick { 2 } else { 8 };
+    let streams = if quick { 2 } else { 16 };
     let text = work.file("stream.bin", &data::coloured_text(4 << 20))?;
     let quiet = measure(keystrokes, 0, &text)?;
     let busy = measure(keystrokes, streams, &text)?;
