@@ -2,7 +2,6 @@
 //! agent, show what its bottle grants, ask for `?` values and the go-ahead,
 //! make sure the images exist, and launch the bottle.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write as _};
 
 use anyhow::{Context as _, bail};
@@ -15,7 +14,8 @@ use crate::docker::image::{self, BuildProgress};
 use crate::docker::reaper;
 use crate::manifest::source::ManifestSource;
 use crate::manifest::{self, ResolvedAgent, ResolvedEnvValue};
-use crate::settings::{CLAUDE_TOKEN_VAR, Settings};
+use crate::session::exec_plan::agent_env;
+use crate::settings::Settings;
 
 /// A launched bottle and the environment for the processes run in it.
 #[derive(Debug)]
@@ -46,10 +46,10 @@ pub async fn prepare(
     if !yes && !ask_yes_no(&format!("\nLaunch a bottle for {agent}?"))? {
         bail!("not launched");
     }
-    let mut exec_env = answer_env(&resolved)?;
-    // The token is never written anywhere, the secrets file included.
+    let exec_env = agent_env(&resolved, &ask_answers(&resolved)?, Some(&token));
+    // Never the token: it is no manifest value, so it is never written
+    // anywhere, the sidecar's secrets file included.
     let watched = resolved.granted_values(&exec_env);
-    exec_env.push((CLAUDE_TOKEN_VAR.to_owned(), token));
 
     let images = launch_settings(&engine, settings).await?;
     let bottle = bottle::launch(&engine, &resolved, &watched, &images, &mut |step| {
@@ -86,17 +86,17 @@ pub async fn launch_settings(
     })
 }
 
-/// Known values, plus an answer for each `?` value, asked with hidden input.
-fn answer_env(resolved: &ResolvedAgent) -> anyhow::Result<Vec<(String, String)>> {
-    let mut answers = BTreeMap::new();
-    for e in &resolved.env {
-        let value = match &e.value {
-            ResolvedEnvValue::Value(v) => v.clone(),
-            ResolvedEnvValue::Ask(question) => ask_hidden(&e.name, question)?,
-        };
-        answers.insert(e.name.clone(), value);
-    }
-    Ok(answers.into_iter().collect())
+/// An answer for each `?` value, asked with hidden input.
+fn ask_answers(resolved: &ResolvedAgent) -> anyhow::Result<Vec<(String, String)>> {
+    resolved
+        .env
+        .iter()
+        .filter_map(|e| match &e.value {
+            ResolvedEnvValue::Ask(question) => Some((&e.name, question)),
+            ResolvedEnvValue::Value(_) => None,
+        })
+        .map(|(name, question)| Ok((name.clone(), ask_hidden(name, question)?)))
+        .collect()
 }
 
 fn ask_hidden(name: &str, question: &str) -> anyhow::Result<String> {

@@ -14,12 +14,12 @@ use crate::docker::engine::Engine;
 use crate::docker::image::{BuildProgress, ensure_agent_image};
 use crate::docker::{labels, logs, reaper, sidecar};
 use crate::egress::config::SidecarSettings;
+use crate::manifest::ResolvedAgent;
 use crate::manifest::edit::add_allow_host_to_file;
-use crate::manifest::{ResolvedAgent, ResolvedEnvValue};
-use crate::session::exec_plan::ExecPlan;
+use crate::session::exec_plan::{ExecPlan, agent_env};
 use crate::session::keys::{InputModes, encode_key, encode_paste};
 use crate::session::{Session, SessionNotice};
-use crate::settings::{CLAUDE_TOKEN_VAR, Settings};
+use crate::settings::Settings;
 
 /// What background tasks send the loop.
 #[derive(Debug)]
@@ -235,22 +235,11 @@ impl Effects {
 
     /// The values go to the terminal process's environment only.
     fn exec_plan(&self, resolved: &ResolvedAgent, answers: &[(String, Secret)]) -> ExecPlan {
-        let mut agent_env: Vec<(String, String)> = resolved
-            .env
+        let answers: Vec<(String, String)> = answers
             .iter()
-            .filter_map(|e| match &e.value {
-                ResolvedEnvValue::Value(v) => Some((e.name.clone(), v.clone())),
-                ResolvedEnvValue::Ask(_) => None,
-            })
+            .map(|(n, s)| (n.clone(), s.expose().to_owned()))
             .collect();
-        agent_env.extend(
-            answers
-                .iter()
-                .map(|(n, s)| (n.clone(), s.expose().to_owned())),
-        );
-        if let Some(token) = &self.ctx.settings.token {
-            agent_env.push((CLAUDE_TOKEN_VAR.to_owned(), token.clone()));
-        }
+        let agent_env = agent_env(resolved, &answers, self.ctx.settings.token.as_deref());
         let mut command = self.ctx.agent_command.clone();
         if self.ctx.append_prompt {
             command.extend(resolved.agent.prompt.clone());
@@ -631,7 +620,7 @@ mod tests {
     use super::*;
     use crate::app::fixtures::resolved;
     use crate::manifest::source::ManifestSource;
-    use crate::settings::TOKEN_VAR;
+    use crate::settings::{CLAUDE_TOKEN_VAR, TOKEN_VAR};
 
     fn runtime(token: Option<&str>, command: &[&str], append_prompt: bool) -> Effects {
         let settings = Settings::from_lookup(|name| {

@@ -5,6 +5,8 @@
 
 use super::SessionSpec;
 use crate::docker::agent::AGENT_WORKDIR;
+use crate::manifest::{ResolvedAgent, ResolvedEnvValue};
+use crate::settings::CLAUDE_TOKEN_VAR;
 
 /// The terminal type declared inside the bottle. The agent image has its
 /// terminfo (Debian's ncurses-base), and claude picks its 256-colour palette
@@ -39,6 +41,30 @@ impl ColourDepth {
         }
         env
     }
+}
+
+/// The agent's variables for its processes, for `start`, `run` and the
+/// dashboard alike: each manifest value as resolved, in the manifest's order,
+/// then the answers to its `?` values, then the token under the name claude
+/// reads. The values go to a process's environment only.
+pub fn agent_env(
+    resolved: &ResolvedAgent,
+    answers: &[(String, String)],
+    token: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = resolved
+        .env
+        .iter()
+        .filter_map(|e| match &e.value {
+            ResolvedEnvValue::Value(v) => Some((e.name.clone(), v.clone())),
+            ResolvedEnvValue::Ask(_) => None,
+        })
+        .collect();
+    env.extend(answers.iter().cloned());
+    if let Some(token) = token {
+        env.push((CLAUDE_TOKEN_VAR.to_owned(), token.to_owned()));
+    }
+    env
 }
 
 /// A terminal to open in a bottle.
