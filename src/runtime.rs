@@ -64,9 +64,9 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     };
     let (tx, mut messages) = unbounded_channel::<Msg>();
     let (notice_tx, mut notices) = unbounded_channel::<SessionNotice>();
-    let ctx_docker_host = ctx.settings.docker_host.clone();
+    let docker_host = ctx.settings.docker_host.clone();
     let mut runtime = Effects::new(ctx, tx.clone(), notice_tx);
-    tokio::spawn(connect_engine(tx, ctx_docker_host));
+    tokio::spawn(connect_engine(tx, docker_host));
 
     let mut input = EventStream::new();
     // SIGTERM or SIGHUP (the terminal closing): tear down and leave.

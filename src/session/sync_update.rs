@@ -81,16 +81,16 @@ impl SyncHold {
     }
 
     /// Shows a held update whose time is up; whether there was one.
-    pub fn expire(&mut self, now: Instant, parse: impl FnMut(&[u8])) -> bool {
-        match &self.held {
-            Some((_, deadline)) if now >= *deadline => {
-                let mut parse = parse;
-                if let Some((held, _)) = self.held.take() {
-                    parse(&held);
-                }
+    pub fn expire(&mut self, now: Instant, mut parse: impl FnMut(&[u8])) -> bool {
+        match self.held.take() {
+            Some((held, deadline)) if now >= deadline => {
+                parse(&held);
                 true
             }
-            _ => false,
+            still_held => {
+                self.held = still_held;
+                false
+            }
         }
     }
 }
