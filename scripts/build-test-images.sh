@@ -115,7 +115,8 @@ build_pipelock_standin() {
 # github.com/luckyPipewrench/pipelock/cmd/pipelock@v2.3.0` cannot work anywhere
 # (the module path has no /v2 suffix, so Go refuses v2 tags), and the proxy
 # these machines reach refuses the module outright (403 "This module version
-# is not available."). ARCHITECTURE.md ("The sidecar in tests") has more.
+# is not available.", at every version, the tag commit's pseudo-version too).
+# ARCHITECTURE.md ("The sidecar in tests") has more.
 build_pipelock() {
     local name=claude-bottle-test/pipelock
     local binary=${CLAUDE_BOTTLE_TEST_PIPELOCK_BINARY:-}

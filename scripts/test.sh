@@ -111,6 +111,14 @@ fi
 ensure_engine
 echo "== test images"
 scripts/build-test-images.sh >/dev/null
+# Say which sidecar the engine tests put behind every bottle.
+case "$(docker image inspect --format '{{index .Config.Labels "claude-bottle.test.sidecar"}}' \
+    claude-bottle-test/pipelock:latest)" in
+pipelock) echo "test.sh: the sidecar under test is real pipelock (${CLAUDE_BOTTLE_TEST_PIPELOCK_BINARY:-})" ;;
+*) echo "test.sh: the sidecar under test is the stand-in (tests/pipelock-standin): real pipelock" \
+    "cannot be built here (ARCHITECTURE.md, \"The sidecar in tests\"); set" \
+    "CLAUDE_BOTTLE_TEST_PIPELOCK_BINARY to run against it" ;;
+esac
 echo "== tests ($tier)"
 # Engine tests must run, never skip: tell them an engine is guaranteed.
 export CLAUDE_BOTTLE_REQUIRE_ENGINE=1
