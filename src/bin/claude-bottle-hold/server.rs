@@ -1,0 +1,267 @@
+//! `claude-bottle-hold serve`: claude under a PTY of the holder's own, its
+//! output kept for replay and relayed to the one viewer attached.
+//!
+//! Threads, each with one job: the PTY reader (keeps and relays output), the
+//! listener (takes viewers), one per viewer (its keys and resizes to the PTY),
+//! and the waiter (claude's end ends the holder). Output is written to the
+//! viewer under the state lock, so a replay and the live output after it
+//! never interleave; a viewer that stops reading for [`VIEWER_STALL`] is
+//! dropped rather than stalling claude.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use serde::{Deserialize, Serialize};
+
+use super::protocol::{Frame, OUTPUT_CHUNK, read_frame, write_frame};
+use super::replay::{REPLAY_BYTES, Replay};
+
+/// How long a viewer may leave output unread before it is dropped.
+const VIEWER_STALL: Duration = Duration::from_secs(5);
+/// How long a new connection has to say what it wants.
+const HELLO_WAIT: Duration = Duration::from_secs(5);
+
+/// What `claude-bottle-hold status` prints, for `ps`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// Who is attached and typing, if anyone.
+    pub viewer: Option<String>,
+    /// Milliseconds since claude last wrote anything.
+    pub idle_ms: u64,
+    /// Bytes of output kept for the next viewer.
+    pub kept_bytes: usize,
+    /// The PTY's size.
+    pub rows: u16,
+    pub cols: u16,
+}
+
+struct Viewer {
+    id: u64,
+    who: String,
+    stream: UnixStream,
+}
+
+struct State {
+    replay: Replay,
+    viewer: Option<Viewer>,
+    last_output: Instant,
+    size: PtySize,
+    next_id: u64,
+}
+
+struct Holder {
+    state: Mutex<State>,
+    master: Mutex<Box<dyn MasterPty + Send>>,
+    input: Mutex<Box<dyn Write + Send>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `command` under a PTY and serves viewers on `socket` until it ends;
+/// returns its exit code.
+pub fn serve(socket: &Path, command: &[String]) -> anyhow::Result<i32> {
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| anyhow::anyhow!("serve needs a command after --"))?;
+    let listener = listen(socket)?;
+    let size = PtySize {
+        rows: 24,
+        cols: 80,
+        pixel_width: 0,
+        pixel_height: 0,
+    };
+    let pair = native_pty_system().openpty(size)?;
+    let mut builder = CommandBuilder::new(program);
+    builder.args(args);
+    builder.cwd(std::env::current_dir()?);
+    let mut child = pair.slave.spawn_command(builder)?;
+    // Only the child holds the terminal's other end: its exit ends our reads.
+    drop(pair.slave);
+    let reader = pair.master.try_clone_reader()?;
+    let input = pair.master.take_writer()?;
+    let holder = Arc::new(Holder {
+        state: Mutex::new(State {
+            replay: Replay::new(REPLAY_BYTES),
+            viewer: None,
+            last_output: Instant::now(),
+            size,
+            next_id: 0,
+        }),
+        master: Mutex::new(pair.master),
+        input: Mutex::new(input),
+    });
+
+    let relay = {
+        let holder = Arc::clone(&holder);
+        std::thread::spawn(move || relay_output(&holder, reader))
+    };
+    {
+        let holder = Arc::clone(&holder);
+        std::thread::spawn(move || accept_viewers(&holder, &listener));
+    }
+    let code = child
+        .wait()
+        .map_or(1, |status| i32::try_from(status.exit_code()).unwrap_or(1));
+    // Everything claude wrote reaches the viewer before its exit does.
+    let _ = relay.join();
+    let _ = std::fs::remove_file(socket);
+    if let Some(mut viewer) = lock(&holder.state).viewer.take() {
+        let _ = write_frame(&mut viewer.stream, &Frame::Exited(code));
+    }
+    Ok(code)
+}
+
+/// Binds the socket in a directory only this user can enter. A socket left
+/// by a holder that died is replaced; a live one is not.
+fn listen(socket: &Path) -> anyhow::Result<UnixListener> {
+    let dir = socket.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    if socket.exists() {
+        if UnixStream::connect(socket).is_ok() {
+            anyhow::bail!("a holder already serves {}", socket.display());
+        }
+        std::fs::remove_file(socket)?;
+    }
+    Ok(UnixListener::bind(socket)?)
+}
+
+fn relay_output(holder: &Holder, mut reader: Box<dyn Read + Send>) {
+    let mut buf = vec![0u8; OUTPUT_CHUNK];
+    loop {
+        let n = match reader.read(&mut buf) {
+            // EIO: the child and everything it started closed the terminal.
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let mut state = lock(&holder.state);
+        state.replay.push(&buf[..n]);
+        state.last_output = Instant::now();
+        let frame = Frame::Output(buf[..n].to_vec());
+        if let Some(viewer) = state.viewer.as_mut()
+            && write_frame(&mut viewer.stream, &frame).is_err()
+        {
+            // Gone or stalled: it can attach again.
+            state.viewer = None;
+        }
+    }
+}
+
+fn accept_viewers(holder: &Arc<Holder>, listener: &UnixListener) {
+    for stream in listener.incoming().flatten() {
+        let holder = Arc::clone(holder);
+        std::thread::spawn(move || {
+            let _ = serve_connection(&holder, stream);
+        });
+    }
+}
+
+fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(HELLO_WAIT))?;
+    stream.set_write_timeout(Some(VIEWER_STALL))?;
+    let Some(first) = read_frame(&mut stream)? else {
+        return Ok(());
+    };
+    let (rows, cols, take_over, who) = match first {
+        Frame::StatusRequest => {
+            let json = serde_json::to_string(&status(holder)).unwrap_or_default();
+            return write_frame(&mut stream, &Frame::Status(json));
+        }
+        Frame::Hello {
+            rows,
+            cols,
+            take_over,
+            who,
+        } => (rows, cols, take_over, who),
+        _ => return Ok(()),
+    };
+    let id = {
+        let mut state = lock(&holder.state);
+        if let Some(current) = state.viewer.as_mut() {
+            if !take_over {
+                return write_frame(&mut stream, &Frame::Held(current.who.clone()));
+            }
+            let _ = write_frame(&mut current.stream, &Frame::TakenOver(who.clone()));
+            let _ = current.stream.shutdown(std::net::Shutdown::Both);
+        }
+        for chunk in state.replay.for_viewer().chunks(OUTPUT_CHUNK) {
+            write_frame(&mut stream, &Frame::Output(chunk.to_vec()))?;
+        }
+        state.next_id += 1;
+        let id = state.next_id;
+        state.viewer = Some(Viewer {
+            id,
+            who,
+            stream: stream.try_clone()?,
+        });
+        id
+    };
+    resize(holder, rows, cols);
+    stream.set_read_timeout(None)?;
+    // This viewer's keys and resizes, while it is the one attached.
+    while let Ok(Some(frame)) = read_frame(&mut stream) {
+        let current = lock(&holder.state).viewer.as_ref().map(|v| v.id) == Some(id);
+        if !current {
+            break;
+        }
+        match frame {
+            Frame::Input(bytes) => {
+                let mut input = lock(&holder.input);
+                if input.write_all(&bytes).and_then(|()| input.flush()).is_err() {
+                    break;
+                }
+            }
+            Frame::Resize { rows, cols } => resize(holder, rows, cols),
+            _ => {}
+        }
+    }
+    let mut state = lock(&holder.state);
+    if state.viewer.as_ref().map(|v| v.id) == Some(id) {
+        state.viewer = None;
+    }
+    Ok(())
+}
+
+fn resize(holder: &Holder, rows: u16, cols: u16) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let size = PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    };
+    lock(&holder.state).size = size;
+    let _ = lock(&holder.master).resize(size);
+}
+
+fn status(holder: &Holder) -> Status {
+    let state = lock(&holder.state);
+    Status {
+        viewer: state.viewer.as_ref().map(|v| v.who.clone()),
+        idle_ms: u64::try_from(state.last_output.elapsed().as_millis()).unwrap_or(u64::MAX),
+        kept_bytes: state.replay.len(),
+        rows: state.size.rows,
+        cols: state.size.cols,
+    }
+}
+
+/// Asks the holder at `socket` for its status; `None` when none answers
+/// (claude ended, or never started).
+pub fn query_status(socket: &Path) -> Option<Status> {
+    let mut stream = UnixStream::connect(socket).ok()?;
+    stream.set_read_timeout(Some(HELLO_WAIT)).ok()?;
+    write_frame(&mut stream, &Frame::StatusRequest).ok()?;
+    match read_frame(&mut stream).ok()?? {
+        Frame::Status(json) => serde_json::from_str(&json).ok(),
+        _ => None,
+    }
+}
