@@ -69,7 +69,8 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     tokio::spawn(connect_engine(tx, docker_host));
 
     let mut input = EventStream::new();
-    // SIGTERM or SIGHUP (the terminal closing): tear down and leave.
+    // SIGTERM or Ctrl-C: tear down and leave. SIGHUP (the terminal closed):
+    // leave, the bottles and their claude running, as "keep" does.
     let stop = crate::signals::stop_requested();
     tokio::pin!(stop);
     let mut code = 0;
@@ -110,7 +111,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
             () = tokio::time::sleep_until(next_frame), if dirty => None,
             signal_code = &mut stop => {
                 code = signal_code;
-                break true;
+                break signal_code != crate::signals::HANGUP_CODE;
             }
         };
         let Some(event) = event else { continue };
@@ -284,6 +285,10 @@ fn on_message(runtime: &mut Effects, app: &App, msg: Msg) -> Option<Event> {
         Msg::Engine(Err(reason)) => Some(Event::EngineState(EngineStatus::Unavailable(reason))),
         Msg::BottleUp { id, bottle, plan } => {
             runtime.bottle_up(id, *bottle, plan, app.areas().pty_size())
+        }
+        Msg::Serving { id, rows, cols } => {
+            runtime.open_viewer(id, rows, cols);
+            None
         }
         Msg::LaunchFailed { id, reason } => Some(runtime.launch_failed(id, reason)),
         Msg::Allowed { id, settings } => {

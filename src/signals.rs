@@ -1,7 +1,11 @@
-//! Teardown on every way a session can end: the command finishing, Ctrl-C,
-//! SIGTERM and SIGHUP (the terminal closing).
+//! Every way a session can be told to end: Ctrl-C, SIGTERM and SIGHUP (the
+//! terminal closing). `start` tears down on each; the dashboard keeps its
+//! bottles, their claude running, when its terminal closes.
 
 use tokio::signal::unix::{SignalKind, signal};
+
+/// The code [`stop_requested`] gives for SIGHUP: the terminal closed.
+pub const HANGUP_CODE: i32 = 129;
 
 /// Resolves when the process is told to stop, with the conventional exit
 /// code (128 + signal number).
@@ -18,6 +22,6 @@ pub async fn stop_requested() -> i32 {
     tokio::select! {
         _ = int.recv() => 130,
         _ = term.recv() => 143,
-        _ = hup.recv() => 129,
+        _ = hup.recv() => HANGUP_CODE,
     }
 }

@@ -83,6 +83,7 @@ pub async fn launch_settings(
         agent_image,
         sidecar_image: settings.pipelock_image.clone(),
         subnet_pool: settings.subnet_pool,
+        kept: false,
     })
 }
 

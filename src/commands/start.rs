@@ -1,13 +1,15 @@
 //! `claude-bottle start <agent>`: one bottle, claude full screen in this
 //! terminal, teardown when claude exits.
 //!
-//! The terminal is `docker exec -it`: the docker CLI already does raw mode,
-//! resize forwarding and every key. The secrets reach it as `-e NAME` with the
-//! value in the CLI's own environment, so no value is ever on an argv.
+//! Claude runs under the bottle's holder, its variables given to the holder's
+//! exec through the engine's API; this terminal shows it through `docker exec
+//! -it` of the holder's `attach` (the docker CLI does raw mode, resizes and
+//! every key), which carries no value of the agent's.
 
 use super::prepare::{Prepared, prepare};
 use crate::manifest::source::ManifestSource;
-use crate::session::exec_plan::{ColourDepth, ExecPlan};
+use crate::docker::holder;
+use crate::session::exec_plan::{ColourDepth, ExecPlan, Viewer};
 use crate::settings::Settings;
 use crate::signals::stop_requested;
 
@@ -28,24 +30,33 @@ pub async fn run(
     Ok(code)
 }
 
-/// The docker CLI invocation for claude in the bottle, and the env it needs:
-/// the same plan the dashboard's tabs use, shown in this terminal.
-pub fn claude_exec_command(prepared: &Prepared, colours: ColourDepth) -> tokio::process::Command {
-    let plan = ExecPlan {
+/// Claude's process in the bottle: the same plan the dashboard's tabs use.
+pub fn claude_plan(prepared: &Prepared, colours: ColourDepth) -> ExecPlan {
+    ExecPlan {
         agent_env: prepared.exec_env.clone(),
         // The agent's prompt is claude's first message of the session.
         command: std::iter::once("claude".to_owned())
             .chain(prepared.resolved.agent.prompt.clone())
             .collect(),
         colours,
-    };
-    let mut cmd = plan.command(&prepared.bottle.agent_container);
-    // A signal to us ends the session: the child must not outlive it.
-    cmd.kill_on_drop(true);
-    cmd
+    }
 }
 
+/// Starts claude under the bottle's holder and shows it in this terminal
+/// until it exits; its exit code.
 async fn attach_claude(prepared: &Prepared, colours: ColourDepth) -> anyhow::Result<i32> {
-    let status = claude_exec_command(prepared, colours).status().await?;
+    let plan = claude_plan(prepared, colours);
+    let container = &prepared.bottle.agent_container;
+    holder::serve(&prepared.engine, container, &plan.command, plan.serve_env()).await?;
+    let viewer = Viewer {
+        container: container.clone(),
+        who: holder::viewer_name("claude-bottle start"),
+        take_over: true,
+        detach_key: false,
+    };
+    let mut cmd = viewer.command();
+    // A signal to us ends the session: the viewer must not outlive it.
+    cmd.kill_on_drop(true);
+    let status = cmd.status().await?;
     Ok(status.code().unwrap_or(1))
 }

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use super::agent::{self, AgentPlacement};
 use super::engine::{Engine, EngineError};
 use super::grants::{self, GrantError};
+use super::holder::{self, HolderError};
 use super::labels::{Role, SessionLabels, new_session_id};
 use super::network::{self, NetworkError};
 use super::reaper;
@@ -25,6 +26,9 @@ pub struct LaunchSettings {
     pub sidecar_image: String,
     /// The block the bottle's two networks are carved from.
     pub subnet_pool: Cidr,
+    /// The bottle outlives the process that launches it (the dashboard's
+    /// do; `start` and `run` remove theirs).
+    pub kept: bool,
 }
 
 /// Where a launch has got to, for progress display.
@@ -71,6 +75,8 @@ pub enum LaunchError {
     Grant(#[from] GrantError),
     #[error(transparent)]
     Ca(#[from] CaError),
+    #[error(transparent)]
+    Holder(#[from] HolderError),
 }
 
 /// The names of a bottle's resources, readable in `docker ps`.
@@ -199,7 +205,10 @@ async fn launch_session(
 ) -> Result<Bottle, LaunchError> {
     let agent_name = &resolved.agent.name;
     let names = BottleNames::new(agent_name, session);
-    let labels = SessionLabels::new(&resolved.bottle.name, agent_name, session);
+    let labels = SessionLabels {
+        kept: settings.kept,
+        ..SessionLabels::new(&resolved.bottle.name, agent_name, session)
+    };
 
     on_step(LaunchStep::CreatingNetworks);
     let (internal, egress) = tokio::try_join!(
@@ -226,7 +235,8 @@ async fn launch_session(
     on_step(LaunchStep::StartingSidecar);
     let (sidecar_settings, ca) = egress_policy(resolved, &names, !watched.is_empty())?;
     let proxy = format!("{proxy_ip}:{PIPELOCK_PORT}");
-    let grants = grants::agent_files(resolved, &proxy)?;
+    let mut grants = grants::agent_files(resolved, &proxy)?;
+    grants.push(holder::grant()?);
     // The agent container is made while the sidecar comes up; it starts
     // only once the sidecar is healthy.
     let (sidecar_container, agent_container) = tokio::try_join!(

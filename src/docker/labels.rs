@@ -17,6 +17,10 @@ pub const OWNER_START: &str = "claude-bottle.owner-start";
 pub const OWNER_HOST: &str = "claude-bottle.owner-host";
 /// Seconds since the Unix epoch.
 pub const CREATED: &str = "claude-bottle.created";
+/// `true` on a session meant to outlive the process that launched it (the
+/// dashboard's): its owner's end does not make it garbage. Decided at
+/// creation, as labels cannot change later.
+pub const KEPT: &str = "claude-bottle.kept";
 
 /// What a labelled resource is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +96,8 @@ pub struct SessionLabels {
     pub session: String,
     pub owner: Owner,
     pub created_unix: u64,
+    /// Outlives its owner (see [`KEPT`]).
+    pub kept: bool,
 }
 
 impl SessionLabels {
@@ -105,6 +111,7 @@ impl SessionLabels {
             session: session.to_owned(),
             owner: Owner::current(),
             created_unix,
+            kept: false,
         }
     }
 
@@ -120,6 +127,7 @@ impl SessionLabels {
             (OWNER_START, self.owner.start_ticks.to_string()),
             (OWNER_HOST, self.owner.host.clone()),
             (CREATED, self.created_unix.to_string()),
+            (KEPT, self.kept.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -181,7 +189,7 @@ fn process_start(pid: u32) -> Result<Option<u64>, CannotTell> {
 }
 
 /// This machine's name, as the kernel has it.
-fn hostname() -> String {
+pub fn hostname() -> String {
     #[cfg(target_os = "linux")]
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
     #[cfg(not(target_os = "linux"))]

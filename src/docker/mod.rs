@@ -5,6 +5,7 @@
 //! - [`labels`], [`subnet`], [`network`]: labelled resources on small subnets.
 //! - [`files`], [`grants`], [`container`]: files copied in, hardened containers, exec.
 //! - [`sidecar`], [`agent`], [`bottle`]: one bottle, start to finish.
+//! - [`holder`]: the process in the agent container that keeps claude running.
 //! - [`logs`]: a sidecar's output followed as lines.
 //! - [`reaper`]: sessions by label; teardown and `gc`.
 pub mod agent;
@@ -13,6 +14,7 @@ pub mod container;
 pub mod engine;
 pub mod files;
 pub mod grants;
+pub mod holder;
 pub mod image;
 pub mod labels;
 pub mod logs;

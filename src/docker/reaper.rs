@@ -24,12 +24,32 @@ pub struct SessionResources {
     pub containers: Vec<(String, String)>,
     /// (id, name)
     pub networks: Vec<(String, String)>,
+    /// Meant to outlive its owner (the dashboard's bottles): never garbage
+    /// while it exists; removed by name, or by `gc --kept`.
+    pub kept: bool,
+    /// Unix seconds at creation (0 when unknown).
+    pub created_unix: u64,
+    /// The agent container's name and state (`running`, `exited`, …).
+    pub agent_container: Option<(String, String)>,
+    /// The sidecar container's name and state.
+    pub sidecar_container: Option<(String, String)>,
 }
 
 impl SessionResources {
-    /// Left behind: its owner is gone (or unknown), so nobody will tear it down.
+    /// Left behind: its owner is gone (or unknown), so nobody will tear it
+    /// down, and it was not meant to outlive its owner.
     pub fn is_orphaned(&self) -> bool {
-        self.owner.as_ref().is_none_or(|o| !o.is_alive())
+        !self.kept && !self.owner_is_alive()
+    }
+
+    /// Kept on the engine by a dashboard that is gone: waiting for the user
+    /// to come back to it (`attach`, a dashboard, or `stop`).
+    pub fn is_kept_alone(&self) -> bool {
+        self.kept && !self.owner_is_alive()
+    }
+
+    pub fn owner_is_alive(&self) -> bool {
+        self.owner.as_ref().is_some_and(Owner::is_alive)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -42,7 +62,7 @@ pub async fn list_sessions(engine: &Engine) -> Result<Vec<SessionResources>, Eng
     list_sessions_matching(engine, &format!("{}=true", labels::MANAGED)).await
 }
 
-/// Sessions whose owning process is gone.
+/// Sessions whose owning process is gone and that were not kept.
 pub async fn orphaned_sessions(engine: &Engine) -> Result<Vec<SessionResources>, EngineError> {
     Ok(list_sessions(engine)
         .await?
@@ -104,7 +124,14 @@ async fn list_sessions_matching(
             .and_then(|n| n.into_iter().next())
             .map(|n| n.trim_start_matches('/').to_owned())
             .unwrap_or_default();
+        let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+        let role = labels.get(labels::ROLE).cloned().unwrap_or_default();
         if let (Some(s), Some(id)) = (session_entry(&mut sessions, &labels), c.id) {
+            if role == labels::Role::Agent.as_str() {
+                s.agent_container = Some((name.clone(), state));
+            } else if role == labels::Role::Sidecar.as_str() {
+                s.sidecar_container = Some((name.clone(), state));
+            }
             s.containers.push((id, name));
         }
     }
@@ -131,6 +158,11 @@ fn session_entry<'a>(
                 agent: labels.get(labels::AGENT).cloned().unwrap_or_default(),
                 bottle: labels.get(labels::BOTTLE).cloned().unwrap_or_default(),
                 owner: Owner::from_labels(labels),
+                kept: labels.get(labels::KEPT).is_some_and(|v| v == "true"),
+                created_unix: labels
+                    .get(labels::CREATED)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
                 ..SessionResources::default()
             }),
     )

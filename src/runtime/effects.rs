@@ -12,11 +12,11 @@ use crate::app::{BottleId, Effect, Event, Leftover, Progress, Secret};
 use crate::docker::bottle::{self, Bottle, LaunchSettings};
 use crate::docker::engine::Engine;
 use crate::docker::image::{BuildProgress, ensure_agent_image};
-use crate::docker::{labels, logs, reaper, sidecar};
+use crate::docker::{holder, labels, logs, reaper, sidecar};
 use crate::egress::config::SidecarSettings;
 use crate::manifest::ResolvedAgent;
 use crate::manifest::edit::add_allow_host_to_file;
-use crate::session::exec_plan::{ExecPlan, agent_env};
+use crate::session::exec_plan::{ExecPlan, Viewer, agent_env};
 use crate::session::keys::{InputModes, encode_key, encode_paste};
 use crate::session::{Session, SessionNotice};
 use crate::settings::Settings;
@@ -36,6 +36,8 @@ pub enum Msg {
         bottle: Box<Bottle>,
         plan: ExecPlan,
     },
+    /// Claude runs under its holder again: open a terminal on it.
+    Serving { id: BottleId, rows: u16, cols: u16 },
     /// The sidecar was started again at `since` (Unix seconds): follow it.
     SidecarRestarted { id: BottleId, since: i32 },
     /// A host was added; the sidecar runs with `settings` now.
@@ -217,7 +219,9 @@ impl Effects {
                 find_images(&engine, &settings, &progress).await
             };
             let result = match images {
-                Ok(images) => launch_bottle(&engine, &resolved, &watched, &images, &progress).await,
+                Ok(images) => {
+                    launch_bottle(&engine, &resolved, &watched, &images, &plan, &progress).await
+                }
                 Err(e) => Err(e),
             };
             let msg = match result {
@@ -276,7 +280,7 @@ impl Effects {
         }
         let result = Session::spawn(
             id,
-            &plan.pty_spec(&bottle.agent_container, size.0, size.1),
+            &viewer(&bottle).pty_spec(size.0, size.1),
             self.notices.clone(),
         );
         let live = self.bottles.entry(id).or_default();
@@ -404,19 +408,44 @@ impl Effects {
         self.follow_egress(id, since);
     }
 
-    /// A new terminal in a bottle whose terminal ended.
+    /// A new terminal in a bottle whose terminal ended: claude started again
+    /// under a new holder if it ended, then a viewer that takes over from
+    /// any other.
     fn reopen(&mut self, id: BottleId, rows: u16, cols: u16) {
+        let up = self.bottles.get(&id).and_then(|live| live.up.as_ref());
+        let (Some(engine), Some((bottle, plan))) = (self.engine.clone(), up) else {
+            self.send(Event::SessionExited { id, code: None });
+            self.send(Event::Failure("the bottle is gone".into()));
+            return;
+        };
+        let container = bottle.agent_container.clone();
+        let plan = plan.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let served =
+                holder::serve_again(&engine, &container, &plan.command, plan.serve_env()).await;
+            match served {
+                Ok(()) => {
+                    let _ = tx.send(Msg::Serving { id, rows, cols });
+                }
+                Err(e) => {
+                    let _ = tx.send(Msg::Event(Event::SessionExited { id, code: None }));
+                    let reason = format!("claude did not start again: {e}");
+                    let _ = tx.send(Msg::Event(Event::Failure(reason)));
+                }
+            }
+        });
+    }
+
+    /// Claude runs under its holder: show it in a new terminal.
+    pub fn open_viewer(&mut self, id: BottleId, rows: u16, cols: u16) {
         let Some(live) = self.bottles.get_mut(&id) else {
-            self.send(Event::SessionExited { id, code: None });
-            self.send(Event::Failure("the bottle is gone".into()));
             return;
         };
-        let Some((bottle, plan)) = &live.up else {
-            self.send(Event::SessionExited { id, code: None });
-            self.send(Event::Failure("the bottle is gone".into()));
+        let Some((bottle, _)) = &live.up else {
             return;
         };
-        let spec = plan.pty_spec(&bottle.agent_container, rows, cols);
+        let spec = viewer(bottle).pty_spec(rows, cols);
         if let Some(mut old) = live.session.take() {
             old.kill();
         }
@@ -575,18 +604,43 @@ fn unix_now() -> i32 {
 }
 
 /// Launches the bottle, reporting each step.
+/// The dashboard's terminal on a bottle's claude: it takes over from any
+/// other viewer (the user asked for this tab), and every key is claude's.
+fn viewer(bottle: &Bottle) -> Viewer {
+    Viewer {
+        container: bottle.agent_container.clone(),
+        who: holder::viewer_name("a dashboard"),
+        take_over: true,
+        detach_key: false,
+    }
+}
+
+/// Launches the bottle and starts claude in it under its holder.
 async fn launch_bottle(
     engine: &Engine,
     resolved: &ResolvedAgent,
     watched: &[String],
     settings: &LaunchSettings,
+    plan: &ExecPlan,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Bottle, String> {
-    bottle::launch(engine, resolved, watched, settings, &mut |step| {
+    let bottle = bottle::launch(engine, resolved, watched, settings, &mut |step| {
         progress(Progress::Step(step));
     })
     .await
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())?;
+    let served = holder::serve(
+        engine,
+        &bottle.agent_container,
+        &plan.command,
+        plan.serve_env(),
+    )
+    .await;
+    if let Err(e) = served {
+        let _ = bottle.teardown(engine).await;
+        return Err(e.to_string());
+    }
+    Ok(bottle)
 }
 
 /// The agent image (built now if missing, with its output as progress) and
@@ -612,6 +666,7 @@ async fn find_images(
         agent_image,
         sidecar_image: settings.pipelock_image.clone(),
         subnet_pool: settings.subnet_pool,
+        kept: true,
     })
 }
 
@@ -648,22 +703,13 @@ mod tests {
         let rt = runtime(Some("sk-ant-oat01-token"), &["claude"], true);
         let answers = vec![("DB_PASSWORD".to_owned(), Secret::new("hunter2".into()))];
         let plan = rt.exec_plan(&resolved("alpha"), &answers);
-        let spec = plan.pty_spec("cb-alpha-1234-agent", 30, 100);
-        let argv = spec.args.join(" ");
-        assert_eq!(
-            argv,
-            "exec -it -w /home/agent/work -e TERM -e RUST_LOG -e GITHUB_TOKEN -e DB_PASSWORD \
-             -e CLAUDE_CODE_OAUTH_TOKEN cb-alpha-1234-agent claude fix the tests"
-        );
+        assert_eq!(plan.command.join(" "), "claude fix the tests");
+        let env = plan.serve_env();
         for secret in ["hunter2", "ghp_secret", "sk-ant-oat01-token"] {
-            assert!(!argv.contains(secret));
-            assert!(
-                spec.env.iter().any(|(_, v)| v == secret),
-                "{secret} not in the env"
-            );
+            assert!(!plan.command.iter().any(|a| a.contains(secret)));
+            assert!(env.iter().any(|v| v.ends_with(secret)), "{secret} not in the env");
         }
-        assert_eq!(spec.program, "docker");
-        assert_eq!((spec.rows, spec.cols), (30, 100));
+        assert!(env.contains(&"CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-token".to_owned()));
     }
 
     /// Allows a host from a denial, answers the save offer with `answer`

@@ -1,10 +1,10 @@
-//! The interactive terminal in a bottle, built once for `start` and the
-//! dashboard: `docker exec -it -w DIR -e NAME... <container> <command>`, with
-//! every value in the docker CLI's own environment (the CLI copies each
-//! `-e NAME` from it), so no value is ever on an argv.
+//! Claude in a bottle, planned once for `start`, `attach` and the dashboard:
+//! claude's process with its variables ([`ExecPlan`], run under the bottle's
+//! holder), and the terminals that show it ([`Viewer`]: `docker exec -it` of
+//! the holder's `attach`, with no value of the agent's anywhere).
 
 use super::SessionSpec;
-use crate::docker::agent::AGENT_WORKDIR;
+use crate::docker::holder;
 use crate::manifest::{ResolvedAgent, ResolvedEnvValue};
 use crate::settings::CLAUDE_TOKEN_VAR;
 
@@ -67,7 +67,7 @@ pub fn agent_env(
     env
 }
 
-/// A terminal to open in a bottle.
+/// Claude's process in a bottle: what runs, with which variables.
 #[derive(Debug, Clone)]
 pub struct ExecPlan {
     /// The agent's variables, names and values (manifest env, answers, the
@@ -93,36 +93,51 @@ impl ExecPlan {
         env
     }
 
-    /// The docker CLI's arguments: names only, never values.
-    pub fn docker_args(&self, container: &str) -> Vec<String> {
-        let mut args: Vec<String> = ["exec", "-it", "-w", AGENT_WORKDIR]
-            .map(String::from)
-            .to_vec();
-        for (name, _) in self.env() {
-            args.push("-e".into());
-            args.push(name);
-        }
-        args.push(container.to_owned());
-        args.extend(self.command.iter().cloned());
-        args
+    /// The holder's environment (`NAME=value`): claude's. It reaches the
+    /// holder's exec through the engine's API only, never an argv.
+    pub fn serve_env(&self) -> Vec<String> {
+        self.env()
+            .into_iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect()
+    }
+}
+
+/// A terminal showing a bottle's claude: `docker exec -it` of the holder's
+/// `attach`, which carries no variable of the agent's at all.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub container: String,
+    /// Who it is, as others are told (see `holder::viewer_name`).
+    pub who: String,
+    /// Displaces a viewer attached now, instead of being refused.
+    pub take_over: bool,
+    /// The detach key works (`attach`); in `start` and the dashboard every
+    /// key is claude's.
+    pub detach_key: bool,
+}
+
+impl Viewer {
+    /// The docker CLI's arguments.
+    pub fn docker_args(&self) -> Vec<String> {
+        holder::attach_args(&self.container, &self.who, self.take_over, self.detach_key)
     }
 
-    /// The terminal under a PTY of `rows` x `cols`, for the dashboard.
-    pub fn pty_spec(&self, container: &str, rows: u16, cols: u16) -> SessionSpec {
+    /// The viewer under a PTY of `rows` x `cols`, for the dashboard.
+    pub fn pty_spec(&self, rows: u16, cols: u16) -> SessionSpec {
         SessionSpec {
             program: "docker".into(),
-            args: self.docker_args(container),
-            env: self.env(),
+            args: self.docker_args(),
+            env: Vec::new(),
             rows,
             cols,
         }
     }
 
-    /// The terminal in this process's own terminal, for `start`.
-    pub fn command(&self, container: &str) -> tokio::process::Command {
+    /// The viewer in this process's own terminal, for `start` and `attach`.
+    pub fn command(&self) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new("docker");
-        cmd.args(self.docker_args(container));
-        cmd.envs(self.env());
+        cmd.args(self.docker_args());
         cmd
     }
 }
@@ -161,23 +176,30 @@ mod tests {
     }
 
     #[test]
-    fn the_terminal_declares_256_colours_and_truecolor_when_the_user_has_it() {
-        let with = plan(ColourDepth { truecolor: true });
-        let spec = with.pty_spec("cb-a-agent", 30, 100);
-        assert_eq!(
-            spec.args.join(" "),
-            "exec -it -w /home/agent/work -e TERM -e COLORTERM -e GITHUB_TOKEN cb-a-agent \
-             claude fix the tests"
-        );
-        assert!(spec.env.contains(&("TERM".into(), "xterm-256color".into())));
-        assert!(spec.env.contains(&("COLORTERM".into(), "truecolor".into())));
+    fn claude_declares_256_colours_and_truecolor_when_the_user_has_it() {
+        let with = plan(ColourDepth { truecolor: true }).serve_env();
+        assert_eq!(with[0], "TERM=xterm-256color");
+        assert_eq!(with[1], "COLORTERM=truecolor");
+        assert!(with.contains(&"GITHUB_TOKEN=ghp_secret".to_owned()));
         // The agent's own TERM cannot undo the declaration.
-        assert!(!spec.env.iter().any(|(_, v)| v == "vt52"));
-        assert!(!spec.args.iter().any(|a| a.contains("ghp_secret")));
-        assert_eq!((spec.rows, spec.cols), (30, 100));
+        assert!(!with.iter().any(|v| v.contains("vt52")));
 
         let without = plan(ColourDepth::default()).env();
         assert!(without.contains(&("TERM".into(), "xterm-256color".into())));
         assert!(!without.iter().any(|(n, _)| n == "COLORTERM"));
+    }
+
+    #[test]
+    fn the_viewer_carries_no_value_of_the_agent() {
+        let viewer = Viewer {
+            container: "cb-a-agent".into(),
+            who: "dashboard".into(),
+            take_over: false,
+            detach_key: false,
+        };
+        let spec = viewer.pty_spec(30, 100);
+        assert!(spec.env.is_empty());
+        assert!(!spec.args.iter().any(|a| a.contains("ghp_secret") || a == "-e"));
+        assert_eq!((spec.rows, spec.cols), (30, 100));
     }
 }

@@ -49,11 +49,12 @@ pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
                 Line::raw(""),
                 keys_line(&[
                     ("y", "tear down and quit"),
-                    ("k", "keep them and quit"),
+                    ("k", "keep them working and quit"),
                     ("n / Esc", "stay"),
                 ]),
                 Line::styled(
-                    "Kept bottles are removed later by `claude-bottle gc`.",
+                    "Kept agents work on: `claude-bottle ps` lists them, `attach` or a \
+                     dashboard shows them again, `stop` removes one.",
                     super::dim(),
                 ),
             ],

@@ -117,6 +117,7 @@ pub async fn launch_settings() -> claude_bottle::docker::bottle::LaunchSettings 
                 agent_image,
                 sidecar_image: SIDECAR_TEST_IMAGE.into(),
                 subnet_pool: subnet_pool(),
+                kept: false,
             }
         })
         .await

@@ -123,6 +123,7 @@ pub async fn images(engine: &Engine) -> anyhow::Result<LaunchSettings> {
         agent_image,
         sidecar_image: SIDECAR_TEST_IMAGE.into(),
         subnet_pool: Settings::from_env()?.subnet_pool,
+        kept: false,
     })
 }
 

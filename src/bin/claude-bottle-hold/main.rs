@@ -28,7 +28,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use client::{AttachOptions, Ended, attach};
-use server::{query_status, serve};
+use server::{ask_to_leave, query_status, serve};
 
 /// Where the holder listens: a directory only the agent user can enter, in
 /// the bottle (the socket is reachable from nowhere else).
@@ -93,6 +93,13 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
                 }
             })
         }
+        Some((verb, _)) if verb == "leave" => {
+            if ask_to_leave(socket) {
+                Ok(0)
+            } else {
+                anyhow::bail!("claude still runs in this bottle; its holder stays")
+            }
+        }
         Some((verb, _)) if verb == "status" => {
             let status = query_status(socket);
             println!("{}", serde_json::to_string(&status)?);
@@ -102,7 +109,7 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
             println!("claude-bottle-hold {}", env!("CARGO_PKG_VERSION"));
             Ok(0)
         }
-        _ => anyhow::bail!("usage: claude-bottle-hold serve|attach|status (see its source)"),
+        _ => anyhow::bail!("usage: claude-bottle-hold serve|attach|status|leave (see its source)"),
     }
 }
 

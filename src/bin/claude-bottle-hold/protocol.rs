@@ -24,6 +24,8 @@ pub enum Frame {
     },
     /// Asks for the holder's [`Status`](super::server::Status) as JSON.
     StatusRequest,
+    /// A new holder asks this one to leave (granted once claude ended).
+    Leave,
     // Holder to viewer.
     Output(Vec<u8>),
     /// Claude ended with this code; the holder ends too.
@@ -33,6 +35,8 @@ pub enum Frame {
     /// This viewer was displaced by another (who it is).
     TakenOver(String),
     Status(String),
+    /// The answer to [`Frame::Leave`].
+    Leaving,
 }
 
 mod kind {
@@ -40,11 +44,13 @@ mod kind {
     pub const INPUT: u8 = 2;
     pub const RESIZE: u8 = 3;
     pub const STATUS_REQUEST: u8 = 4;
+    pub const LEAVE: u8 = 5;
     pub const OUTPUT: u8 = 10;
     pub const EXITED: u8 = 11;
     pub const HELD: u8 = 12;
     pub const TAKEN_OVER: u8 = 13;
     pub const STATUS: u8 = 14;
+    pub const LEAVING: u8 = 15;
 }
 
 fn size_bytes(rows: u16, cols: u16) -> Vec<u8> {
@@ -75,6 +81,8 @@ impl Frame {
             Frame::Held(who) => (kind::HELD, who.as_bytes().to_vec()),
             Frame::TakenOver(who) => (kind::TAKEN_OVER, who.as_bytes().to_vec()),
             Frame::Status(json) => (kind::STATUS, json.as_bytes().to_vec()),
+            Frame::Leave => (kind::LEAVE, Vec::new()),
+            Frame::Leaving => (kind::LEAVING, Vec::new()),
         }
     }
 
@@ -117,6 +125,8 @@ impl Frame {
             kind::HELD => Frame::Held(text(&payload)),
             kind::TAKEN_OVER => Frame::TakenOver(text(&payload)),
             kind::STATUS => Frame::Status(text(&payload)),
+            kind::LEAVE => Frame::Leave,
+            kind::LEAVING => Frame::Leaving,
             other => return Err(invalid(&format!("unknown frame kind {other}"))),
         })
     }
@@ -180,6 +190,8 @@ mod tests {
             Frame::Held("attach 7".into()),
             Frame::TakenOver("dashboard 9".into()),
             Frame::Status("{}".into()),
+            Frame::Leave,
+            Frame::Leaving,
         ];
         let mut wire = Vec::new();
         for frame in &frames {

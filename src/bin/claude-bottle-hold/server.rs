@@ -25,6 +25,9 @@ use super::replay::{REPLAY_BYTES, Replay};
 const VIEWER_STALL: Duration = Duration::from_secs(5);
 /// How long a new connection has to say what it wants.
 const HELLO_WAIT: Duration = Duration::from_secs(5);
+/// How long the holder waits, after claude ended with no viewer attached,
+/// for one to come and see its last screen and exit code.
+const LINGER: Duration = Duration::from_secs(60);
 
 /// What `claude-bottle-hold status` prints, for `ps`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +41,9 @@ pub struct Status {
     /// The PTY's size.
     pub rows: u16,
     pub cols: u16,
+    /// Claude's exit code once it ended (the holder lingers a while to show
+    /// it).
+    pub exited: Option<i32>,
 }
 
 struct Viewer {
@@ -52,10 +58,15 @@ struct State {
     last_output: Instant,
     size: PtySize,
     next_id: u64,
+    exited: Option<i32>,
 }
 
 struct Holder {
     state: Mutex<State>,
+    /// Told when, after claude ended, a viewer saw the end (`false`) or the
+    /// holder was asked to leave and gave up its socket (`true`).
+    done: Mutex<std::sync::mpsc::Sender<bool>>,
+    socket: PathBuf,
     master: Mutex<Box<dyn MasterPty + Send>>,
     input: Mutex<Box<dyn Write + Send>>,
 }
@@ -86,13 +97,17 @@ pub fn serve(socket: &Path, command: &[String]) -> anyhow::Result<i32> {
     drop(pair.slave);
     let reader = pair.master.try_clone_reader()?;
     let input = pair.master.take_writer()?;
+    let (done, done_rx) = std::sync::mpsc::channel();
     let holder = Arc::new(Holder {
+        done: Mutex::new(done),
+        socket: socket.to_path_buf(),
         state: Mutex::new(State {
             replay: Replay::new(REPLAY_BYTES),
             viewer: None,
             last_output: Instant::now(),
             size,
             next_id: 0,
+            exited: None,
         }),
         master: Mutex::new(pair.master),
         input: Mutex::new(input),
@@ -111,9 +126,17 @@ pub fn serve(socket: &Path, command: &[String]) -> anyhow::Result<i32> {
         .map_or(1, |status| i32::try_from(status.exit_code()).unwrap_or(1));
     // Everything claude wrote reaches the viewer before its exit does.
     let _ = relay.join();
-    let _ = std::fs::remove_file(socket);
-    if let Some(mut viewer) = lock(&holder.state).viewer.take() {
-        let _ = write_frame(&mut viewer.stream, &Frame::Exited(code));
+    let seen = {
+        let mut state = lock(&holder.state);
+        state.exited = Some(code);
+        state
+            .viewer
+            .take()
+            .is_some_and(|mut viewer| write_frame(&mut viewer.stream, &Frame::Exited(code)).is_ok())
+    };
+    let left = !seen && done_rx.recv_timeout(LINGER).unwrap_or(false);
+    if !left {
+        let _ = std::fs::remove_file(socket);
     }
     Ok(code)
 }
@@ -174,6 +197,15 @@ fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<
             let json = serde_json::to_string(&status(holder)).unwrap_or_default();
             return write_frame(&mut stream, &Frame::Status(json));
         }
+        Frame::Leave => {
+            if lock(&holder.state).exited.is_none() {
+                return Ok(());
+            }
+            // The socket is free for a new holder before the answer.
+            let _ = std::fs::remove_file(&holder.socket);
+            let _ = lock(&holder.done).send(true);
+            return write_frame(&mut stream, &Frame::Leaving);
+        }
         Frame::Hello {
             rows,
             cols,
@@ -193,6 +225,12 @@ fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<
         }
         for chunk in state.replay.for_viewer().chunks(OUTPUT_CHUNK) {
             write_frame(&mut stream, &Frame::Output(chunk.to_vec()))?;
+        }
+        if let Some(code) = state.exited {
+            // Claude ended while nobody watched: its last screen, its code.
+            write_frame(&mut stream, &Frame::Exited(code))?;
+            let _ = lock(&holder.done).send(false);
+            return Ok(());
         }
         state.next_id += 1;
         let id = state.next_id;
@@ -251,7 +289,19 @@ fn status(holder: &Holder) -> Status {
         kept_bytes: state.replay.len(),
         rows: state.size.rows,
         cols: state.size.cols,
+        exited: state.exited,
     }
+}
+
+/// Asks a holder whose claude ended to leave, so a new one can start;
+/// whether the socket is free now.
+pub fn ask_to_leave(socket: &Path) -> bool {
+    let Ok(mut stream) = UnixStream::connect(socket) else {
+        return true;
+    };
+    let _ = stream.set_read_timeout(Some(HELLO_WAIT));
+    write_frame(&mut stream, &Frame::Leave).is_ok()
+        && matches!(read_frame(&mut stream), Ok(Some(Frame::Leaving)))
 }
 
 /// Asks the holder at `socket` for its status; `None` when none answers

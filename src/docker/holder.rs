@@ -1,0 +1,248 @@
+//! The holder in each agent container (`src/bin/claude-bottle-hold`): copied
+//! in at launch, started detached with claude under it, asked how it is.
+//!
+//! The agent's variables (manifest values, answers, the token) go to the
+//! holder's exec only: the exec that shows the terminal (`attach`) carries
+//! none, and neither argv does.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bollard::exec::{CreateExecOptions, StartExecOptions};
+use serde::Deserialize;
+
+use super::agent::{AGENT_USER, AGENT_WORKDIR};
+use super::container::exec_collect;
+use super::engine::{Engine, EngineError};
+use super::files::FileGrant;
+
+/// Where the holder is put in the agent container (root's, not the agent's to
+/// replace).
+pub const HOLDER_PATH: &str = "/usr/local/bin/claude-bottle-hold";
+/// The holder's file name, beside the `claude-bottle` executable.
+const HOLDER_FILE: &str = "claude-bottle-hold";
+/// How long a fresh holder may take to answer.
+const SERVE_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HolderError {
+    #[error(
+        "the session holder {path} could not be read ({why}); it is built and installed \
+         beside claude-bottle (`cargo install` installs both)"
+    )]
+    Missing { path: String, why: String },
+    #[error(
+        "claude's holder did not start in the bottle: {0}. It is built on this machine: the \
+         agent image needs the same CPU architecture and a C library at least as new \
+         (glibc 2.34 for a build on Debian 12)"
+    )]
+    DidNotStart(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// What the holder says of itself (`claude-bottle-hold status`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct HolderStatus {
+    /// Who is attached and typing, if anyone.
+    pub viewer: Option<String>,
+    /// Milliseconds since claude last wrote anything.
+    pub idle_ms: u64,
+    /// Claude's exit code, once it ended (the holder lingers a while).
+    #[serde(default)]
+    pub exited: Option<i32>,
+}
+
+/// The holder binary: beside this executable, or (test binaries live in
+/// `target/*/deps`) one directory up.
+fn holder_path() -> Result<PathBuf, HolderError> {
+    let exe = std::env::current_exe().map_err(|e| HolderError::Missing {
+        path: HOLDER_FILE.into(),
+        why: e.to_string(),
+    })?;
+    let dir = exe.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let beside = dir.join(HOLDER_FILE);
+    if beside.is_file() || dir.file_name().is_none_or(|n| n != "deps") {
+        return Ok(beside);
+    }
+    Ok(dir.parent().map_or(beside, |up| up.join(HOLDER_FILE)))
+}
+
+/// The holder as a file for the agent container, read once per process.
+pub fn grant() -> Result<FileGrant, HolderError> {
+    static BYTES: OnceLock<Result<Vec<u8>, (String, String)>> = OnceLock::new();
+    let bytes = BYTES.get_or_init(|| {
+        let path = holder_path().map_err(|e| (HOLDER_FILE.to_owned(), e.to_string()))?;
+        std::fs::read(&path).map_err(|e| (path.display().to_string(), e.to_string()))
+    });
+    match bytes {
+        Ok(bytes) => Ok(FileGrant::file(
+            HOLDER_PATH.trim_start_matches('/'),
+            0o755,
+            (0, 0),
+            bytes.clone(),
+        )),
+        Err((path, why)) => Err(HolderError::Missing {
+            path: path.clone(),
+            why: why.clone(),
+        }),
+    }
+}
+
+/// Starts `command` under a new holder in `container`, detached, with `env`
+/// (`NAME=value`) in its environment only; returns once it answers.
+pub async fn serve(
+    engine: &Engine,
+    container: &str,
+    command: &[String],
+    env: Vec<String>,
+) -> Result<(), HolderError> {
+    let mut cmd = vec![HOLDER_PATH.to_owned(), "serve".into(), "--".into()];
+    cmd.extend(command.iter().cloned());
+    let exec = engine
+        .docker
+        .create_exec(
+            container,
+            CreateExecOptions {
+                cmd: Some(cmd),
+                env: Some(env),
+                user: Some(AGENT_USER.to_owned()),
+                working_dir: Some(AGENT_WORKDIR.to_owned()),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(EngineError::from)?;
+    engine
+        .docker
+        .start_exec(
+            &exec.id,
+            Some(StartExecOptions {
+                detach: true,
+                ..Default::default()
+            }),
+        )
+        .await
+        .map_err(EngineError::from)?;
+    let deadline = tokio::time::Instant::now() + SERVE_WAIT;
+    loop {
+        if status(engine, container).await?.is_some() {
+            return Ok(());
+        }
+        // Ended already: say what it said, if the engine kept it.
+        let inspect = engine
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(EngineError::from)?;
+        if inspect.running == Some(false) {
+            return Err(HolderError::DidNotStart(format!(
+                "it exited with code {}",
+                inspect.exit_code.unwrap_or(-1)
+            )));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(HolderError::DidNotStart("it did not answer in time".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The holder's status; `None` when no holder runs (claude ended, or the
+/// container is stopped).
+pub async fn status(engine: &Engine, container: &str) -> Result<Option<HolderStatus>, EngineError> {
+    let output = exec_collect(
+        engine,
+        container,
+        Some(AGENT_USER),
+        &[HOLDER_PATH, "status"],
+        Vec::new(),
+    )
+    .await?;
+    if output.exit_code != 0 {
+        return Ok(None);
+    }
+    Ok(serde_json::from_str(output.stdout.trim()).unwrap_or(None))
+}
+
+/// Starts `command` again under a new holder unless claude runs now: a
+/// holder whose claude ended is asked to leave first.
+pub async fn serve_again(
+    engine: &Engine,
+    container: &str,
+    command: &[String],
+    env: Vec<String>,
+) -> Result<(), HolderError> {
+    match status(engine, container).await? {
+        Some(status) if status.exited.is_none() => return Ok(()),
+        Some(_) => {
+            let left = exec_collect(
+                engine,
+                container,
+                Some(AGENT_USER),
+                &[HOLDER_PATH, "leave"],
+                Vec::new(),
+            )
+            .await?;
+            if left.exit_code != 0 {
+                return Err(HolderError::DidNotStart(left.stderr.trim().to_owned()));
+            }
+        }
+        None => {}
+    }
+    serve(engine, container, command, env).await
+}
+
+/// The arguments of the viewer's `docker exec -it` (after `docker`).
+pub fn attach_args(container: &str, who: &str, take_over: bool, detach: bool) -> Vec<String> {
+    let mut args: Vec<String> = ["exec", "-it", "-u", AGENT_USER, "-w", AGENT_WORKDIR, container]
+        .map(String::from)
+        .to_vec();
+    args.extend([HOLDER_PATH.to_owned(), "attach".into(), "--who".into(), who.to_owned()]);
+    if take_over {
+        args.push("--take".into());
+    }
+    if !detach {
+        args.extend(["--detach-key".to_owned(), "none".to_owned()]);
+    }
+    args
+}
+
+/// Who a viewer is, as others are told: what it is, its pid and host.
+pub fn viewer_name(what: &str) -> String {
+    format!(
+        "{what} (pid {} on {})",
+        std::process::id(),
+        super::labels::hostname()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_viewer_exec_carries_no_variables_and_names_who() {
+        let args = attach_args("cb-a-agent", "dashboard (pid 1 on h)", false, false);
+        assert_eq!(
+            args.join(" "),
+            "exec -it -u 1000:1000 -w /home/agent/work cb-a-agent \
+             /usr/local/bin/claude-bottle-hold attach --who dashboard (pid 1 on h) \
+             --detach-key none"
+        );
+        assert!(!args.iter().any(|a| a == "-e"));
+        let args = attach_args("c", "x", true, true);
+        assert!(args.contains(&"--take".to_owned()));
+        assert!(!args.contains(&"--detach-key".to_owned()));
+    }
+
+    #[test]
+    fn a_status_line_reads_as_the_holder_writes_it() {
+        let line = r#"{"viewer":"attach (pid 3 on h)","idle_ms":12,"kept_bytes":9,"rows":2,"cols":3}"#;
+        let status: Option<HolderStatus> = serde_json::from_str(line).unwrap();
+        assert_eq!(status.unwrap().viewer.as_deref(), Some("attach (pid 3 on h)"));
+        let none: Option<HolderStatus> = serde_json::from_str("null").unwrap();
+        assert!(none.is_none());
+    }
+}
