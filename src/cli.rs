@@ -43,15 +43,43 @@ pub enum Command {
     /// Check the Docker engine, runtimes, token and manifest, with fixes.
     Doctor,
     /// Remove bottles whose owning claude-bottle process is gone (and, with
-    /// --images, agent images that older inputs left).
+    /// --images, agent images that older inputs left). Bottles a dashboard
+    /// kept working are left alone unless --kept says otherwise.
     Gc {
         /// Only list what would be removed.
         #[arg(long)]
         dry_run: bool,
+        /// Also remove the bottles dashboards kept working after they quit.
+        #[arg(long)]
+        kept: bool,
         /// Also remove agent images built from older inputs (a changed
         /// Dockerfile, base image or Claude Code); one in use is kept.
         #[arg(long)]
         images: bool,
+        /// Remove without asking.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// List every bottle on the engine: agent, session, age, what its agent
+    /// is doing, denials so far, who is attached.
+    Ps {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a bottle's claude full screen (an agent with one bottle, or a
+    /// session); Ctrl-\ detaches and leaves it working.
+    Attach {
+        /// An agent name or a session id (`claude-bottle ps`).
+        name: String,
+        /// Take the session over from the viewer attached now.
+        #[arg(long)]
+        take: bool,
+    },
+    /// Remove one bottle (an agent with one bottle, or a session), kept or not.
+    Stop {
+        /// An agent name or a session id (`claude-bottle ps`).
+        name: String,
         /// Remove without asking.
         #[arg(long, short)]
         yes: bool,

@@ -73,9 +73,21 @@ async fn dispatch(cli: Cli, settings: &Settings) -> i32 {
         Some(Command::Completions { shell }) => Ok(commands::completions::run(shell)),
         Some(Command::Gc {
             dry_run,
+            kept,
             yes,
             images,
-        }) => commands::gc::run(settings, dry_run, yes, images).await,
+        }) => {
+            let options = commands::gc::GcOptions {
+                dry_run,
+                yes,
+                images,
+                kept,
+            };
+            commands::gc::run(settings, options).await
+        }
+        Some(Command::Ps { json }) => commands::ps::run(settings, json).await,
+        Some(Command::Attach { name, take }) => commands::attach::run(settings, &name, take).await,
+        Some(Command::Stop { name, yes }) => commands::stop::run(settings, &name, yes).await,
         None => {
             claude_bottle::runtime::run_dashboard(
                 claude_bottle::runtime::DashboardContext::from_process(&cli.manifest, settings),

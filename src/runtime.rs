@@ -284,7 +284,10 @@ fn on_message(runtime: &mut Effects, app: &App, msg: Msg) -> Option<Event> {
         }
         Msg::Engine(Err(reason)) => Some(Event::EngineState(EngineStatus::Unavailable(reason))),
         Msg::BottleUp { id, bottle, plan } => {
-            runtime.bottle_up(id, *bottle, plan, app.areas().pty_size())
+            runtime.bottle_up(id, *bottle, plan, app.areas().pty_size(), true)
+        }
+        Msg::Adopted { id, bottle, plan } => {
+            runtime.bottle_up(id, *bottle, plan, app.areas().pty_size(), false)
         }
         Msg::Serving { id, rows, cols } => {
             runtime.open_viewer(id, rows, cols);

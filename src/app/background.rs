@@ -1,8 +1,10 @@
 //! Events that come from the world rather than the keyboard: sessions,
 //! launches, egress lines, the engine.
 
-use super::event::{BottleId, Effect, Event};
-use super::state::{App, Focus, Modal, PendingLaunch, SaveHost, TabState};
+use crate::docker::holder;
+
+use super::event::{BottleId, Effect, Event, KeptBottle, Progress};
+use super::state::{App, Focus, Modal, PendingLaunch, SaveHost, Tab, TabState};
 
 pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
     let current = app.tab().map(|t| t.id);
@@ -69,6 +71,7 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
                 }
             }
         }
+        Event::KeptFound(kept) => return adopt_kept(app, kept),
         Event::Leftovers(leftovers) => {
             if !leftovers.is_empty() && matches!(app.modal, None | Some(Modal::Help)) {
                 app.modal = Some(Modal::Leftovers(leftovers));
@@ -128,6 +131,42 @@ fn on_egress_down(app: &mut App, id: BottleId, reason: &str) {
     }
 }
 
+/// A tab for each kept bottle not shown yet, each found again by the
+/// runtime.
+fn adopt_kept(app: &mut App, kept: Vec<KeptBottle>) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for bottle in kept {
+        let shown = app
+            .tabs
+            .iter()
+            .any(|t| t.session.as_deref() == Some(bottle.session.as_str()));
+        if shown {
+            continue;
+        }
+        let id = app.next_id;
+        app.next_id += 1;
+        let mut tab = Tab::new(
+            id,
+            &bottle.resolved,
+            TabState::Launching(Progress::Reattaching),
+        );
+        tab.session = Some(bottle.session.clone());
+        app.tabs.push(tab);
+        effects.push(Effect::Adopt {
+            id,
+            session: bottle.session,
+            resolved: bottle.resolved,
+        });
+    }
+    if !effects.is_empty() {
+        app.info(format!(
+            "{} kept bottle(s) found; their agents kept working",
+            effects.len()
+        ));
+    }
+    effects
+}
+
 fn on_exit(app: &mut App, id: BottleId, code: Option<i32>) {
     let watched = app.tab().is_some_and(|t| t.id == id) && app.focus == Focus::Terminal;
     if let Some(tab) = app.tab_by_id(id) {
@@ -144,10 +183,22 @@ fn on_exit(app: &mut App, id: BottleId, code: Option<i32>) {
         } else {
             Focus::Agents
         };
-        let code = code.map_or_else(|| "unknown".into(), |c| c.to_string());
-        app.info(format!(
-            "the agent's terminal ended (exit code {code}); i opens a new one, x removes the bottle"
-        ));
+        let text = match code {
+            Some(holder::EXIT_HELD) => {
+                "another viewer holds this agent (its pane says who); i takes it over".to_owned()
+            }
+            Some(holder::EXIT_TAKEN_OVER) => {
+                "another viewer took this agent over; it keeps working; i takes it back".to_owned()
+            }
+            _ => {
+                let code = code.map_or_else(|| "unknown".into(), |c| c.to_string());
+                format!(
+                    "the agent's terminal ended (exit code {code}); i opens a new one, x removes \
+                     the bottle"
+                )
+            }
+        };
+        app.info(text);
     }
 }
 

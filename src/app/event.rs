@@ -70,12 +70,22 @@ pub struct Leftover {
     pub networks: usize,
 }
 
+/// A bottle a dashboard kept working, of an agent of this manifest, found
+/// when the dashboard connects to the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptBottle {
+    pub session: String,
+    pub resolved: Box<ResolvedAgent>,
+}
+
 /// How far a launch has got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
     /// Building the agent image; the latest line of build output.
     BuildingImage(String),
     Step(LaunchStep),
+    /// Finding a kept bottle again (starting it again after a restart).
+    Reattaching,
 }
 
 #[derive(Debug)]
@@ -133,6 +143,8 @@ pub enum Event {
     },
     /// Bottles of this manifest's agents that a gone process left behind.
     Leftovers(Vec<Leftover>),
+    /// Bottles of this manifest's agents kept working by a gone dashboard.
+    KeptFound(Vec<KeptBottle>),
     /// The answer to [`Effect::RemoveLeftovers`]: how many were removed.
     LeftoversRemoved(Result<usize, String>),
     AllowDone {
@@ -165,6 +177,13 @@ pub enum Effect {
         /// Answers to the `?` env prompts; they go to the terminal's
         /// process environment only.
         answers: Vec<(String, Secret)>,
+    },
+    /// Find a kept bottle again (starting it if it stopped) and show its
+    /// claude in the tab `id`, unless another viewer holds it.
+    Adopt {
+        id: BottleId,
+        session: String,
+        resolved: Box<ResolvedAgent>,
     },
     /// End the terminal session and remove the bottle.
     Kill { id: BottleId },

@@ -20,7 +20,7 @@ mod update;
 #[cfg(test)]
 mod update_tests;
 
-pub use event::{BottleId, Effect, EngineStatus, Event, Leftover, Progress, Secret};
+pub use event::{BottleId, Effect, EngineStatus, Event, KeptBottle, Leftover, Progress, Secret};
 pub use state::{
     AgentEntry, AgentStatus, App, Focus, ManifestProblem, Modal, SaveHost, Tab, TabState,
 };

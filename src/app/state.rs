@@ -60,6 +60,8 @@ pub struct Tab {
     pub id: BottleId,
     pub agent: String,
     pub bottle: String,
+    /// The bottle's session, once known (a kept bottle found again).
+    pub session: Option<String>,
     pub state: TabState,
     /// Its terminal session runs (the screen itself is the runtime's: the
     /// model holds no live state).
@@ -87,6 +89,27 @@ pub struct Tab {
 }
 
 impl Tab {
+    /// A new tab for a bottle of `resolved`, in `state`.
+    pub fn new(id: BottleId, resolved: &ResolvedAgent, state: TabState) -> Self {
+        Self {
+            id,
+            agent: resolved.agent.name.clone(),
+            bottle: resolved.bottle.name.clone(),
+            session: None,
+            state,
+            terminal: false,
+            unseen_output: false,
+            needs_attention: false,
+            scroll_anchor: None,
+            lines: crate::session::ScrollState::default(),
+            egress: super::egress_log::EgressLog::default(),
+            allowlist: resolved.allowlist.clone(),
+            allowed_here: Vec::new(),
+            manifest_file: resolved.bottle.source.clone(),
+            egress_down: None,
+        }
+    }
+
     /// Every entry the sidecar enforces now: the allowlist at launch and the
     /// hosts allowed here since.
     pub fn allow_entries(&self) -> Vec<&str> {
@@ -303,6 +326,9 @@ impl Tab {
                 AgentStatus::BuildingImage(line.clone())
             }
             TabState::Launching(Progress::Step(step)) => AgentStatus::Starting(step.describe()),
+            TabState::Launching(Progress::Reattaching) => {
+                AgentStatus::Starting("finding the kept bottle")
+            }
             TabState::Running if self.needs_attention => AgentStatus::NeedsAttention,
             TabState::Running => AgentStatus::Running,
             TabState::Exited(code) => AgentStatus::Exited(*code),

@@ -297,24 +297,13 @@ fn request_launch(app: &mut App) -> Vec<Effect> {
 pub(super) fn start_launch(app: &mut App, pending: PendingLaunch) -> Vec<Effect> {
     let id = app.next_id;
     app.next_id += 1;
-    app.tabs.push(Tab {
+    app.tabs.push(Tab::new(
         id,
-        agent: pending.resolved.agent.name.clone(),
-        bottle: pending.resolved.bottle.name.clone(),
-        state: TabState::Launching(Progress::Step(
+        &pending.resolved,
+        TabState::Launching(Progress::Step(
             crate::docker::bottle::LaunchStep::CheckingRuntime,
         )),
-        terminal: false,
-        unseen_output: false,
-        needs_attention: false,
-        scroll_anchor: None,
-        lines: crate::session::ScrollState::default(),
-        egress: super::egress_log::EgressLog::default(),
-        allowlist: pending.resolved.allowlist.clone(),
-        allowed_here: Vec::new(),
-        manifest_file: pending.resolved.bottle.source.clone(),
-        egress_down: None,
-    });
+    ));
     app.current_tab = app.tabs.len() - 1;
     vec![Effect::Launch {
         id,

@@ -14,14 +14,47 @@ use crate::settings::Settings;
 
 use super::confirm::ask_yes_no;
 
-pub async fn run(
-    settings: &Settings,
-    dry_run: bool,
-    yes: bool,
-    with_images: bool,
-) -> anyhow::Result<i32> {
+/// What `gc` was asked to do: four independent switches of the command line.
+#[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct GcOptions {
+    /// Only list what would be removed.
+    pub dry_run: bool,
+    /// Remove without asking.
+    pub yes: bool,
+    /// Also agent images of older inputs.
+    pub images: bool,
+    /// Also bottles that dashboards kept working.
+    pub kept: bool,
+}
+
+pub async fn run(settings: &Settings, options: GcOptions) -> anyhow::Result<i32> {
+    let GcOptions {
+        dry_run,
+        yes,
+        images: with_images,
+        kept: with_kept,
+    } = options;
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
-    let orphans = reaper::orphaned_sessions(&engine).await?;
+    let sessions = reaper::list_sessions(&engine).await?;
+    let kept: Vec<SessionResources> = sessions
+        .iter()
+        .filter(|s| s.is_kept_alone())
+        .cloned()
+        .collect();
+    let mut orphans: Vec<SessionResources> = sessions
+        .into_iter()
+        .filter(SessionResources::is_orphaned)
+        .collect();
+    if with_kept {
+        orphans.extend(kept);
+    } else if !kept.is_empty() {
+        println!(
+            "{} bottle(s) kept working by a dashboard are left alone (`claude-bottle ps` lists \
+             them; `claude-bottle stop NAME` or `gc --kept` removes them).",
+            kept.len()
+        );
+    }
     let stale = match current_agent_tag(&settings.agent_image) {
         Ok(current) => stale_agent_images(&engine, &current).await?,
         Err(why) => {

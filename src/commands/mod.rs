@@ -1,4 +1,5 @@
 //! One module per subcommand. Each returns the process exit code.
+pub mod attach;
 pub mod completions;
 pub mod confirm;
 pub mod doctor;
@@ -7,7 +8,9 @@ pub mod init;
 pub mod list;
 pub mod logs;
 pub mod prepare;
+pub mod ps;
 pub mod run;
 pub mod show;
 pub mod start;
+pub mod stop;
 pub mod validate;

@@ -7,8 +7,8 @@
 //! every key), which carries no value of the agent's.
 
 use super::prepare::{Prepared, prepare};
-use crate::manifest::source::ManifestSource;
 use crate::docker::holder;
+use crate::manifest::source::ManifestSource;
 use crate::session::exec_plan::{ColourDepth, ExecPlan, Viewer};
 use crate::settings::Settings;
 use crate::signals::stop_requested;

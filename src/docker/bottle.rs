@@ -13,7 +13,7 @@ use super::network::{self, NetworkError};
 use super::reaper;
 use super::sidecar::{self, SidecarError, SidecarPlacement, SidecarSecrets};
 use super::subnet::Cidr;
-use crate::egress::ca::{self, BottleCa, CaError};
+use crate::egress::ca::{self, CaError};
 use crate::egress::config::{
     Inspection, PIPELOCK_PORT, PrivateDestinations, SidecarSettings, TunnelLimits,
 };
@@ -164,35 +164,73 @@ async fn check_runtime(engine: &Engine, resolved: &ResolvedAgent) -> Result<(), 
     })
 }
 
-/// What the bottle's sidecar enforces, and the bottle's own CA when it
-/// inspects TLS (the key goes to the sidecar only, the certificate to the
+/// What the bottle's sidecar enforces. With inspection on, the bottle's own
+/// CA is made at launch (the key to the sidecar only, the certificate to the
 /// agent's trust store).
-fn egress_policy(
+fn sidecar_settings(
     resolved: &ResolvedAgent,
     names: &BottleNames,
     watches_secrets: bool,
-) -> Result<(SidecarSettings, Option<BottleCa>), CaError> {
-    let ca = if resolved.bottle.inspect {
-        Some(ca::generate(&names.agent)?)
-    } else {
-        None
-    };
-    let inspection = if ca.is_some() {
+) -> SidecarSettings {
+    let inspection = if resolved.bottle.inspect {
         let extra = resolved.bottle.passthrough_hosts();
         let defaults = DEFAULT_ALLOWLIST.iter().map(|(host, _)| *host);
         Inspection::on(defaults, &extra)
     } else {
         Inspection::Off
     };
-    let settings = SidecarSettings {
+    SidecarSettings {
         identity: names.agent.clone(),
         allowlist: resolved.allowlist.iter().map(|e| e.host.clone()).collect(),
         private: PrivateDestinations::from_manifest(&resolved.bottle.private_hosts),
         inspection,
         watches_secrets,
         tunnels: TunnelLimits::default(),
-    };
-    Ok((settings, ca))
+    }
+}
+
+/// A kept bottle of `session` found again (a dashboard that opens, `attach`):
+/// its containers started again if the engine or the machine restarted
+/// (sidecar first, healthy, then the agent, each with its files as they
+/// were). What its sidecar enforces is taken as the manifest says now.
+/// `watches_secrets`: the agent was granted values its sidecar watches for.
+pub async fn reattach(
+    engine: &Engine,
+    resolved: &ResolvedAgent,
+    session: &str,
+    watches_secrets: bool,
+) -> Result<Bottle, LaunchError> {
+    let agent_name = &resolved.agent.name;
+    let names = BottleNames::new(agent_name, session);
+    let internal = network::subnet_of(engine, &names.internal_network).await?;
+    if !sidecar::is_running(engine, &names.sidecar).await? {
+        sidecar::restart(engine, &names.sidecar).await?;
+    }
+    let agent_running = engine
+        .docker
+        .inspect_container(&names.agent, None)
+        .await
+        .map_err(EngineError::from)?
+        .state
+        .and_then(|s| s.running)
+        .unwrap_or(false);
+    if !agent_running {
+        engine
+            .docker
+            .start_container(&names.agent, None)
+            .await
+            .map_err(EngineError::from)?;
+    }
+    Ok(Bottle {
+        session: session.to_owned(),
+        agent: agent_name.clone(),
+        agent_container: names.agent.clone(),
+        sidecar_container: names.sidecar.clone(),
+        proxy_ip: internal.host(2),
+        agent_ip: internal.host(3),
+        sidecar_settings: sidecar_settings(resolved, &names, watches_secrets),
+        names,
+    })
 }
 
 async fn launch_session(
@@ -233,7 +271,12 @@ async fn launch_session(
     let agent_ip = internal.subnet.host(3);
 
     on_step(LaunchStep::StartingSidecar);
-    let (sidecar_settings, ca) = egress_policy(resolved, &names, !watched.is_empty())?;
+    let sidecar_settings = sidecar_settings(resolved, &names, !watched.is_empty());
+    let ca = if resolved.bottle.inspect {
+        Some(ca::generate(&names.agent)?)
+    } else {
+        None
+    };
     let proxy = format!("{proxy_ip}:{PIPELOCK_PORT}");
     let mut grants = grants::agent_files(resolved, &proxy)?;
     grants.push(holder::grant()?);

@@ -22,6 +22,11 @@ use super::files::FileGrant;
 pub const HOLDER_PATH: &str = "/usr/local/bin/claude-bottle-hold";
 /// The holder's file name, beside the `claude-bottle` executable.
 const HOLDER_FILE: &str = "claude-bottle-hold";
+/// The viewer's exit code when another viewer holds the session (the
+/// holder binary's `EXIT_HELD`).
+pub const EXIT_HELD: i32 = 75;
+/// The viewer's exit code when another viewer took the session over.
+pub const EXIT_TAKEN_OVER: i32 = 76;
 /// How long a fresh holder may take to answer.
 const SERVE_WAIT: Duration = Duration::from_secs(10);
 
@@ -61,7 +66,10 @@ fn holder_path() -> Result<PathBuf, HolderError> {
         path: HOLDER_FILE.into(),
         why: e.to_string(),
     })?;
-    let dir = exe.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let dir = exe
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
     let beside = dir.join(HOLDER_FILE);
     if beside.is_file() || dir.file_name().is_none_or(|n| n != "deps") {
         return Ok(beside);
@@ -196,10 +204,23 @@ pub async fn serve_again(
 
 /// The arguments of the viewer's `docker exec -it` (after `docker`).
 pub fn attach_args(container: &str, who: &str, take_over: bool, detach: bool) -> Vec<String> {
-    let mut args: Vec<String> = ["exec", "-it", "-u", AGENT_USER, "-w", AGENT_WORKDIR, container]
-        .map(String::from)
-        .to_vec();
-    args.extend([HOLDER_PATH.to_owned(), "attach".into(), "--who".into(), who.to_owned()]);
+    let mut args: Vec<String> = [
+        "exec",
+        "-it",
+        "-u",
+        AGENT_USER,
+        "-w",
+        AGENT_WORKDIR,
+        container,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend([
+        HOLDER_PATH.to_owned(),
+        "attach".into(),
+        "--who".into(),
+        who.to_owned(),
+    ]);
     if take_over {
         args.push("--take".into());
     }
@@ -239,9 +260,13 @@ mod tests {
 
     #[test]
     fn a_status_line_reads_as_the_holder_writes_it() {
-        let line = r#"{"viewer":"attach (pid 3 on h)","idle_ms":12,"kept_bytes":9,"rows":2,"cols":3}"#;
+        let line =
+            r#"{"viewer":"attach (pid 3 on h)","idle_ms":12,"kept_bytes":9,"rows":2,"cols":3}"#;
         let status: Option<HolderStatus> = serde_json::from_str(line).unwrap();
-        assert_eq!(status.unwrap().viewer.as_deref(), Some("attach (pid 3 on h)"));
+        assert_eq!(
+            status.unwrap().viewer.as_deref(),
+            Some("attach (pid 3 on h)")
+        );
         let none: Option<HolderStatus> = serde_json::from_str("null").unwrap();
         assert!(none.is_none());
     }

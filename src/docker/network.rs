@@ -52,6 +52,10 @@ pub enum NetworkError {
          (`claude-bottle gc`) or set CLAUDE_BOTTLE_SUBNET_POOL to a larger free range"
     )]
     PoolExhausted { pool: String },
+    #[error(
+        "network {0} has no IPv4 subnet; the bottle cannot be found again (`claude-bottle stop` removes it)"
+    )]
+    NoSubnet(String),
 }
 
 impl From<bollard::errors::Error> for NetworkError {
@@ -167,6 +171,24 @@ pub async fn find_by_name(engine: &Engine, name: &str) -> Result<Vec<String>, Ne
         .filter(|n| n.name.as_deref() == Some(name))
         .filter_map(|n| n.id)
         .collect())
+}
+
+/// The IPv4 subnet of the network named `name`.
+pub async fn subnet_of(engine: &Engine, name: &str) -> Result<Cidr, NetworkError> {
+    let network = engine
+        .docker
+        .inspect_network(
+            name,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await?;
+    network
+        .ipam
+        .and_then(|ipam| ipam.config)
+        .into_iter()
+        .flatten()
+        .find_map(|c| Cidr::parse(c.subnet.as_deref()?))
+        .ok_or_else(|| NetworkError::NoSubnet(name.to_owned()))
 }
 
 /// Every IPv4 subnet any network on the engine uses.

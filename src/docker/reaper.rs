@@ -150,20 +150,18 @@ fn session_entry<'a>(
     labels: &HashMap<String, String>,
 ) -> Option<&'a mut SessionResources> {
     let session = labels.get(labels::SESSION)?.clone();
-    Some(
-        sessions
-            .entry(session.clone())
-            .or_insert_with(|| SessionResources {
-                session,
-                agent: labels.get(labels::AGENT).cloned().unwrap_or_default(),
-                bottle: labels.get(labels::BOTTLE).cloned().unwrap_or_default(),
-                owner: Owner::from_labels(labels),
-                kept: labels.get(labels::KEPT).is_some_and(|v| v == "true"),
-                created_unix: labels
-                    .get(labels::CREATED)
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0),
-                ..SessionResources::default()
-            }),
-    )
+    Some(sessions.entry(session.clone()).or_insert_with(|| {
+        SessionResources {
+            session,
+            agent: labels.get(labels::AGENT).cloned().unwrap_or_default(),
+            bottle: labels.get(labels::BOTTLE).cloned().unwrap_or_default(),
+            owner: Owner::from_labels(labels),
+            kept: labels.get(labels::KEPT).is_some_and(|v| v == "true"),
+            created_unix: labels
+                .get(labels::CREATED)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            ..SessionResources::default()
+        }
+    }))
 }

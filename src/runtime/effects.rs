@@ -8,7 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::context::DashboardContext;
-use crate::app::{BottleId, Effect, Event, Leftover, Progress, Secret};
+use crate::app::{BottleId, Effect, Event, KeptBottle, Leftover, Progress, Secret};
 use crate::docker::bottle::{self, Bottle, LaunchSettings};
 use crate::docker::engine::Engine;
 use crate::docker::image::{BuildProgress, ensure_agent_image};
@@ -32,6 +32,12 @@ pub enum Msg {
     LaunchFailed { id: BottleId, reason: String },
     /// A bottle is up; the loop starts its terminal.
     BottleUp {
+        id: BottleId,
+        bottle: Box<Bottle>,
+        plan: ExecPlan,
+    },
+    /// A kept bottle was found again and claude runs in it.
+    Adopted {
         id: BottleId,
         bottle: Box<Bottle>,
         plan: ExecPlan,
@@ -161,6 +167,11 @@ impl Effects {
                 resolved,
                 answers,
             } => self.launch(id, resolved, &answers),
+            Effect::Adopt {
+                id,
+                session,
+                resolved,
+            } => self.adopt(id, session, &resolved),
             Effect::Kill { id } => self.kill(id),
             Effect::Key { id, key } => {
                 self.write(id, |modes| encode_key(&key, modes).unwrap_or_default());
@@ -237,6 +248,49 @@ impl Effects {
         self.bottles.entry(id).or_default().launch = Some(task);
     }
 
+    /// Finds a kept bottle again: starts it if it stopped, starts claude in
+    /// it if claude ended (with `--continue`, so the conversation goes on),
+    /// then shows it without displacing another viewer.
+    fn adopt(&mut self, id: BottleId, session: String, resolved: &ResolvedAgent) {
+        let Some(engine) = self.engine.clone() else {
+            return;
+        };
+        let mut plan = self.exec_plan(resolved, &[]);
+        if plan.command.first().is_some_and(|c| c == "claude") {
+            plan.command = vec!["claude".into(), "--continue".into()];
+        }
+        let watches_secrets = !resolved.granted_values(&plan.agent_env).is_empty();
+        let resolved = resolved.clone();
+        let tx = self.tx.clone();
+        let task = tokio::spawn(async move {
+            let found = bottle::reattach(&engine, &resolved, &session, watches_secrets).await;
+            let msg = match found {
+                Ok(bottle) => {
+                    let container = bottle.agent_container.clone();
+                    match holder::serve_again(&engine, &container, &plan.command, plan.serve_env())
+                        .await
+                    {
+                        Ok(()) => Msg::Adopted {
+                            id,
+                            bottle: Box::new(bottle),
+                            plan,
+                        },
+                        Err(e) => Msg::LaunchFailed {
+                            id,
+                            reason: e.to_string(),
+                        },
+                    }
+                }
+                Err(e) => Msg::LaunchFailed {
+                    id,
+                    reason: format!("the kept bottle could not be started again: {e}"),
+                },
+            };
+            let _ = tx.send(msg);
+        });
+        self.bottles.entry(id).or_default().launch = Some(task);
+    }
+
     /// The values go to the terminal process's environment only.
     fn exec_plan(&self, resolved: &ResolvedAgent, answers: &[(String, Secret)]) -> ExecPlan {
         let answers: Vec<(String, String)> = answers
@@ -266,23 +320,26 @@ impl Effects {
     /// The bottle is up: start its terminal and follow its sidecar (or
     /// remove it, when it was killed while launching).
     /// `size` is the PTY size now, which may differ from the one at launch.
+    /// `take_over`: displace another viewer (a fresh launch has none; a
+    /// kept bottle found again may be shown elsewhere, and is not taken).
     pub fn bottle_up(
         &mut self,
         id: BottleId,
         bottle: Bottle,
         plan: ExecPlan,
         size: (u16, u16),
+        take_over: bool,
     ) -> Option<Event> {
         if self.bottles.get(&id).is_none_or(|live| live.killed) {
             self.bottles.remove(&id);
             self.tear_down(id, bottle);
             return None;
         }
-        let result = Session::spawn(
-            id,
-            &viewer(&bottle).pty_spec(size.0, size.1),
-            self.notices.clone(),
-        );
+        let viewer = Viewer {
+            take_over,
+            ..viewer(&bottle)
+        };
+        let result = Session::spawn(id, &viewer.pty_spec(size.0, size.1), self.notices.clone());
         let live = self.bottles.entry(id).or_default();
         // The launch task is the one sending this: it has ended.
         live.launch = None;
@@ -364,11 +421,34 @@ impl Effects {
             return;
         };
         let agents: Vec<String> = manifest.agents.values().map(|a| a.name.clone()).collect();
+        let manifest = manifest.clone();
+        let resolve_context = self.ctx.resolve_context();
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            let Ok(orphans) = reaper::orphaned_sessions(&engine).await else {
+            let Ok(sessions) = reaper::list_sessions(&engine).await else {
                 return;
             };
+            let kept: Vec<KeptBottle> = sessions
+                .iter()
+                // Kept by any dashboard, gone or not: one shown elsewhere
+                // shows here as held, and can be taken over.
+                .filter(|s| s.kept && s.agent_container.is_some())
+                .filter_map(|s| {
+                    let rc = resolve_context.as_ref()?;
+                    let resolved = crate::manifest::resolve(&manifest, &s.agent, rc).ok()?;
+                    Some(KeptBottle {
+                        session: s.session.clone(),
+                        resolved: Box::new(resolved),
+                    })
+                })
+                .collect();
+            if !kept.is_empty() {
+                let _ = tx.send(Msg::Event(Event::KeptFound(kept)));
+            }
+            let orphans: Vec<_> = sessions
+                .into_iter()
+                .filter(reaper::SessionResources::is_orphaned)
+                .collect();
             let leftovers: Vec<Leftover> = orphans
                 .into_iter()
                 .filter(|s| agents.contains(&s.agent))
@@ -707,7 +787,10 @@ mod tests {
         let env = plan.serve_env();
         for secret in ["hunter2", "ghp_secret", "sk-ant-oat01-token"] {
             assert!(!plan.command.iter().any(|a| a.contains(secret)));
-            assert!(env.iter().any(|v| v.ends_with(secret)), "{secret} not in the env");
+            assert!(
+                env.iter().any(|v| v.ends_with(secret)),
+                "{secret} not in the env"
+            );
         }
         assert!(env.contains(&"CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-token".to_owned()));
     }

@@ -199,7 +199,12 @@ mod tests {
         };
         let spec = viewer.pty_spec(30, 100);
         assert!(spec.env.is_empty());
-        assert!(!spec.args.iter().any(|a| a.contains("ghp_secret") || a == "-e"));
+        assert!(
+            !spec
+                .args
+                .iter()
+                .any(|a| a.contains("ghp_secret") || a == "-e")
+        );
         assert_eq!((spec.rows, spec.cols), (30, 100));
     }
 }

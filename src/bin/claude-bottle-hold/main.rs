@@ -38,8 +38,11 @@ const SOCKET_PATH: &str = "/tmp/claude-bottle-hold/socket";
 /// claude does not use it.
 const DETACH_BYTE: u8 = 0x1c;
 
-/// `attach`'s exit code when another viewer holds the session.
+/// `attach`'s exit code when another viewer holds the session (the same
+/// numbers in `docker::holder`).
 const EXIT_HELD: i32 = 75;
+/// `attach`'s exit code when another viewer took the session over.
+const EXIT_TAKEN_OVER: i32 = 76;
 /// `attach`'s exit code when the holder went away without a word.
 const EXIT_LOST: i32 = 69;
 
@@ -85,7 +88,7 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
                 }
                 Ended::TakenOver(who) => {
                     println!("\r\n[claude-bottle] taken over by {who}; the agent keeps running.\r");
-                    0
+                    EXIT_TAKEN_OVER
                 }
                 Ended::Lost => {
                     eprintln!("\r\n[claude-bottle] the session's holder went away.\r");
@@ -125,10 +128,10 @@ fn attach_options<'a>(socket: &'a Path, args: &[String]) -> anyhow::Result<Attac
         match arg.as_str() {
             "--take" => options.take_over = true,
             "--who" => {
-                options.who = args
+                let who = args
                     .next()
-                    .ok_or_else(|| anyhow::anyhow!("--who needs a name"))?
-                    .clone();
+                    .ok_or_else(|| anyhow::anyhow!("--who needs a name"))?;
+                options.who.clone_from(who);
             }
             "--detach-key" => {
                 options.detach_byte = match args.next().map(String::as_str) {

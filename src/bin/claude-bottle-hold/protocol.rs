@@ -183,7 +183,10 @@ mod tests {
                 who: "dashboard 42 on box".into(),
             },
             Frame::Input(b"hi\r".to_vec()),
-            Frame::Resize { rows: 1, cols: 65535 },
+            Frame::Resize {
+                rows: 1,
+                cols: 65535,
+            },
             Frame::StatusRequest,
             Frame::Output(vec![0x1b, b'[', b'm']),
             Frame::Exited(-3),

@@ -147,13 +147,15 @@ mod tests {
 
     #[test]
     fn questions_to_the_terminal_are_not_replayed() {
-        let output = b"a\x1b[6nb\x1b[cc\x1b[>0cd\x1b[?2026$pe\x1b[18tf\x1b]11;?\x07g\x1b]10;?\x1b\\h";
+        let output =
+            b"a\x1b[6nb\x1b[cc\x1b[>0cd\x1b[?2026$pe\x1b[18tf\x1b]11;?\x07g\x1b]10;?\x1b\\h";
         assert_eq!(without_queries(output), b"abcdefgh");
     }
 
     #[test]
     fn everything_else_is_replayed_as_it_was() {
-        let output = "\x1b[1;31mred\x1b[m \x1b[?1049h\x1b[2J\x1b]0;title\x07\x1b(B é ✓\x1b[?2004h\x1b[";
+        let output =
+            "\x1b[1;31mred\x1b[m \x1b[?1049h\x1b[2J\x1b]0;title\x07\x1b(B é ✓\x1b[?2004h\x1b[";
         assert_eq!(without_queries(output.as_bytes()), output.as_bytes());
     }
 }

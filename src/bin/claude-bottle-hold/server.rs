@@ -144,7 +144,9 @@ pub fn serve(socket: &Path, command: &[String]) -> anyhow::Result<i32> {
 /// Binds the socket in a directory only this user can enter. A socket left
 /// by a holder that died is replaced; a live one is not.
 fn listen(socket: &Path) -> anyhow::Result<UnixListener> {
-    let dir = socket.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let dir = socket
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     std::fs::create_dir_all(&dir)?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
     if socket.exists() {
@@ -252,7 +254,11 @@ fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<
         match frame {
             Frame::Input(bytes) => {
                 let mut input = lock(&holder.input);
-                if input.write_all(&bytes).and_then(|()| input.flush()).is_err() {
+                if input
+                    .write_all(&bytes)
+                    .and_then(|()| input.flush())
+                    .is_err()
+                {
                     break;
                 }
             }

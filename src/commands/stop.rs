@@ -1,0 +1,28 @@
+//! `claude-bottle stop <agent|session>`: removes one bottle, kept or not,
+//! after asking.
+
+use super::confirm::ask_yes_no;
+use super::ps::find;
+use crate::docker::engine::Engine;
+use crate::docker::reaper;
+use crate::settings::Settings;
+
+pub async fn run(settings: &Settings, name: &str, yes: bool) -> anyhow::Result<i32> {
+    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let session = find(&engine, name).await?;
+    let question = format!(
+        "Remove the bottle of {} (session {}, {} container(s), {} network(s))? What the agent \
+         made inside it is lost.",
+        session.agent,
+        session.session,
+        session.containers.len(),
+        session.networks.len()
+    );
+    if !yes && !ask_yes_no(&question)? {
+        println!("Kept.");
+        return Ok(0);
+    }
+    reaper::remove_session(&engine, &session.session).await?;
+    println!("removed session {} of {}", session.session, session.agent);
+    Ok(0)
+}
