@@ -86,7 +86,9 @@ async fn dispatch(cli: Cli, settings: &Settings) -> i32 {
             commands::gc::run(settings, options).await
         }
         Some(Command::Ps { json }) => commands::ps::run(settings, json).await,
-        Some(Command::Attach { name, take }) => commands::attach::run(settings, &name, take).await,
+        Some(Command::Attach { name, take }) => {
+            commands::attach::run(&source, settings, &name, take).await
+        }
         Some(Command::Stop { name, yes }) => commands::stop::run(settings, &name, yes).await,
         None => {
             claude_bottle::runtime::run_dashboard(

@@ -286,9 +286,12 @@ fn on_message(runtime: &mut Effects, app: &App, msg: Msg) -> Option<Event> {
         Msg::BottleUp { id, bottle, plan } => {
             runtime.bottle_up(id, *bottle, plan, app.areas().pty_size(), true)
         }
-        Msg::Adopted { id, bottle, plan } => {
-            runtime.bottle_up(id, *bottle, plan, app.areas().pty_size(), false)
-        }
+        Msg::Adopted {
+            id,
+            bottle,
+            plan,
+            take_over,
+        } => runtime.bottle_up(id, *bottle, plan, app.areas().pty_size(), take_over),
         Msg::Serving { id, rows, cols } => {
             runtime.open_viewer(id, rows, cols);
             None

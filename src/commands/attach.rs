@@ -1,14 +1,24 @@
 //! `claude-bottle attach <agent|session>`: a kept bottle's claude full screen
 //! in this terminal, as `start` shows it; Ctrl-\ detaches and leaves it
-//! working.
+//! working. A bottle stopped by a restart of the engine or the machine is
+//! started again first, claude continuing its conversation.
 
+use super::prepare::ask_answers;
 use super::ps::find;
+use crate::docker::bottle;
 use crate::docker::engine::Engine;
-use crate::docker::holder;
-use crate::session::exec_plan::Viewer;
+use crate::docker::holder::{self, HolderStatus};
+use crate::manifest;
+use crate::manifest::source::ManifestSource;
+use crate::session::exec_plan::{ExecPlan, Viewer, agent_env};
 use crate::settings::Settings;
 
-pub async fn run(settings: &Settings, name: &str, take_over: bool) -> anyhow::Result<i32> {
+pub async fn run(
+    source: &ManifestSource,
+    settings: &Settings,
+    name: &str,
+    take_over: bool,
+) -> anyhow::Result<i32> {
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let session = find(&engine, name).await?;
     let Some((container, state)) = &session.agent_container else {
@@ -18,30 +28,32 @@ pub async fn run(settings: &Settings, name: &str, take_over: bool) -> anyhow::Re
             session.session
         );
     };
-    if state != "running" {
-        anyhow::bail!(
-            "the bottle of {} (session {}) is {state}; `claude-bottle stop {}` removes it",
-            session.agent,
-            session.session,
-            session.session
-        );
-    }
-    let Some(status) = holder::status(&engine, container).await? else {
-        anyhow::bail!(
-            "claude is not running in the bottle of {} (session {}); `claude-bottle stop {}` \
-             removes it",
-            session.agent,
-            session.session,
-            session.session
-        );
-    };
-    if let Some(code) = status.exited {
-        eprintln!("claude ended in this bottle (exit code {code}); here is its last screen.");
+    let status = if state == "running" {
+        holder::status(&engine, container).await?
     } else {
-        eprintln!(
+        None
+    };
+    // A viewer whose process is gone (a crashed dashboard) holds nothing.
+    let take_over = take_over
+        || status
+            .as_ref()
+            .is_some_and(|s| s.viewer.is_some() && s.live_viewer().is_none());
+    match status {
+        Some(HolderStatus {
+            exited: Some(code), ..
+        }) => eprintln!("claude ended in this bottle (exit code {code}); here is its last screen."),
+        Some(_) => eprintln!(
             "Attaching to {} (session {}). Ctrl-\\ detaches; the agent keeps working.",
             session.agent, session.session
-        );
+        ),
+        None => {
+            eprintln!(
+                "claude is not running in the bottle of {} (session {}, {state}): starting it \
+                 again, the conversation continued.",
+                session.agent, session.session
+            );
+            resume(source, settings, &engine, &session.agent, &session.session).await?;
+        }
     }
     let viewer = Viewer {
         container: container.clone(),
@@ -51,4 +63,39 @@ pub async fn run(settings: &Settings, name: &str, take_over: bool) -> anyhow::Re
     };
     let status = viewer.command().status().await?;
     Ok(status.code().unwrap_or(1))
+}
+
+/// Starts a kept bottle again (its containers, if the engine or the machine
+/// restarted) and claude in it with `--continue`; the token and the agent's
+/// values come from this process, as at launch.
+async fn resume(
+    source: &ManifestSource,
+    settings: &Settings,
+    engine: &Engine,
+    agent: &str,
+    session: &str,
+) -> anyhow::Result<()> {
+    let loaded = source.load_for(agent).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let resolved = manifest::resolve(&loaded, agent, &source.resolve_context(&loaded))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = settings.require_token()?.to_owned();
+    let env = agent_env(&resolved, &ask_answers(&resolved)?, Some(&token));
+    let plan = ExecPlan {
+        command: settings
+            .agent_command
+            .clone()
+            .unwrap_or_else(|| vec!["claude".into(), "--continue".into()]),
+        colours: settings.colours,
+        agent_env: env,
+    };
+    let watches = !resolved.granted_values(&plan.agent_env).is_empty();
+    let bottle = bottle::reattach(engine, &resolved, session, watches).await?;
+    holder::serve_again(
+        engine,
+        &bottle.agent_container,
+        &plan.command,
+        plan.serve_env(),
+    )
+    .await?;
+    Ok(())
 }

@@ -88,7 +88,7 @@ pub async fn launch_settings(
 }
 
 /// An answer for each `?` value, asked with hidden input.
-fn ask_answers(resolved: &ResolvedAgent) -> anyhow::Result<Vec<(String, String)>> {
+pub fn ask_answers(resolved: &ResolvedAgent) -> anyhow::Result<Vec<(String, String)>> {
     resolved
         .env
         .iter()

@@ -74,7 +74,9 @@ async fn row(engine: &Engine, session: &SessionResources) -> BottleRow {
         bottle: session.bottle.clone(),
         age_secs: now.saturating_sub(session.created_unix),
         state: state(session, status.as_ref()),
-        viewer: status.and_then(|s| s.viewer),
+        viewer: status
+            .as_ref()
+            .and_then(|s| s.live_viewer().map(str::to_owned)),
         denials,
         kept: session.kept,
         owner_alive: session.owner_is_alive(),
@@ -213,6 +215,7 @@ mod tests {
     fn the_state_says_what_the_agent_does() {
         let status = |idle_ms, exited| HolderStatus {
             viewer: None,
+            viewer_owner: None,
             idle_ms,
             exited,
         };

@@ -16,6 +16,7 @@ use super::agent::{AGENT_USER, AGENT_WORKDIR};
 use super::container::exec_collect;
 use super::engine::{Engine, EngineError};
 use super::files::FileGrant;
+use super::labels::Owner;
 
 /// Where the holder is put in the agent container (root's, not the agent's to
 /// replace).
@@ -52,6 +53,9 @@ pub enum HolderError {
 pub struct HolderStatus {
     /// Who is attached and typing, if anyone.
     pub viewer: Option<String>,
+    /// The process behind that viewer (`pid:start:host`).
+    #[serde(default)]
+    pub viewer_owner: Option<String>,
     /// Milliseconds since claude last wrote anything.
     pub idle_ms: u64,
     /// Claude's exit code, once it ended (the holder lingers a while).
@@ -75,6 +79,22 @@ fn holder_path() -> Result<PathBuf, HolderError> {
         return Ok(beside);
     }
     Ok(dir.parent().map_or(beside, |up| up.join(HOLDER_FILE)))
+}
+
+impl HolderStatus {
+    /// The attached viewer, unless the process behind it is gone. A viewer
+    /// outlives its process inside the bottle (the engine keeps an exec
+    /// running when its client dies), so the holder still counts it; its
+    /// owner, checked here, says whether anyone is really there.
+    pub fn live_viewer(&self) -> Option<&str> {
+        let viewer = self.viewer.as_deref()?;
+        let gone = self
+            .viewer_owner
+            .as_deref()
+            .and_then(Owner::from_token)
+            .is_some_and(|owner| !owner.is_alive());
+        (!gone).then_some(viewer)
+    }
 }
 
 /// The holder as a file for the agent container, read once per process.
@@ -202,7 +222,8 @@ pub async fn serve_again(
     serve(engine, container, command, env).await
 }
 
-/// The arguments of the viewer's `docker exec -it` (after `docker`).
+/// The arguments of the viewer's `docker exec -it` (after `docker`); the
+/// viewer's process is this one.
 pub fn attach_args(container: &str, who: &str, take_over: bool, detach: bool) -> Vec<String> {
     let mut args: Vec<String> = [
         "exec",
@@ -220,6 +241,8 @@ pub fn attach_args(container: &str, who: &str, take_over: bool, detach: bool) ->
         "attach".into(),
         "--who".into(),
         who.to_owned(),
+        "--owner".into(),
+        Owner::current().to_token(),
     ]);
     if take_over {
         args.push("--take".into());
@@ -246,11 +269,14 @@ mod tests {
     #[test]
     fn the_viewer_exec_carries_no_variables_and_names_who() {
         let args = attach_args("cb-a-agent", "dashboard (pid 1 on h)", false, false);
+        let me = Owner::current().to_token();
         assert_eq!(
             args.join(" "),
-            "exec -it -u 1000:1000 -w /home/agent/work cb-a-agent \
-             /usr/local/bin/claude-bottle-hold attach --who dashboard (pid 1 on h) \
-             --detach-key none"
+            format!(
+                "exec -it -u 1000:1000 -w /home/agent/work cb-a-agent \
+                 /usr/local/bin/claude-bottle-hold attach --who dashboard (pid 1 on h) \
+                 --owner {me} --detach-key none"
+            )
         );
         assert!(!args.iter().any(|a| a == "-e"));
         let args = attach_args("c", "x", true, true);
@@ -269,5 +295,24 @@ mod tests {
         );
         let none: Option<HolderStatus> = serde_json::from_str("null").unwrap();
         assert!(none.is_none());
+    }
+
+    #[test]
+    fn a_viewer_whose_process_is_gone_is_nobody() {
+        let mut gone = Owner::current();
+        gone.start_ticks += 1;
+        let status = |owner: Option<String>| HolderStatus {
+            viewer: Some("a dashboard".into()),
+            viewer_owner: owner,
+            idle_ms: 0,
+            exited: None,
+        };
+        assert_eq!(
+            status(Some(Owner::current().to_token())).live_viewer(),
+            Some("a dashboard")
+        );
+        assert_eq!(status(Some(gone.to_token())).live_viewer(), None);
+        // An owner it cannot read is trusted to be there.
+        assert_eq!(status(None).live_viewer(), Some("a dashboard"));
     }
 }

@@ -62,6 +62,22 @@ impl Owner {
         }
     }
 
+    /// The owner as one token (`pid:start:host`), for the holder to keep
+    /// beside a viewer's name.
+    pub fn to_token(&self) -> String {
+        format!("{}:{}:{}", self.pid, self.start_ticks, self.host)
+    }
+
+    /// Reads a [`Self::to_token`] back; `None` when it is not one.
+    pub fn from_token(token: &str) -> Option<Self> {
+        let mut parts = token.splitn(3, ':');
+        Some(Self {
+            pid: parts.next()?.parse().ok()?,
+            start_ticks: parts.next()?.parse().ok()?,
+            host: parts.next()?.to_owned(),
+        })
+    }
+
     /// Reads the owner back from a resource's labels; `None` if they are missing.
     pub fn from_labels(labels: &HashMap<String, String>) -> Option<Self> {
         Some(Self {
@@ -232,6 +248,18 @@ mod tests {
             elsewhere.is_alive(),
             "owners on other hosts are never judged"
         );
+    }
+
+    #[test]
+    fn an_owner_token_reads_back() {
+        let me = Owner::current();
+        assert_eq!(Owner::from_token(&me.to_token()), Some(me));
+        assert_eq!(
+            Owner::from_token("12:34:host:with:colons").unwrap().host,
+            "host:with:colons"
+        );
+        assert_eq!(Owner::from_token("x:1:h"), None);
+        assert_eq!(Owner::from_token("1:2"), None);
     }
 
     #[test]

@@ -36,11 +36,13 @@ pub enum Msg {
         bottle: Box<Bottle>,
         plan: ExecPlan,
     },
-    /// A kept bottle was found again and claude runs in it.
+    /// A kept bottle was found again and claude runs in it; `take_over`
+    /// when no live viewer holds it.
     Adopted {
         id: BottleId,
         bottle: Box<Bottle>,
         plan: ExecPlan,
+        take_over: bool,
     },
     /// Claude runs under its holder again: open a terminal on it.
     Serving { id: BottleId, rows: u16, cols: u16 },
@@ -267,13 +269,18 @@ impl Effects {
             let msg = match found {
                 Ok(bottle) => {
                     let container = bottle.agent_container.clone();
-                    match holder::serve_again(&engine, &container, &plan.command, plan.serve_env())
-                        .await
-                    {
+                    let served =
+                        holder::serve_again(&engine, &container, &plan.command, plan.serve_env())
+                            .await;
+                    // A viewer whose process is gone holds nothing.
+                    let status = holder::status(&engine, &container).await.ok().flatten();
+                    let take_over = status.is_some_and(|s| s.live_viewer().is_none());
+                    match served {
                         Ok(()) => Msg::Adopted {
                             id,
                             bottle: Box::new(bottle),
                             plan,
+                            take_over,
                         },
                         Err(e) => Msg::LaunchFailed {
                             id,

@@ -14,6 +14,9 @@ pub struct AttachOptions<'a> {
     pub socket: &'a Path,
     /// Shown to a viewer this one displaces, and by `ps`.
     pub who: String,
+    /// The process behind this viewer (`pid:start:host`), for others to
+    /// tell whether it still lives.
+    pub owner: String,
     pub take_over: bool,
     /// The byte that detaches, if any (`start` and the dashboard have none:
     /// every key is claude's).
@@ -51,6 +54,7 @@ pub fn attach(options: &AttachOptions<'_>) -> anyhow::Result<Ended> {
             cols,
             take_over: options.take_over,
             who: options.who.clone(),
+            owner: options.owner.clone(),
         },
     )?;
     // Not a terminal (a test's pipe): bytes pass through all the same.
@@ -84,10 +88,13 @@ fn relay(stream: &mut UnixStream, detach_byte: Option<u8>) -> anyhow::Result<End
 }
 
 fn show_output(reader: &mut UnixStream) -> Ended {
-    let mut out = std::io::stdout().lock();
+    let stdout = std::io::stdout();
     loop {
         match read_frame(reader) {
             Ok(Some(Frame::Output(bytes))) => {
+                // Locked per write: the lock is not held while waiting, so
+                // the goodbye line can be printed once the relay ends.
+                let mut out = stdout.lock();
                 if out.write_all(&bytes).and_then(|()| out.flush()).is_err() {
                     return Ended::Lost;
                 }

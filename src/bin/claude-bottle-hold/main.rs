@@ -14,9 +14,11 @@
 //! takes over when asked to.
 //!
 //! ```text
-//! claude-bottle-hold serve -- COMMAND [ARG...]
-//! claude-bottle-hold attach [--who NAME] [--take] [--detach-key ctrl-\|none]
-//! claude-bottle-hold status
+//! claude-bottle-hold [--socket PATH] serve -- COMMAND [ARG...]
+//! claude-bottle-hold [--socket PATH] attach [--who NAME] [--owner PID:START:HOST] [--take]
+//!                                           [--detach-key ctrl-\|none]
+//! claude-bottle-hold [--socket PATH] status
+//! claude-bottle-hold [--socket PATH] leave    (once claude ended: a new holder may start)
 //! ```
 
 mod client;
@@ -120,6 +122,7 @@ fn attach_options<'a>(socket: &'a Path, args: &[String]) -> anyhow::Result<Attac
     let mut options = AttachOptions {
         socket,
         who: "a viewer".to_owned(),
+        owner: String::new(),
         take_over: false,
         detach_byte: Some(DETACH_BYTE),
     };
@@ -132,6 +135,12 @@ fn attach_options<'a>(socket: &'a Path, args: &[String]) -> anyhow::Result<Attac
                     .next()
                     .ok_or_else(|| anyhow::anyhow!("--who needs a name"))?;
                 options.who.clone_from(who);
+            }
+            "--owner" => {
+                let owner = args
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("--owner needs pid:start:host"))?;
+                options.owner.clone_from(owner);
             }
             "--detach-key" => {
                 options.detach_byte = match args.next().map(String::as_str) {

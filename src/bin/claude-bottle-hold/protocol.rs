@@ -10,12 +10,14 @@ const MAX_PAYLOAD: u32 = 1 << 20;
 pub enum Frame {
     // Viewer to holder.
     /// The first frame of a viewer: its size, whether it takes over from a
-    /// viewer attached now, and who it is (shown to the one it displaces).
+    /// viewer attached now, who it is (shown to the one it displaces), and
+    /// the process behind it (for others to tell whether it still lives).
     Hello {
         rows: u16,
         cols: u16,
         take_over: bool,
         who: String,
+        owner: String,
     },
     Input(Vec<u8>),
     Resize {
@@ -67,10 +69,13 @@ impl Frame {
                 cols,
                 take_over,
                 who,
+                owner,
             } => {
                 let mut payload = size_bytes(*rows, *cols);
                 payload.push(u8::from(*take_over));
                 payload.extend_from_slice(who.as_bytes());
+                payload.push(0);
+                payload.extend_from_slice(owner.as_bytes());
                 (kind::HELLO, payload)
             }
             Frame::Input(bytes) => (kind::INPUT, bytes.clone()),
@@ -101,11 +106,17 @@ impl Frame {
             kind::HELLO => {
                 let (rows, cols) = size(&payload)?;
                 let take_over = payload.get(4).is_some_and(|b| *b == 1);
+                let names = payload.get(5..).unwrap_or_default();
+                let (who, owner) = match names.iter().position(|b| *b == 0) {
+                    Some(at) => (&names[..at], &names[at + 1..]),
+                    None => (names, &[][..]),
+                };
                 Frame::Hello {
                     rows,
                     cols,
                     take_over,
-                    who: text(payload.get(5..).unwrap_or_default()),
+                    who: text(who),
+                    owner: text(owner),
                 }
             }
             kind::INPUT => Frame::Input(payload),
@@ -181,6 +192,7 @@ mod tests {
                 cols: 100,
                 take_over: true,
                 who: "dashboard 42 on box".into(),
+                owner: "42:7:box".into(),
             },
             Frame::Input(b"hi\r".to_vec()),
             Frame::Resize {

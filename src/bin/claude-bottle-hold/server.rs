@@ -34,6 +34,8 @@ const LINGER: Duration = Duration::from_secs(60);
 pub struct Status {
     /// Who is attached and typing, if anyone.
     pub viewer: Option<String>,
+    /// The process behind that viewer, as it said (`pid:start:host`).
+    pub viewer_owner: Option<String>,
     /// Milliseconds since claude last wrote anything.
     pub idle_ms: u64,
     /// Bytes of output kept for the next viewer.
@@ -49,6 +51,7 @@ pub struct Status {
 struct Viewer {
     id: u64,
     who: String,
+    owner: String,
     stream: UnixStream,
 }
 
@@ -194,7 +197,7 @@ fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<
     let Some(first) = read_frame(&mut stream)? else {
         return Ok(());
     };
-    let (rows, cols, take_over, who) = match first {
+    let (rows, cols, take_over, who, owner) = match first {
         Frame::StatusRequest => {
             let json = serde_json::to_string(&status(holder)).unwrap_or_default();
             return write_frame(&mut stream, &Frame::Status(json));
@@ -213,7 +216,8 @@ fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<
             cols,
             take_over,
             who,
-        } => (rows, cols, take_over, who),
+            owner,
+        } => (rows, cols, take_over, who, owner),
         _ => return Ok(()),
     };
     let id = {
@@ -239,6 +243,7 @@ fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<
         state.viewer = Some(Viewer {
             id,
             who,
+            owner,
             stream: stream.try_clone()?,
         });
         id
@@ -291,6 +296,7 @@ fn status(holder: &Holder) -> Status {
     let state = lock(&holder.state);
     Status {
         viewer: state.viewer.as_ref().map(|v| v.who.clone()),
+        viewer_owner: state.viewer.as_ref().map(|v| v.owner.clone()),
         idle_ms: u64::try_from(state.last_output.elapsed().as_millis()).unwrap_or(u64::MAX),
         kept_bytes: state.replay.len(),
         rows: state.size.rows,

@@ -1,0 +1,289 @@
+//! Agents that outlive the dashboard, driven as a person would in tmux on
+//! the real engine: keep them and quit, `ps`, `attach` and detach, a new
+//! dashboard finding them, SIGKILL, two viewers contending, a restart of the
+//! bottle's containers, `stop` and `gc`. The agent is `sh` (a scripted
+//! agent: what it prints is typed into it).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a broken fixture should fail the test loudly
+
+mod common;
+mod probe;
+mod tmux;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use tmux::{AgentsGuard, BIN, LAUNCH, Tmux, container_of, image_env};
+
+const SOON: Duration = Duration::from_secs(60);
+
+/// Runs claude-bottle with `env` in `dir`; its stdout, and its exit code.
+fn claude_bottle(dir: &Path, env: &[(String, String)], args: &[&str]) -> (String, i32) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// `ps --json`'s row of `agent`.
+fn ps_row(dir: &Path, env: &[(String, String)], agent: &str) -> serde_json::Value {
+    let (out, code) = claude_bottle(dir, env, &["ps", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let start = out.find('[').unwrap_or_else(|| panic!("no JSON in {out}"));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out[start..]).unwrap();
+    rows.into_iter()
+        .find(|r| r["agent"] == agent)
+        .unwrap_or_else(|| panic!("{agent} not in ps: {out}"))
+}
+
+/// The largest `tick-N` on the screen.
+fn last_tick(screen: &str) -> u32 {
+    screen
+        .split("tick-")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// A line with the shell's prompt alone (tmux drops its trailing blank).
+fn has_prompt(screen: &str) -> bool {
+    screen.lines().any(|l| l.trim_end() == "$")
+}
+
+/// Two agents of one manifest, in a scratch home.
+struct Fleet {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    args: String,
+    one: String,
+    two: String,
+}
+
+impl Fleet {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let suffix = std::process::id();
+        let (one, two) = (format!("keptone{suffix}"), format!("kepttwo{suffix}"));
+        let path = tmux::manifest(dir.path(), "", &[one.clone(), two.clone()]);
+        let env = image_env(dir.path());
+        Self {
+            args: format!("--manifest '{path}'"),
+            dir,
+            env,
+            one,
+            two,
+        }
+    }
+
+    fn dashboard(&self, tag: &str) -> Tmux {
+        Tmux::start(tag, self.dir.path(), &self.env, &self.args)
+    }
+
+    fn attach(&self, tag: &str, args: &str) -> Tmux {
+        Tmux::start(tag, self.dir.path(), &self.env, &format!("attach {args}"))
+    }
+
+    fn run(&self, args: &[&str]) -> (String, i32) {
+        claude_bottle(self.dir.path(), &self.env, args)
+    }
+
+    fn ps_row(&self, agent: &str) -> serde_json::Value {
+        ps_row(self.dir.path(), &self.env, agent)
+    }
+}
+
+#[test]
+fn kept_agents_work_on_and_come_back_with_their_screens() {
+    let fleet = Fleet::new();
+    let _cleanup = AgentsGuard(vec![fleet.one.clone(), fleet.two.clone()]);
+    let before = launch_two_and_keep_them(&fleet);
+    attach_shows_what_happened_and_detaches(&fleet, before);
+    a_new_dashboard_finds_them_and_dies(&fleet);
+    two_viewers_contend(&fleet);
+    a_stopped_bottle_resumes(&fleet);
+    stop_and_gc(&fleet);
+}
+
+/// Launches both, the second printing a tick every half second, and quits
+/// keeping them; the last tick seen.
+fn launch_two_and_keep_them(fleet: &Fleet) -> u32 {
+    let Fleet { one, two, .. } = fleet;
+    let dashboard = fleet.dashboard("keep");
+    dashboard.wait_for(two);
+    dashboard.launch_selected(one);
+    dashboard.keys(&["Escape", "j", "Enter"]);
+    dashboard.wait_for("Launch?");
+    dashboard.keys(&["y"]);
+    dashboard.wait(&format!("{two} running"), LAUNCH, |s| {
+        s.contains(&format!("{two} · plain · running")) && s.contains("$ ")
+    });
+    dashboard.keys(&["i"]);
+    dashboard.type_text("i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.5; done");
+    dashboard.keys(&["Enter"]);
+    dashboard.wait("ticks", SOON, |s| last_tick(s) >= 3);
+    dashboard.keys(&["C-]"]);
+    let before = last_tick(&dashboard.screen());
+
+    // Keep them and quit: both bottles stay, the ticks go on.
+    dashboard.keys(&["q"]);
+    dashboard.wait_for("Tear down running bottles?");
+    dashboard.keys(&["k"]);
+    let after = dashboard.wait("exit", SOON, |s| s.contains("MODE="));
+    assert!(after.contains("EXITED=0"), "{after}");
+    let row = fleet.ps_row(two);
+    assert_eq!(row["state"], "working", "{row}");
+    assert_eq!(row["kept"], true, "{row}");
+    assert_eq!(row["owner_alive"], false, "{row}");
+    assert!(row["viewer"].is_null(), "nobody watches: {row}");
+    assert_eq!(fleet.ps_row(one)["kept"], true);
+    before
+}
+
+/// `attach`: the ticks printed while nobody watched are there, typing
+/// reaches the agent, Ctrl-\ detaches.
+fn attach_shows_what_happened_and_detaches(fleet: &Fleet, before: u32) {
+    let viewer = fleet.attach("attach", &fleet.two);
+    viewer.wait("later ticks", SOON, |s| last_tick(s) > before + 2);
+    let row = fleet.ps_row(&fleet.two);
+    let who = row["viewer"].as_str().unwrap_or_default();
+    assert!(who.contains("claude-bottle attach"), "{row}");
+    viewer.keys(&["C-c"]);
+    viewer.type_text("echo back-$((20+22))");
+    viewer.keys(&["Enter"]);
+    viewer.wait_for("back-42");
+    viewer.keys(&["C-\\"]);
+    let detached = viewer.wait("detach", SOON, |s| s.contains("MODE="));
+    assert!(
+        detached.contains("detached; the agent keeps running"),
+        "{detached}"
+    );
+    assert!(detached.contains("EXITED=0"), "{detached}");
+}
+
+/// A new dashboard finds both as tabs, with their screens and history, and
+/// typing reaches the agent; killed (SIGKILL), it leaves them working.
+fn a_new_dashboard_finds_them_and_dies(fleet: &Fleet) {
+    let two = &fleet.two;
+    let dashboard = fleet.dashboard("again");
+    dashboard.wait("kept bottles found", LAUNCH, |s| {
+        s.contains("2 kept bottle(s) found")
+    });
+    for tab in ["1", "2"] {
+        dashboard.keys(&[tab]);
+        let shown = dashboard.wait("a tab", SOON, |s| s.contains("· plain · running"));
+        if shown.contains(&format!("{two} · plain · running")) {
+            break;
+        }
+    }
+    let shown = dashboard.wait("the history", SOON, |s| {
+        s.contains("back-42") && s.contains(&format!("{two} · plain · running"))
+    });
+    assert!(shown.contains("tick-"), "{shown}");
+    dashboard.keys(&["i"]);
+    dashboard.type_text("echo again-$((1+1))");
+    dashboard.keys(&["Enter"]);
+    dashboard.wait_for("again-2");
+    dashboard.keys(&["C-]"]);
+
+    let pid = dashboard.dashboard_pid().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    dashboard.wait("killed", SOON, |s| s.contains("EXITED=137"));
+    let row = fleet.ps_row(two);
+    assert_eq!(row["owner_alive"], false, "{row}");
+    assert!(
+        row["viewer"].is_null(),
+        "a killed dashboard watches nothing: {row}"
+    );
+}
+
+/// The second viewer is told who holds the agent; `--take` displaces the
+/// first, which says so.
+fn two_viewers_contend(fleet: &Fleet) {
+    let one = &fleet.one;
+    let first = fleet.attach("first", one);
+    first.wait("a prompt", SOON, has_prompt);
+    let second = fleet.attach("second", one);
+    let refused = second.wait("refusal", SOON, |s| s.contains("MODE="));
+    assert!(
+        refused.contains("held by claude-bottle attach"),
+        "{refused}"
+    );
+    assert!(refused.contains("EXITED=75"), "{refused}");
+    let taker = fleet.attach("taker", &format!("--take {one}"));
+    let displaced = first.wait("displaced", SOON, |s| s.contains("MODE="));
+    assert!(
+        displaced.contains("taken over by claude-bottle attach"),
+        "{displaced}"
+    );
+    assert!(displaced.contains("EXITED=76"), "{displaced}");
+    taker.type_text("echo kept-$((5*5)) > note.txt; cat note.txt");
+    taker.keys(&["Enter"]);
+    taker.wait_for("kept-25");
+    taker.keys(&["C-\\"]);
+    taker.wait("detach", SOON, |s| s.contains("EXITED=0"));
+}
+
+/// A restart of the engine stops the containers: attach starts the bottle
+/// again (its sidecar too), and the file the agent wrote is still there.
+fn a_stopped_bottle_resumes(fleet: &Fleet) {
+    let one = &fleet.one;
+    let (agent, sidecar) = (container_of(one, "agent"), container_of(one, "sidecar"));
+    probe::docker_ok(&["stop", "-t", "1", &agent, &sidecar]);
+    assert_eq!(fleet.ps_row(one)["state"], "stopped");
+    let resumed = fleet.attach("resumed", one);
+    resumed.wait("a prompt after the restart", LAUNCH, |s| {
+        s.contains("starting it again") && has_prompt(s)
+    });
+    resumed.type_text("cat note.txt; echo proxy=$HTTPS_PROXY");
+    resumed.keys(&["Enter"]);
+    let screen = resumed.wait_for("proxy=http://");
+    assert!(screen.contains("kept-25"), "{screen}");
+    resumed.keys(&["C-\\"]);
+    resumed.wait("detach", SOON, |s| s.contains("EXITED=0"));
+    let row = fleet.ps_row(one);
+    assert!(
+        ["working", "waiting"].contains(&row["state"].as_str().unwrap_or_default()),
+        "{row}"
+    );
+}
+
+/// `stop` removes one by name; plain `gc` leaves a kept one; `--kept`
+/// removes it.
+fn stop_and_gc(fleet: &Fleet) {
+    let (one, two) = (&fleet.one, &fleet.two);
+    let (out, code) = fleet.run(&["stop", "--yes", two]);
+    assert_eq!(code, 0, "{out}");
+    probe::assert_nothing_labelled(&format!("claude-bottle.agent={two}"), "stop");
+    let (out, code) = fleet.run(&["gc", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("kept working by a dashboard are left alone"),
+        "{out}"
+    );
+    assert!(
+        !probe::labelled(&format!("claude-bottle.agent={one}"))
+            .0
+            .is_empty()
+    );
+    let (out, code) = fleet.run(&["gc", "--kept", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    probe::assert_nothing_labelled(&format!("claude-bottle.agent={one}"), "gc --kept");
+}
