@@ -74,8 +74,8 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     let stop = crate::signals::stop_requested();
     tokio::pin!(stop);
     let mut code = 0;
-    // A broken terminal (closed, EIO) ends the loop but not before the
-    // bottles are torn down: it is reported after.
+    // A broken terminal (closed, EIO) ends the loop, the bottles kept
+    // working; it is reported after.
     let mut broken: Option<anyhow::Error> = None;
     let mut dirty = true;
     let mut next_frame = Instant::now();
@@ -90,7 +90,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
             }
             if let Err(e) = tui.draw(|frame| draw(frame, &app, &runtime)) {
                 broken = Some(e.into());
-                break true;
+                break false;
             }
             dirty = false;
             next_frame = Instant::now() + FRAME;
@@ -98,11 +98,13 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
         let event = tokio::select! {
             input_event = input.next() => match input_event {
                 Some(Ok(e)) => translate(e),
+                // The terminal closed: leave the bottles working, as on
+                // SIGHUP.
                 Some(Err(e)) => {
                     broken = Some(e.into());
-                    break true;
+                    break false;
                 }
-                None => break true,
+                None => break false,
             },
             Some(notice) = notices.recv() => held.take(notice).map(|n| on_notice(&runtime, n)),
             () = tokio::time::sleep_until(next_hold.map_or_else(Instant::now, Instant::from_std)),
@@ -141,7 +143,9 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     };
     match broken {
         Some(e) => {
-            let what = problem.unwrap_or_else(|| "its bottles were removed".into());
+            let what = problem.unwrap_or_else(|| {
+                "its bottles keep working (`claude-bottle ps`, `attach`)".into()
+            });
             Err(e.context(format!("the terminal stopped working; {what}")))
         }
         None => Ok((code, problem)),
