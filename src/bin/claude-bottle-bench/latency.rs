@@ -41,19 +41,33 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
 /// mode (the program echoes, as claude does), with `streams` other sessions
 /// printing `text` in a loop.
 fn measure(keystrokes: usize, streams: u64, text: &std::path::Path) -> anyhow::Result<Vec<f64>> {
-    let (tx, mut notices) = unbounded_channel();
-    let spec = |script: String| SessionSpec {
+    measure_with(&sh_spec(ECHO_SCRIPT.into()), keystrokes, streams, text)
+}
+
+/// The program the keys are typed into: it echoes each, as claude does.
+pub const ECHO_SCRIPT: &str = "stty raw -echo; echo READY; exec cat";
+
+fn sh_spec(script: String) -> SessionSpec {
+    SessionSpec {
         program: "sh".into(),
         args: vec!["-c".into(), script],
         env: vec![],
         rows: ROWS,
         cols: COLS,
-    };
-    let target = Session::spawn(
-        TARGET,
-        &spec("stty raw -echo; echo READY; exec cat".into()),
-        tx.clone(),
-    )?;
+    }
+}
+
+/// [`measure`] with the keys typed into the session `target` runs (which
+/// must print READY, then echo what it reads).
+pub fn measure_with(
+    target: &SessionSpec,
+    keystrokes: usize,
+    streams: u64,
+    text: &std::path::Path,
+) -> anyhow::Result<Vec<f64>> {
+    let (tx, mut notices) = unbounded_channel();
+    let spec = sh_spec;
+    let target = Session::spawn(TARGET, target, tx.clone())?;
     let mut others = Vec::new();
     for id in 1..=streams {
         let script = format!("stty -opost; while :; do cat '{}'; done", text.display());

@@ -1,6 +1,6 @@
 //! Performance benchmarks of the dashboard's terminals and of bottle launches.
 //!
-//! `claude-bottle-bench [--quick] [throughput|idle|latency|launch|memory]...`
+//! `claude-bottle-bench [--quick] [throughput|idle|latency|holder|launch|memory]...`
 //! prints one Markdown table. Every figure comes with a baseline measured in
 //! the same run (tmux, raw vt100, an idle dashboard, the plain docker CLI...),
 //! because the machines this runs on are shared and loaded: only ratios travel.
@@ -8,6 +8,7 @@
 //! still works; it never judges a number. See BENCHMARKS.md.
 
 mod data;
+mod holder;
 mod idle;
 mod latency;
 mod launch;
@@ -20,7 +21,14 @@ use anyhow::{Context as _, bail};
 
 use crate::report::Table;
 
-const SECTIONS: [&str; 5] = ["throughput", "idle", "latency", "launch", "memory"];
+const SECTIONS: [&str; 6] = [
+    "throughput",
+    "idle",
+    "latency",
+    "holder",
+    "launch",
+    "memory",
+];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,6 +63,7 @@ fn main() -> anyhow::Result<()> {
             "throughput" => throughput::run(quick, &work, &mut table),
             "idle" => idle::run(quick, &work, &mut table),
             "latency" => latency::run(quick, &work, &mut table),
+            "holder" => holder::run(quick, &work, &mut table),
             "launch" => launch::run(quick, &mut table),
             "memory" => memory::run(quick, &work, &mut table),
             _ => Ok(()),

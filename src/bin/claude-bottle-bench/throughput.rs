@@ -127,20 +127,38 @@ pub fn cat_script(path: &Path) -> String {
 /// With `frames` false, only the last frame is drawn (to isolate drawing).
 /// Returns the time, the frames drawn and the time spent drawing them.
 fn dashboard_path(path: &Path, frames_on: bool) -> anyhow::Result<(Duration, u64, Duration)> {
+    let spec = SessionSpec {
+        program: "sh".into(),
+        args: vec!["-c".into(), cat_script(path)],
+        env: vec![],
+        rows: ROWS,
+        cols: COLS,
+    };
+    session_path(&spec, None, frames_on)
+}
+
+/// [`dashboard_path`] for any session: `spec` under a PTY until it exits
+/// with 0, timed from its spawn, or from writing `start` to it (a program
+/// that waits for a line before it prints).
+pub fn session_path(
+    spec: &SessionSpec,
+    start: Option<&[u8]>,
+    frames_on: bool,
+) -> anyhow::Result<(Duration, u64, Duration)> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
         let (tx, mut notices) = unbounded_channel();
-        let spec = SessionSpec {
-            program: "sh".into(),
-            args: vec!["-c".into(), cat_script(path)],
-            env: vec![],
-            rows: ROWS,
-            cols: COLS,
-        };
-        let start = Instant::now();
-        let session = Session::spawn(1, &spec, tx)?;
+        let mut began = Instant::now();
+        let session = Session::spawn(1, spec, tx)?;
+        if let Some(line) = start {
+            // Let it connect and settle; its first output is not the workload.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            while notices.try_recv().is_ok() {}
+            began = Instant::now();
+            session.write(line.to_vec())?;
+        }
         let view = session.view();
         let mut terminal = pane_terminal()?;
         let mut frames = 0;
@@ -164,7 +182,7 @@ fn dashboard_path(path: &Path, frames_on: bool) -> anyhow::Result<(Duration, u64
                     Some(SessionNotice::Held(..)) => {}
                     Some(SessionNotice::Exited(_, code)) => {
                         if code != Some(0) {
-                            bail!("cat exited with {code:?}");
+                            bail!("{} exited with {code:?}", spec.program);
                         }
                         break;
                     }
@@ -175,7 +193,7 @@ fn dashboard_path(path: &Path, frames_on: bool) -> anyhow::Result<(Duration, u64
         }
         draw(&mut terminal, &view)?;
         frames += 1;
-        Ok((start.elapsed(), frames, drawing))
+        Ok((began.elapsed(), frames, drawing))
     })
 }
 
