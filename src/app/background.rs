@@ -4,6 +4,7 @@
 use crate::docker::holder;
 
 use super::event::{BottleId, Effect, Event, KeptBottle, Progress};
+use super::inbox::{InboxItem, InboxKind};
 use super::state::{App, Focus, Modal, PendingLaunch, SaveHost, Tab, TabState};
 
 pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
@@ -12,6 +13,7 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
     let in_terminal = app.focus == Focus::Terminal;
     match event {
         Event::SessionOutput { id, bell, lines } => {
+            let mut waiting = None;
             if let Some(tab) = app.tab_by_id(id) {
                 tab.lines = lines;
                 if !watching(id) {
@@ -19,7 +21,15 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
                 }
                 if bell && !(watching(id) && in_terminal) {
                     tab.needs_attention = true;
+                    waiting = Some(tab.agent.clone());
                 }
+            }
+            if let Some(agent) = waiting {
+                app.inbox.push(InboxItem {
+                    id,
+                    agent,
+                    kind: InboxKind::Waiting,
+                });
             }
         }
         Event::SessionExited { id, code } => on_exit(app, id, code),
@@ -56,13 +66,29 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
             ));
         }
         Event::Egress { id, line } => {
+            let mut denied = None;
             if let Some(tab) = app.tab_by_id(id) {
                 tab.egress.push(line);
+                if let Some(row) = tab.egress.newest()
+                    && let Some(denial) = row.denial()
+                {
+                    let host = denial.host.clone().unwrap_or_else(|| "a request".into());
+                    denied = Some((tab.agent.clone(), host, row.seq));
+                }
+            }
+            if let Some((agent, host, seq)) = denied {
+                app.inbox.push(InboxItem {
+                    id,
+                    agent,
+                    kind: InboxKind::Denial { host, seq },
+                });
             }
         }
         Event::EngineState(status) => app.engine = status,
         Event::EgressDown { id, reason } => on_egress_down(app, id, &reason),
         Event::EgressUp { id } => {
+            app.inbox
+                .resolve(id, |k| matches!(k, InboxKind::EgressDown(_)));
             if let Some(tab) = app.tab_by_id(id) {
                 let was_down = tab.egress_down.take().is_some();
                 let agent = tab.agent.clone();
@@ -123,6 +149,11 @@ fn on_egress_down(app: &mut App, id: BottleId, reason: &str) {
         if tab.state.holds_containers() && tab.state != TabState::Stopping {
             let agent = tab.agent.clone();
             tab.egress_down = Some(reason.to_owned());
+            app.inbox.push(InboxItem {
+                id,
+                agent: agent.clone(),
+                kind: InboxKind::EgressDown(reason.to_owned()),
+            });
             app.error(format!(
                 "{agent}: egress down ({reason}); nothing leaves the bottle. \
                  r restarts the sidecar"
@@ -169,13 +200,23 @@ fn adopt_kept(app: &mut App, kept: Vec<KeptBottle>) -> Vec<Effect> {
 
 fn on_exit(app: &mut App, id: BottleId, code: Option<i32>) {
     let watched = app.tab().is_some_and(|t| t.id == id) && app.focus == Focus::Terminal;
+    let mut ended = None;
     if let Some(tab) = app.tab_by_id(id) {
         // A reopened terminal that ended at once is still launching.
         let reopening = tab.terminal && matches!(tab.state, TabState::Launching(_));
         if tab.state == TabState::Running || reopening {
             tab.state = TabState::Exited(code);
             tab.needs_attention = !watched;
+            ended = (!watched).then(|| tab.agent.clone());
         }
+    }
+    if let Some(agent) = ended {
+        app.inbox.resolve(id, |k| *k == InboxKind::Waiting);
+        app.inbox.push(InboxItem {
+            id,
+            agent,
+            kind: InboxKind::Exited(code),
+        });
     }
     if watched {
         app.focus = if app.egress_open {
@@ -214,6 +255,7 @@ fn on_kill_done(app: &mut App, id: BottleId, result: Result<(), String>) {
             // left must not move the user to another bottle.
             let shown = app.tab().map(|t| t.id).filter(|&t| t != id);
             app.tabs.retain(|t| t.id != id);
+            app.inbox.resolve(id, |_| true);
             app.current_tab = shown
                 .and_then(|s| app.tabs.iter().position(|t| t.id == s))
                 .unwrap_or_else(|| app.current_tab.min(app.tabs.len().saturating_sub(1)));

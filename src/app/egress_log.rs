@@ -61,6 +61,11 @@ impl EgressLog {
         self.rows.len()
     }
 
+    /// The row pushed last.
+    pub fn newest(&self) -> Option<&EgressRow> {
+        self.rows.back()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

@@ -49,6 +49,8 @@ pub enum Action {
     LeaveTerminal,
     ScrollUp,
     ScrollDown,
+    /// The fleet inbox: what needs the user, across every bottle.
+    Inbox,
     Help,
     Quit,
 }
@@ -273,6 +275,14 @@ pub const KEYMAP: &[Binding] = &[
         &[Shift(KeyCode::PageDown)],
         Action::ScrollDown,
         "scroll the terminal forward",
+        "",
+    ),
+    bind(
+        Dashboard,
+        &[Char('n')],
+        Action::Inbox,
+        "the inbox: what needs you across every bottle (Enter goes to it)",
+        // Shown with its count in the status line instead.
         "",
     ),
     bind(Dashboard, &[Char('?')], Action::Help, "help", "help"),

@@ -12,6 +12,7 @@ pub mod egress_log;
 pub mod event;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod inbox;
 pub mod keymap;
 pub mod layout;
 mod modal;

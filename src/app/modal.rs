@@ -3,7 +3,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::event::{Effect, Secret};
-use super::state::{App, Modal, PendingLaunch, SaveHost, TabState};
+use super::inbox::{InboxItem, InboxKind};
+use super::state::{App, Focus, Modal, PendingLaunch, SaveHost, TabState};
 use super::update::{start_launch, typed_char};
 
 pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
@@ -12,6 +13,7 @@ pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
     };
     match modal {
         Modal::Help | Modal::Proposal { .. } => Vec::new(),
+        Modal::Inbox { selected } => on_inbox_key(app, key, selected),
         Modal::Leftovers(leftovers) => match typed_char(key) {
             Some('y' | 'Y' | 'r' | 'R') => {
                 app.info(format!("removing {} leftover bottle(s)…", leftovers.len()));
@@ -77,6 +79,72 @@ pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
                 Vec::new()
             }
         },
+    }
+}
+
+/// j/k move, Enter goes to the item (and takes it off), Esc closes.
+fn on_inbox_key(app: &mut App, key: &KeyEvent, selected: usize) -> Vec<Effect> {
+    let last = app.inbox.len().saturating_sub(1);
+    let keep_open = |app: &mut App, selected: usize| {
+        app.modal = Some(Modal::Inbox {
+            selected: selected.min(last),
+        });
+        Vec::new()
+    };
+    match (typed_char(key), key.code) {
+        (Some('j'), _) | (_, KeyCode::Down) => keep_open(app, selected + 1),
+        (Some('k'), _) | (_, KeyCode::Up) => keep_open(app, selected.saturating_sub(1)),
+        (_, KeyCode::Enter) => {
+            if let Some(item) = app.inbox.take(selected) {
+                go_to(app, item);
+            }
+            Vec::new()
+        }
+        (Some('q' | 'n'), _) | (_, KeyCode::Esc) => Vec::new(),
+        _ => keep_open(app, selected),
+    }
+}
+
+/// Shows the tab an inbox item is about, and for a denial its log row,
+/// selected, so `a` allows it.
+fn go_to(app: &mut App, item: InboxItem) {
+    let Some(index) = app.tabs.iter().position(|t| t.id == item.id) else {
+        app.info(format!("{}'s bottle is gone", item.agent));
+        return;
+    };
+    app.current_tab = index;
+    let agent = item.agent;
+    match item.kind {
+        InboxKind::Denial { host, seq } => {
+            app.egress_open = true;
+            app.focus = Focus::Egress;
+            let Some(tab) = app.tab_mut() else { return };
+            tab.egress.denials_only = false;
+            if tab.egress.visible().any(|r| r.seq == seq) {
+                tab.egress.selected = Some(seq);
+                app.info(format!("{agent}: {host} denied; a allows it"));
+            } else {
+                app.info(format!(
+                    "{agent}: that denial of {host} has scrolled out of the log"
+                ));
+            }
+        }
+        InboxKind::Waiting => {
+            app.focus = Focus::Agents;
+            app.info(format!("{agent} waits for you; i types into it"));
+        }
+        InboxKind::Exited(_) => {
+            app.focus = Focus::Agents;
+            app.info(format!(
+                "{agent}'s terminal ended; i opens a new one, x removes the bottle"
+            ));
+        }
+        InboxKind::EgressDown(reason) => {
+            app.focus = Focus::Agents;
+            app.info(format!(
+                "{agent}: egress down ({reason}); r restarts the sidecar"
+            ));
+        }
     }
 }
 

@@ -193,6 +193,10 @@ pub enum Modal {
     },
     /// Bottles a gone claude-bottle process left: remove or keep them.
     Leftovers(Vec<Leftover>),
+    /// The fleet inbox, item `selected` highlighted.
+    Inbox {
+        selected: usize,
+    },
 }
 
 /// Where an allowed host would be saved.
@@ -232,6 +236,8 @@ pub struct App {
     pub quitting: bool,
     /// The chord that leaves the terminal.
     pub escape_key: EscapeKey,
+    /// What needs the user across every bottle.
+    pub inbox: super::inbox::Inbox,
 }
 
 impl App {
@@ -257,6 +263,7 @@ impl App {
             next_id: 1,
             quitting: false,
             escape_key: EscapeKey::default(),
+            inbox: super::inbox::Inbox::default(),
         }
     }
 

@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent
 use ratatui::layout::Rect;
 
 use super::event::{Effect, EngineStatus, Event, Progress};
+use super::inbox::InboxKind;
 use super::keymap::{Action, Scope, lookup};
 use super::state::{App, Focus, Modal, PendingLaunch, Tab, TabState};
 use crate::egress::allow_match::covering_entry;
@@ -165,6 +166,14 @@ fn on_action(app: &mut App, action: Action, key: &KeyEvent) -> Vec<Effect> {
             scroll(app, page(app), action == Action::ScrollUp);
             Vec::new()
         }
+        Action::Inbox => {
+            if app.inbox.is_empty() {
+                app.info("nothing needs you: no agent waits, no new denial");
+            } else {
+                app.modal = Some(Modal::Inbox { selected: 0 });
+            }
+            Vec::new()
+        }
         Action::Help => {
             app.modal = Some(Modal::Help);
             Vec::new()
@@ -206,6 +215,11 @@ fn enter_terminal(app: &mut App) -> Vec<Effect> {
     match app.tab_mut() {
         Some(tab) if tab.terminal && tab.state == TabState::Running => {
             tab.needs_attention = false;
+            let id = tab.id;
+            app.inbox.resolve(id, |k| *k == InboxKind::Waiting);
+            let Some(tab) = app.tab_mut() else {
+                return Vec::new();
+            };
             tab.scroll_anchor = None;
             app.focus = Focus::Terminal;
         }
@@ -217,6 +231,7 @@ fn enter_terminal(app: &mut App) -> Vec<Effect> {
                 crate::docker::bottle::LaunchStep::StartingAgent,
             ));
             tab.needs_attention = false;
+            app.inbox.resolve(id, |k| matches!(k, InboxKind::Exited(_)));
             let (rows, cols) = app.areas().pty_size();
             app.info("opening a new terminal in the bottle…");
             return vec![Effect::Reopen { id, rows, cols }];

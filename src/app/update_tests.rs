@@ -979,3 +979,94 @@ fn update_is_a_function_of_the_model_and_the_event() {
             .any(|e| matches!(e, Effect::Key { .. }))
     );
 }
+
+#[test]
+fn the_inbox_gathers_what_needs_the_user_and_goes_to_each() {
+    use crate::app::fixtures::{blocked, output};
+    use crate::app::inbox::InboxKind;
+    let mut a = app();
+    let alpha = running(&mut a, "alpha", "$ ");
+    let beta = running(&mut a, "beta", "$ ");
+    // beta is shown; alpha rings its bell unseen, and its sidecar denies.
+    update(&mut a, output(alpha, true));
+    update(
+        &mut a,
+        Event::Egress {
+            id: alpha,
+            line: blocked("evil.example.com", "2026-04-28T15:05:20Z"),
+        },
+    );
+    // beta's bell counts too: it is shown, but nobody types into it.
+    update(&mut a, output(beta, true));
+    let items: Vec<(u64, &InboxKind)> = a.inbox.items().map(|i| (i.id, &i.kind)).collect();
+    assert!(
+        matches!(items.as_slice(), [(b, InboxKind::Waiting), (a1, InboxKind::Denial { host, .. }), (a2, InboxKind::Waiting)]
+            if *b == beta && *a1 == alpha && *a2 == alpha && host == "evil.example.com"),
+        "newest first: {items:?}"
+    );
+
+    // n opens it; Enter on the denial shows alpha's egress pane with that row.
+    update(&mut a, ch('n'));
+    assert!(matches!(a.modal, Some(Modal::Inbox { selected: 0 })));
+    update(&mut a, ch('j'));
+    update(&mut a, key(KeyCode::Enter));
+    assert_eq!(a.tab().unwrap().id, alpha);
+    assert!(a.egress_open && a.focus == Focus::Egress);
+    let row = a.tab().unwrap().egress.selected_row().unwrap();
+    assert!(row.is_denial());
+    assert!(a.message.as_ref().unwrap().text.contains("a allows it"));
+    assert_eq!(a.inbox.len(), 2);
+
+    // Typing into alpha answers its waiting; beta's stays.
+    update(&mut a, key(KeyCode::Esc));
+    update(&mut a, ch('i'));
+    assert_eq!(a.focus, Focus::Terminal);
+    let left: Vec<u64> = a.inbox.items().map(|i| i.id).collect();
+    assert_eq!(left, [beta]);
+}
+
+#[test]
+fn an_ended_terminal_and_a_downed_sidecar_wait_in_the_inbox_until_dealt_with() {
+    use crate::app::inbox::InboxKind;
+    let mut a = app();
+    let alpha = running(&mut a, "alpha", "$ ");
+    let _beta = running(&mut a, "beta", "$ ");
+    update(
+        &mut a,
+        Event::EgressDown {
+            id: alpha,
+            reason: "the egress sidecar stopped".into(),
+        },
+    );
+    update(
+        &mut a,
+        Event::SessionExited {
+            id: alpha,
+            code: Some(3),
+        },
+    );
+    let kinds: Vec<&InboxKind> = a.inbox.items().map(|i| &i.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            &InboxKind::Exited(Some(3)),
+            &InboxKind::EgressDown("the egress sidecar stopped".into())
+        ]
+    );
+    update(&mut a, Event::EgressUp { id: alpha });
+    assert_eq!(a.inbox.len(), 1);
+    update(&mut a, ch('n'));
+    update(&mut a, key(KeyCode::Enter));
+    assert_eq!(a.tab().unwrap().id, alpha);
+    assert!(a.inbox.is_empty());
+    assert!(
+        a.message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("i opens a new one")
+    );
+    // Nothing left: n says so rather than opening an empty list.
+    update(&mut a, ch('n'));
+    assert!(a.modal.is_none());
+}

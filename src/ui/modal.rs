@@ -7,6 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
+use crate::app::inbox::InboxKind;
 use crate::app::keymap::{Scope, bindings};
 use crate::app::state::PendingLaunch;
 use crate::app::{App, Modal};
@@ -82,6 +83,10 @@ pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
             proposal_lines(bottle, proposal),
         ),
         Modal::Leftovers(leftovers) => (" Left behind ".to_owned(), leftover_lines(leftovers)),
+        Modal::Inbox { selected } => (
+            format!(" Inbox: {} ", app.inbox.len()),
+            inbox_lines(app, *selected, screen.height),
+        ),
     };
     let width = screen.width.saturating_sub(4).min(90);
     let height = u16::try_from(wrapped_height(&lines, width.saturating_sub(2)) + 2)
@@ -128,6 +133,39 @@ fn keys_line(keys: &[(&str, &str)]) -> Line<'static> {
         spans.push(Span::raw(format!(" {what}   ")));
     }
     Line::from(spans)
+}
+
+/// The inbox, newest first, the selected item highlighted; as many items as
+/// fit, scrolled to keep the selected one shown.
+fn inbox_lines(app: &App, selected: usize, screen_rows: u16) -> Vec<Line<'static>> {
+    let room = usize::from(screen_rows.saturating_sub(8)).max(1);
+    let first = selected.saturating_sub(room - 1);
+    let mut lines: Vec<Line<'static>> = app
+        .inbox
+        .items()
+        .enumerate()
+        .skip(first)
+        .take(room)
+        .map(|(index, item)| {
+            let style = match &item.kind {
+                InboxKind::Denial { .. } | InboxKind::EgressDown(_) => super::error_style(),
+                _ => Style::new().fg(Color::Yellow),
+            };
+            let (marker, style) = if index == selected {
+                ("▶ ", style.add_modifier(Modifier::REVERSED))
+            } else {
+                ("  ", style)
+            };
+            Line::styled(format!("{marker}{}", item.describe()), style)
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(keys_line(&[
+        ("j/k", "move"),
+        ("Enter", "go to it"),
+        ("Esc", "close"),
+    ]));
+    lines
 }
 
 fn heading(text: &str) -> Line<'static> {

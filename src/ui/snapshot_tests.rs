@@ -396,3 +396,38 @@ fn scrolled_back_the_pane_shows_kept_lines_above_the_screen_in_colour() {
     );
     insta::assert_snapshot!(t.backend());
 }
+
+#[test]
+fn the_inbox_lists_what_needs_the_user_newest_first() {
+    let mut a = app();
+    let alpha = running(&mut a, "alpha", "$ ");
+    let beta = running(&mut a, "beta", "$ ");
+    update(
+        &mut a,
+        Event::Egress {
+            id: alpha,
+            line: blocked("evil.example.com", "2026-04-28T15:05:20Z"),
+        },
+    );
+    update(
+        &mut a,
+        Event::EgressDown {
+            id: alpha,
+            reason: "the egress sidecar stopped".into(),
+        },
+    );
+    update(
+        &mut a,
+        Event::SessionExited {
+            id: beta,
+            code: Some(0),
+        },
+    );
+    update(&mut a, crate::app::fixtures::output(alpha, true));
+    update(&mut a, ch('n'));
+    update(&mut a, ch('j'));
+    let t = render(&a);
+    let s = text(&t);
+    assert!(s.contains("Inbox: 4") && s.contains("n inbox 4"), "{s}");
+    insta::assert_snapshot!(s);
+}

@@ -27,6 +27,12 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         )),
         Span::raw("│ "),
     ];
+    if !app.inbox.is_empty() {
+        let style = Style::new().fg(Color::Yellow);
+        spans.push(Span::styled("n", style.add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(format!(" inbox {} ", app.inbox.len()), style));
+        spans.push(Span::raw("│ "));
+    }
     if let Some(message) = &app.message {
         let style = if message.is_error {
             super::error_style()
