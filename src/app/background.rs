@@ -13,24 +13,7 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
     let in_terminal = app.focus == Focus::Terminal;
     match event {
         Event::SessionOutput { id, bell, lines } => {
-            let mut waiting = None;
-            if let Some(tab) = app.tab_by_id(id) {
-                tab.lines = lines;
-                if !watching(id) {
-                    tab.unseen_output = true;
-                }
-                if bell && !(watching(id) && in_terminal) {
-                    tab.needs_attention = true;
-                    waiting = Some(tab.agent.clone());
-                }
-            }
-            if let Some(agent) = waiting {
-                app.inbox.push(InboxItem {
-                    id,
-                    agent,
-                    kind: InboxKind::Waiting,
-                });
-            }
+            on_output(app, id, bell, lines, watching(id), in_terminal);
         }
         Event::SessionExited { id, code } => on_exit(app, id, code),
         Event::Resolved { agent, result } => match result {
@@ -65,25 +48,7 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
                 agent.unwrap_or_default()
             ));
         }
-        Event::Egress { id, line } => {
-            let mut denied = None;
-            if let Some(tab) = app.tab_by_id(id) {
-                tab.egress.push(line);
-                if let Some(row) = tab.egress.newest()
-                    && let Some(denial) = row.denial()
-                {
-                    let host = denial.host.clone().unwrap_or_else(|| "a request".into());
-                    denied = Some((tab.agent.clone(), host, row.seq));
-                }
-            }
-            if let Some((agent, host, seq)) = denied {
-                app.inbox.push(InboxItem {
-                    id,
-                    agent,
-                    kind: InboxKind::Denial { host, seq },
-                });
-            }
-        }
+        Event::Egress { id, line } => on_egress(app, id, line),
         Event::EngineState(status) => app.engine = status,
         Event::EgressDown { id, reason } => on_egress_down(app, id, &reason),
         Event::EgressUp { id } => {
@@ -159,6 +124,57 @@ fn on_egress_down(app: &mut App, id: BottleId, reason: &str) {
                  r restarts the sidecar"
             ));
         }
+    }
+}
+
+/// New output: marks for a tab not watched; a bell where nobody types is an
+/// agent waiting for the user.
+fn on_output(
+    app: &mut App,
+    id: BottleId,
+    bell: bool,
+    lines: crate::session::ScrollState,
+    watching: bool,
+    in_terminal: bool,
+) {
+    let mut waiting = None;
+    if let Some(tab) = app.tab_by_id(id) {
+        tab.lines = lines;
+        if !watching {
+            tab.unseen_output = true;
+        }
+        if bell && !(watching && in_terminal) {
+            tab.needs_attention = true;
+            waiting = Some(tab.agent.clone());
+        }
+    }
+    if let Some(agent) = waiting {
+        app.inbox.push(InboxItem {
+            id,
+            agent,
+            kind: InboxKind::Waiting,
+        });
+    }
+}
+
+/// A sidecar log line: kept in the tab's log; a denial goes to the inbox.
+fn on_egress(app: &mut App, id: BottleId, line: crate::egress::log::LogLine) {
+    let mut denied = None;
+    if let Some(tab) = app.tab_by_id(id) {
+        tab.egress.push(line);
+        if let Some(row) = tab.egress.newest()
+            && let Some(denial) = row.denial()
+        {
+            let host = denial.host.clone().unwrap_or_else(|| "a request".into());
+            denied = Some((tab.agent.clone(), host, row.seq));
+        }
+    }
+    if let Some((agent, host, seq)) = denied {
+        app.inbox.push(InboxItem {
+            id,
+            agent,
+            kind: InboxKind::Denial { host, seq },
+        });
     }
 }
 
