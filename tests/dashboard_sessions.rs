@@ -287,3 +287,60 @@ fn stop_and_gc(fleet: &Fleet) {
     assert_eq!(code, 0, "{out}");
     probe::assert_nothing_labelled(&format!("claude-bottle.agent={one}"), "gc --kept");
 }
+
+#[test]
+fn the_inbox_lists_a_waiting_agent_and_a_denial_and_goes_to_each() {
+    let fleet = Fleet::new();
+    let _cleanup = AgentsGuard(vec![fleet.one.clone(), fleet.two.clone()]);
+    let (one, two) = (&fleet.one, &fleet.two);
+    let dashboard = fleet.dashboard("inbox");
+    dashboard.wait_for(two);
+    dashboard.launch_selected(one);
+    dashboard.keys(&["Escape", "j", "Enter"]);
+    dashboard.wait_for("Launch?");
+    dashboard.keys(&["y"]);
+    dashboard.wait(&format!("{two} running"), LAUNCH, |s| {
+        s.contains(&format!("{two} · plain · running")) && s.contains("$ ")
+    });
+    // The second agent rings its bell (claude's "I wait for you"), then asks
+    // for a host its allowlist lacks, while the user looks at the first.
+    dashboard.keys(&["i"]);
+    dashboard.type_text(
+        "(sleep 2; printf '\\a'; sleep 1; curl -s -o /dev/null http://inbox-denied.test/) &",
+    );
+    dashboard.keys(&["Enter", "C-]", "1"]);
+    dashboard.wait("both in the inbox", SOON, |s| s.contains("n inbox 2"));
+
+    dashboard.keys(&["n"]);
+    let list = dashboard.wait("the inbox", SOON, |s| s.contains("Inbox: 2"));
+    let denial = list.find(&format!("{two}  denied inbox-denied.test"));
+    let waiting = list.find(&format!("{two}  waiting for you"));
+    assert!(
+        denial.is_some() && waiting.is_some() && denial < waiting,
+        "newest first:\n{list}"
+    );
+    dashboard.keys(&["Enter"]);
+    let shown = dashboard.wait("the denial, selected", SOON, |s| {
+        s.contains("inbox-denied.test denied; a allows it")
+    });
+    assert!(shown.contains(&format!("Egress · {two}")), "{shown}");
+    assert!(
+        shown.contains("BLOCKED http://inbox-denied.test/"),
+        "{shown}"
+    );
+
+    dashboard.keys(&["Escape", "1", "n"]);
+    dashboard.wait("the inbox again", SOON, |s| s.contains("Inbox: 1"));
+    dashboard.keys(&["Enter"]);
+    let shown = dashboard.wait("the waiting agent", SOON, |s| {
+        s.contains(&format!("{two} waits for you; i types into it"))
+    });
+    assert!(shown.contains(&format!("{two} · plain ·")), "{shown}");
+    assert!(!shown.contains("n inbox"), "{shown}");
+
+    dashboard.keys(&["q"]);
+    dashboard.wait_for("Tear down running bottles?");
+    dashboard.keys(&["y"]);
+    let after = dashboard.wait("exit", SOON, |s| s.contains("MODE="));
+    assert!(after.contains("EXITED=0"), "{after}");
+}

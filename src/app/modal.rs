@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::event::{Effect, Secret};
 use super::inbox::{InboxItem, InboxKind};
 use super::state::{App, Focus, Modal, PendingLaunch, SaveHost, TabState};
-use super::update::{start_launch, typed_char};
+use super::update::{resize_sessions, start_launch, typed_char};
 
 pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
     let Some(modal) = app.modal.take() else {
@@ -94,12 +94,10 @@ fn on_inbox_key(app: &mut App, key: &KeyEvent, selected: usize) -> Vec<Effect> {
     match (typed_char(key), key.code) {
         (Some('j'), _) | (_, KeyCode::Down) => keep_open(app, selected + 1),
         (Some('k'), _) | (_, KeyCode::Up) => keep_open(app, selected.saturating_sub(1)),
-        (_, KeyCode::Enter) => {
-            if let Some(item) = app.inbox.take(selected) {
-                go_to(app, item);
-            }
-            Vec::new()
-        }
+        (_, KeyCode::Enter) => match app.inbox.take(selected) {
+            Some(item) => go_to(app, item),
+            None => Vec::new(),
+        },
         (Some('q' | 'n'), _) | (_, KeyCode::Esc) => Vec::new(),
         _ => keep_open(app, selected),
     }
@@ -107,18 +105,21 @@ fn on_inbox_key(app: &mut App, key: &KeyEvent, selected: usize) -> Vec<Effect> {
 
 /// Shows the tab an inbox item is about, and for a denial its log row,
 /// selected, so `a` allows it.
-fn go_to(app: &mut App, item: InboxItem) {
+fn go_to(app: &mut App, item: InboxItem) -> Vec<Effect> {
     let Some(index) = app.tabs.iter().position(|t| t.id == item.id) else {
         app.info(format!("{}'s bottle is gone", item.agent));
-        return;
+        return Vec::new();
     };
+    let pane_was_open = app.egress_open;
     app.current_tab = index;
     let agent = item.agent;
     match item.kind {
         InboxKind::Denial { host, seq } => {
             app.egress_open = true;
             app.focus = Focus::Egress;
-            let Some(tab) = app.tab_mut() else { return };
+            let Some(tab) = app.tab_mut() else {
+                return Vec::new();
+            };
             tab.egress.denials_only = false;
             if tab.egress.visible().any(|r| r.seq == seq) {
                 tab.egress.selected = Some(seq);
@@ -145,6 +146,12 @@ fn go_to(app: &mut App, item: InboxItem) {
                 "{agent}: egress down ({reason}); r restarts the sidecar"
             ));
         }
+    }
+    // The pane takes rows from the terminals.
+    if app.egress_open == pane_was_open {
+        Vec::new()
+    } else {
+        resize_sessions(app)
     }
 }
 
