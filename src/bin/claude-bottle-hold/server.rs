@@ -124,9 +124,7 @@ pub fn serve(socket: &Path, command: &[String]) -> anyhow::Result<i32> {
         let holder = Arc::clone(&holder);
         std::thread::spawn(move || accept_viewers(&holder, &listener));
     }
-    let code = child
-        .wait()
-        .map_or(1, |status| i32::try_from(status.exit_code()).unwrap_or(1));
+    let code = child.wait().map_or(1, |status| exit_code(&status));
     // Everything claude wrote reaches the viewer before its exit does.
     let _ = relay.join();
     let seen = {
@@ -142,6 +140,38 @@ pub fn serve(socket: &Path, command: &[String]) -> anyhow::Result<i32> {
         let _ = std::fs::remove_file(socket);
     }
     Ok(code)
+}
+
+/// The code a shell would report: the exit code, or 128 plus the number of
+/// the signal that ended it (portable-pty names the signal, as strsignal
+/// does).
+fn exit_code(status: &portable_pty::ExitStatus) -> i32 {
+    const NAMES: [&str; 15] = [
+        "Hangup",
+        "Interrupt",
+        "Quit",
+        "Illegal instruction",
+        "Trace/breakpoint trap",
+        "Aborted",
+        "Bus error",
+        "Floating point exception",
+        "Killed",
+        "User defined signal 1",
+        "Segmentation fault",
+        "User defined signal 2",
+        "Broken pipe",
+        "Alarm clock",
+        "Terminated",
+    ];
+    let Some(name) = status.signal() else {
+        return i32::try_from(status.exit_code()).unwrap_or(1);
+    };
+    let number = NAMES
+        .iter()
+        .position(|n| *n == name)
+        .and_then(|at| i32::try_from(at + 1).ok())
+        .or_else(|| name.strip_prefix("Signal ")?.parse().ok());
+    number.map_or(1, |n| 128 + n)
 }
 
 /// Binds the socket in a directory only this user can enter. A socket left
@@ -325,5 +355,26 @@ pub fn query_status(socket: &Path) -> Option<Status> {
     match read_frame(&mut stream).ok()?? {
         Frame::Status(json) => serde_json::from_str(&json).ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_reads_as_a_shell_reports_it() {
+        let code = |status| exit_code(&status);
+        assert_eq!(code(portable_pty::ExitStatus::with_exit_code(7)), 7);
+        assert_eq!(code(portable_pty::ExitStatus::with_signal("Killed")), 137);
+        assert_eq!(
+            code(portable_pty::ExitStatus::with_signal("Terminated")),
+            143
+        );
+        assert_eq!(
+            code(portable_pty::ExitStatus::with_signal("Signal 40")),
+            168
+        );
+        assert_eq!(code(portable_pty::ExitStatus::with_signal("Odd")), 1);
     }
 }
