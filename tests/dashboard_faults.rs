@@ -283,6 +283,9 @@ fn the_engine_going_away_and_coming_back_is_survived() {
     }
 }
 
+/// `run` and `start` remove their bottle when they end: one killed leaves
+/// it behind (a dashboard's bottles are kept on purpose instead; see
+/// `tests/dashboard_sessions.rs`).
 #[test]
 fn after_a_sigkill_the_next_dashboard_offers_to_remove_or_keep_what_was_left() {
     let dir = tempfile::tempdir().unwrap();
@@ -291,21 +294,36 @@ fn after_a_sigkill_the_next_dashboard_offers_to_remove_or_keep_what_was_left() {
     let path = manifest(dir.path(), "", std::slice::from_ref(&agent));
     let env = image_env(dir.path());
     let args = format!("--manifest '{path}'");
-    let first = Tmux::start("left1", dir.path(), &env, &args);
-    first.wait_for(&agent);
-    first.launch_selected(&agent);
-    let session = session_of(&container_of(&agent, "agent"));
-    let label = format!("claude-bottle.session={session}");
-    let pid = first.dashboard_pid();
-    assert!(
-        Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status()
-            .unwrap()
-            .success()
+    let mut run = Command::new(BIN)
+        .args(["--manifest", &path, "run", "--yes", &agent, "--", "sleep", "600"])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let agent_container = common::wait::until(
+        "run's bottle",
+        Duration::from_secs(240),
+        Duration::from_millis(200),
+        || {
+            let running = docker_ok(&[
+                "ps",
+                "--filter",
+                &format!("label=claude-bottle.agent={agent}"),
+                "--filter",
+                "label=claude-bottle.role=agent",
+                "--format",
+                "{{.Names}}",
+            ]);
+            if running.is_empty() { Err("not yet") } else { Ok(running) }
+        },
     );
-    first.wait_for("EXITED=137");
-    drop(first);
+    let session = session_of(&agent_container);
+    let label = format!("claude-bottle.session={session}");
+    run.kill().unwrap();
+    run.wait().unwrap();
     let (containers, networks) = probe::labelled(&label);
     assert_eq!((containers.len(), networks.len()), (2, 2), "left behind");
 
