@@ -295,7 +295,16 @@ fn after_a_sigkill_the_next_dashboard_offers_to_remove_or_keep_what_was_left() {
     let env = image_env(dir.path());
     let args = format!("--manifest '{path}'");
     let mut run = Command::new(BIN)
-        .args(["--manifest", &path, "run", "--yes", &agent, "--", "sleep", "600"])
+        .args([
+            "--manifest",
+            &path,
+            "run",
+            "--yes",
+            &agent,
+            "--",
+            "sleep",
+            "600",
+        ])
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(dir.path())
         .stdin(Stdio::null())
@@ -317,7 +326,11 @@ fn after_a_sigkill_the_next_dashboard_offers_to_remove_or_keep_what_was_left() {
                 "--format",
                 "{{.Names}}",
             ]);
-            if running.is_empty() { Err("not yet") } else { Ok(running) }
+            if running.is_empty() {
+                Err("not yet")
+            } else {
+                Ok(running)
+            }
         },
     );
     let session = session_of(&agent_container);
