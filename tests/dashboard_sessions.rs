@@ -72,10 +72,12 @@ struct Fleet {
 }
 
 impl Fleet {
-    fn new() -> Self {
+    /// Agents named for `tag` and this test process: the tests of this file
+    /// run side by side.
+    fn new(tag: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let suffix = std::process::id();
-        let (one, two) = (format!("keptone{suffix}"), format!("kepttwo{suffix}"));
+        let (one, two) = (format!("{tag}one{suffix}"), format!("{tag}two{suffix}"));
         let path = tmux::manifest(dir.path(), "", &[one.clone(), two.clone()]);
         let env = image_env(dir.path());
         Self {
@@ -106,7 +108,7 @@ impl Fleet {
 
 #[test]
 fn kept_agents_work_on_and_come_back_with_their_screens() {
-    let fleet = Fleet::new();
+    let fleet = Fleet::new("kept");
     let _cleanup = AgentsGuard(vec![fleet.one.clone(), fleet.two.clone()]);
     let before = launch_two_and_keep_them(&fleet);
     attach_shows_what_happened_and_detaches(&fleet, before);
@@ -290,7 +292,7 @@ fn stop_and_gc(fleet: &Fleet) {
 
 #[test]
 fn the_inbox_lists_a_waiting_agent_and_a_denial_and_goes_to_each() {
-    let fleet = Fleet::new();
+    let fleet = Fleet::new("inbox");
     let _cleanup = AgentsGuard(vec![fleet.one.clone(), fleet.two.clone()]);
     let (one, two) = (&fleet.one, &fleet.two);
     let dashboard = fleet.dashboard("inbox");
@@ -343,4 +345,79 @@ fn the_inbox_lists_a_waiting_agent_and_a_denial_and_goes_to_each() {
     dashboard.keys(&["y"]);
     let after = dashboard.wait("exit", SOON, |s| s.contains("MODE="));
     assert!(after.contains("EXITED=0"), "{after}");
+}
+
+#[test]
+fn the_real_claude_detaches_and_comes_back_as_it_was() {
+    let mut fleet = Fleet::new("claude");
+    let _cleanup = AgentsGuard(vec![fleet.one.clone(), fleet.two.clone()]);
+    fleet.env = fleet
+        .env
+        .into_iter()
+        .filter(|(k, _)| k != "CLAUDE_BOTTLE_AGENT_COMMAND")
+        .chain([("COLORTERM".to_owned(), "truecolor".to_owned())])
+        .collect();
+    let one = fleet.one.clone();
+    let dashboard = fleet.dashboard("claude");
+    dashboard.wait_for(&one);
+    dashboard.wait_for_engine();
+    dashboard.keys(&["Enter"]);
+    dashboard.wait_for("Launch?");
+    dashboard.keys(&["y"]);
+    let before = dashboard.wait("claude's welcome", LAUNCH, |s| {
+        s.contains("Welcome to Claude Code")
+    });
+    let claude_lines = |screen: &str| -> Vec<String> {
+        screen
+            .lines()
+            .filter(|l| l.contains("Claude Code") || l.contains("Welcome"))
+            .map(|l| {
+                l.trim_matches(|c: char| c == '│' || c.is_whitespace())
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert!(!claude_lines(&before).is_empty(), "{before}");
+    dashboard.keys(&["q"]);
+    dashboard.wait_for("Tear down running bottles?");
+    dashboard.keys(&["k"]);
+    dashboard.wait("exit", SOON, |s| s.contains("EXITED=0"));
+    assert_eq!(fleet.ps_row(&one)["kept"], true);
+
+    // attach: claude's screen is there, in its own colours, at once. (With
+    // a fake token and no way out, claude gives up after a while: then its
+    // last screen is what comes back, with its exit code.)
+    let viewer = fleet.attach("claude-attach", &one);
+    let after = viewer.wait("claude's welcome again", SOON, |s| {
+        s.contains("Welcome to Claude Code")
+    });
+    let parsed = viewer.coloured_screen();
+    let screen = parsed.screen();
+    let (rows, cols) = screen.size();
+    let (row, col) = (0..rows)
+        .find_map(|r| {
+            let text = screen.contents_between(r, 0, r, cols);
+            text.find("Welcome")
+                .map(|at| (r, u16::try_from(text[..at].chars().count()).unwrap()))
+        })
+        .unwrap_or_else(|| panic!("{after}"));
+    let w = screen.cell(row, col).unwrap();
+    assert_eq!(
+        (w.contents(), w.fgcolor()),
+        ("W", vt100::Color::Rgb(215, 119, 87)),
+        "{after}"
+    );
+    assert!(!after.contains("starting it again"), "{after}");
+    if after.contains("claude ended in this bottle") {
+        viewer.wait("the exit", SOON, |s| s.contains("MODE="));
+    } else {
+        viewer.keys(&["C-\\\\"]);
+        let detached = viewer.wait("detach", SOON, |s| s.contains("MODE="));
+        assert!(
+            detached.contains("detached; the agent keeps running"),
+            "{detached}"
+        );
+    }
+    let (out, code) = fleet.run(&["stop", "--yes", &one]);
+    assert_eq!(code, 0, "{out}");
 }

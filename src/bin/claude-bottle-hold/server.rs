@@ -25,8 +25,8 @@ use super::replay::{REPLAY_BYTES, Replay};
 const VIEWER_STALL: Duration = Duration::from_secs(5);
 /// How long a new connection has to say what it wants.
 const HELLO_WAIT: Duration = Duration::from_secs(5);
-/// How long the holder waits, after claude ended with no viewer attached,
-/// for one to come and see its last screen and exit code.
+/// How long the holder stays after claude ended, for a viewer to come and
+/// see its last screen and exit code.
 const LINGER: Duration = Duration::from_secs(60);
 
 /// What `claude-bottle-hold status` prints, for `ps`.
@@ -127,15 +127,18 @@ pub fn serve(socket: &Path, command: &[String]) -> anyhow::Result<i32> {
     let code = child.wait().map_or(1, |status| exit_code(&status));
     // Everything claude wrote reaches the viewer before its exit does.
     let _ = relay.join();
-    let seen = {
+    {
         let mut state = lock(&holder.state);
         state.exited = Some(code);
-        state
-            .viewer
-            .take()
-            .is_some_and(|mut viewer| write_frame(&mut viewer.stream, &Frame::Exited(code)).is_ok())
-    };
-    let left = !seen && done_rx.recv_timeout(LINGER).unwrap_or(false);
+        if let Some(mut viewer) = state.viewer.take() {
+            let _ = write_frame(&mut viewer.stream, &Frame::Exited(code));
+        }
+    }
+    // The viewer told may be nobody: the engine keeps a viewer's exec
+    // running after its client died. So the holder stays a while for the
+    // next viewer to see the last screen and the code, unless asked to
+    // leave for a new holder.
+    let left = done_rx.recv_timeout(LINGER).unwrap_or(false);
     if !left {
         let _ = std::fs::remove_file(socket);
     }
