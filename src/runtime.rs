@@ -215,6 +215,7 @@ fn on_notice(runtime: &Effects, notice: SessionNotice) -> Event {
         SessionNotice::Output(id) | SessionNotice::Held(id, _) => output(id, false),
         SessionNotice::Bell(id) => output(id, true),
         SessionNotice::Exited(id, code) => Event::SessionExited { id, code },
+        SessionNotice::HeldElsewhere(id, who) => Event::HeldElsewhere { id, who },
     }
 }
 

@@ -125,7 +125,7 @@ fn launch_two_and_keep_them(fleet: &Fleet) -> u32 {
     let dashboard = fleet.dashboard("keep");
     dashboard.wait_for(two);
     dashboard.launch_selected(one);
-    dashboard.keys(&["Escape", "j", "Enter"]);
+    dashboard.keys(&["j", "Enter"]);
     dashboard.wait_for("Launch?");
     dashboard.keys(&["y"]);
     dashboard.wait(&format!("{two} running"), LAUNCH, |s| {
@@ -197,6 +197,38 @@ fn a_new_dashboard_finds_them_and_dies(fleet: &Fleet) {
     dashboard.type_text("echo again-$((1+1))");
     dashboard.keys(&["Enter"]);
     dashboard.wait_for("again-2");
+    dashboard.keys(&["C-]"]);
+
+    // attach --take displaces the tab, which watches on: what is typed at
+    // the attach shows in it, and the title says who holds the agent.
+    let taker = fleet.attach("take-tab", &format!("--take {two}"));
+    taker.wait_for("again-2");
+    let held = dashboard.wait("the tab watching", SOON, |s| {
+        s.contains("held by claude-bottle attach")
+    });
+    assert!(held.contains("watching (i takes it back)"), "{held}");
+    taker.type_text("echo seen-$((3*3))");
+    taker.keys(&["Enter"]);
+    dashboard.wait("the watcher sees it", SOON, |s| s.contains("seen-9"));
+    // i takes it back; the attach says so and ends.
+    dashboard.keys(&["i"]);
+    let displaced = taker.wait("displaced", SOON, |s| s.contains("MODE="));
+    assert!(
+        displaced.contains("taken over by a dashboard"),
+        "{displaced}"
+    );
+    let title = format!("{two} · plain · ");
+    dashboard.wait("its terminal open again", SOON, |s| {
+        s.lines().any(|l| {
+            l.contains(&title)
+                && !l.contains("held by")
+                && (l.contains("· running") || l.contains("· needs attention"))
+        })
+    });
+    dashboard.keys(&["i"]);
+    dashboard.type_text("echo mine-$((4*4))");
+    dashboard.keys(&["Enter"]);
+    dashboard.wait_for("mine-16");
     dashboard.keys(&["C-]"]);
 
     let pid = dashboard.dashboard_pid().to_string();
@@ -298,7 +330,7 @@ fn the_inbox_lists_a_waiting_agent_and_a_denial_and_goes_to_each() {
     let dashboard = fleet.dashboard("inbox");
     dashboard.wait_for(two);
     dashboard.launch_selected(one);
-    dashboard.keys(&["Escape", "j", "Enter"]);
+    dashboard.keys(&["j", "Enter"]);
     dashboard.wait_for("Launch?");
     dashboard.keys(&["y"]);
     dashboard.wait(&format!("{two} running"), LAUNCH, |s| {
@@ -331,7 +363,10 @@ fn the_inbox_lists_a_waiting_agent_and_a_denial_and_goes_to_each() {
         "{shown}"
     );
 
-    dashboard.keys(&["Escape", "1", "n"]);
+    // Alone: an Escape followed at once by a key reads as Alt and that key.
+    dashboard.keys(&["Escape"]);
+    dashboard.wait("the pane closed", SOON, |s| !s.contains("Egress · "));
+    dashboard.keys(&["1", "n"]);
     dashboard.wait("the inbox again", SOON, |s| s.contains("Inbox: 1"));
     dashboard.keys(&["Enter"]);
     let shown = dashboard.wait("the waiting agent", SOON, |s| {

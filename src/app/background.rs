@@ -16,6 +16,20 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
             on_output(app, id, bell, lines, watching(id), in_terminal);
         }
         Event::SessionExited { id, code } => on_exit(app, id, code),
+        Event::HeldElsewhere { id, who } => {
+            let watched = app.tab().is_some_and(|t| t.id == id);
+            if let Some(tab) = app.tab_by_id(id) {
+                tab.held_by = Some(who.clone());
+            }
+            if watched {
+                if app.focus == Focus::Terminal {
+                    app.focus = Focus::Agents;
+                }
+                app.info(format!(
+                    "{who} took this agent over; the tab watches; i takes it back"
+                ));
+            }
+        }
         Event::Resolved { agent, result } => match result {
             Ok(resolved) => {
                 app.modal = Some(Modal::Preflight(PendingLaunch {
@@ -36,6 +50,7 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
             if let Some(tab) = app.tab_by_id(id) {
                 tab.state = TabState::Running;
                 tab.terminal = true;
+                tab.held_by = None;
             }
         }
         Event::LaunchFailed { id, reason } => {

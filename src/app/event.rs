@@ -108,6 +108,11 @@ pub enum Event {
         id: BottleId,
         code: Option<i32>,
     },
+    /// Another viewer took the tab's claude over; the tab only watches.
+    HeldElsewhere {
+        id: BottleId,
+        who: String,
+    },
     /// The answer to [`Effect::Resolve`].
     Resolved {
         agent: String,

@@ -86,6 +86,9 @@ pub struct Tab {
     pub manifest_file: std::path::PathBuf,
     /// Why the egress sidecar is down; `None` while it runs.
     pub egress_down: Option<String>,
+    /// Who took the bottle's claude over: the tab only watches until `i`
+    /// takes it back.
+    pub held_by: Option<String>,
 }
 
 impl Tab {
@@ -107,6 +110,7 @@ impl Tab {
             allowed_here: Vec::new(),
             manifest_file: resolved.bottle.source.clone(),
             egress_down: None,
+            held_by: None,
         }
     }
 

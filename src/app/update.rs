@@ -212,6 +212,19 @@ fn restart_sidecar(app: &mut App) -> Vec<Effect> {
 }
 
 fn enter_terminal(app: &mut App) -> Vec<Effect> {
+    if let Some(tab) = app.tab_mut()
+        && tab.terminal
+        && let Some(who) = tab.held_by.take()
+    {
+        // Watching only: take the agent back from whoever holds it.
+        let id = tab.id;
+        tab.state = TabState::Launching(Progress::Step(
+            crate::docker::bottle::LaunchStep::StartingAgent,
+        ));
+        let (rows, cols) = app.areas().pty_size();
+        app.info(format!("taking the agent back from {who}…"));
+        return vec![Effect::Reopen { id, rows, cols }];
+    }
     match app.tab_mut() {
         Some(tab) if tab.terminal && tab.state == TabState::Running => {
             tab.needs_attention = false;

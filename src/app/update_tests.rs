@@ -1070,3 +1070,32 @@ fn an_ended_terminal_and_a_downed_sidecar_wait_in_the_inbox_until_dealt_with() {
     update(&mut a, ch('n'));
     assert!(a.modal.is_none());
 }
+
+#[test]
+fn a_tab_taken_over_elsewhere_watches_and_i_takes_it_back() {
+    let mut a = app();
+    let id = running(&mut a, "alpha", "$ ");
+    update(&mut a, ch('i'));
+    assert_eq!(a.focus, Focus::Terminal);
+    update(
+        &mut a,
+        Event::HeldElsewhere {
+            id,
+            who: "claude-bottle attach (pid 7 on h)".into(),
+        },
+    );
+    assert_eq!(
+        a.focus,
+        Focus::Agents,
+        "no typing into a tab that only watches"
+    );
+    assert!(a.message.as_ref().unwrap().text.contains("i takes it back"));
+    let effects = update(&mut a, ch('i'));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Reopen { id: reopened, .. }] if *reopened == id),
+        "{effects:?}"
+    );
+    assert_eq!(a.tab().unwrap().held_by, None);
+    update(&mut a, Event::Launched { id });
+    assert_eq!(a.tab().unwrap().state, TabState::Running);
+}

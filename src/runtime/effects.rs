@@ -534,7 +534,9 @@ impl Effects {
         };
         let spec = viewer(bottle).pty_spec(rows, cols);
         if let Some(mut old) = live.session.take() {
-            old.kill();
+            // A watching terminal replaced by one that types: its end is
+            // no news to the tab.
+            old.end_quietly();
         }
         match Session::spawn(id, &spec, self.notices.clone()) {
             Ok(session) => {

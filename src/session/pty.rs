@@ -12,6 +12,8 @@
 //! is refused (reported to the user) instead of blocking the loop.
 
 use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 
 use portable_pty::{ChildKiller, CommandBuilder, MasterPty, PtySize, native_pty_system};
@@ -23,7 +25,7 @@ use super::screen::TermView;
 pub type SessionId = u64;
 
 /// What a session's threads tell the loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionNotice {
     /// The screen changed since the loop last took the dirty mark.
     Output(SessionId),
@@ -32,6 +34,9 @@ pub enum SessionNotice {
     Bell(SessionId),
     /// The child ended; its exit code when it had one.
     Exited(SessionId, Option<i32>),
+    /// Another viewer took the bottle's claude over (who): this terminal
+    /// only watches now.
+    HeldElsewhere(SessionId, String),
     /// A synchronized update is held until it ends; should it not end by
     /// this instant, the loop shows it ([`TermView::expire_sync`]).
     Held(SessionId, std::time::Instant),
@@ -72,6 +77,8 @@ pub struct Session {
     view: TermView,
     input: SyncSender<Vec<u8>>,
     killer: Box<dyn ChildKiller + Send + Sync>,
+    /// Set when the end is no news (see [`Session::end_quietly`]).
+    quiet: Arc<AtomicBool>,
     // Dropped last: closing the master ends the reader and writer threads.
     master: Box<dyn MasterPty + Send>,
 }
@@ -128,6 +135,8 @@ impl Session {
             .spawn(move || write_loop(writer, &queue))
             .map_err(|e| spawn_error(&e))?;
         let (reader_view, answer) = (view.clone(), input.clone());
+        let quiet = Arc::new(AtomicBool::new(false));
+        let quiet_reader = Arc::clone(&quiet);
         std::thread::Builder::new()
             .name(format!("pty-reader-{id}"))
             .spawn(move || {
@@ -136,7 +145,9 @@ impl Session {
                     .wait()
                     .ok()
                     .map(|status| i32::try_from(status.exit_code()).unwrap_or(i32::MAX));
-                let _ = notify.send(SessionNotice::Exited(id, code));
+                if !quiet_reader.load(Ordering::Acquire) {
+                    let _ = notify.send(SessionNotice::Exited(id, code));
+                }
             })
             .map_err(|e| spawn_error(&e))?;
 
@@ -146,6 +157,7 @@ impl Session {
             input,
             killer,
             master: pair.master,
+            quiet,
         })
     }
 
@@ -188,6 +200,13 @@ impl Session {
     pub fn kill(&mut self) {
         let _ = self.killer.kill();
     }
+
+    /// Ends the child without reporting its exit: for a terminal replaced
+    /// by a new one of the same id, whose end is no news.
+    pub fn end_quietly(&mut self) {
+        self.quiet.store(true, Ordering::Release);
+        self.kill();
+    }
 }
 
 impl Drop for Session {
@@ -226,6 +245,7 @@ fn read_loop(
             fed.became_dirty.then_some(SessionNotice::Output(id)),
             fed.bell.then_some(SessionNotice::Bell(id)),
             held.map(|deadline| SessionNotice::Held(id, deadline)),
+            fed.held_by.map(|who| SessionNotice::HeldElsewhere(id, who)),
         ];
         for notice in notices.into_iter().flatten() {
             if notify.send(notice).is_err() {

@@ -37,9 +37,28 @@ pub struct Replies {
     pub bell: bool,
     /// The child asked to erase the saved lines (`CSI 3 J`).
     pub clear_history: bool,
+    /// The holder's viewer was taken over by this viewer (see
+    /// [`HELD_ELSEWHERE_OSC`]).
+    pub held_by: Option<String>,
 }
 
+/// The private OSC the holder's viewer writes when another viewer took the
+/// session over (`ESC ] 5379 ; held-by ; WHO BEL`; the holder binary's
+/// `HELD_ELSEWHERE_MARK`). A program in the bottle can write it too: the
+/// worst it can do is make its tab say "held elsewhere", which `i` ends.
+pub const HELD_ELSEWHERE_OSC: &[u8] = b"5379";
+
 impl vt100::Callbacks for Replies {
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        if let [HELD_ELSEWHERE_OSC, b"held-by", who @ ..] = params {
+            let who: Vec<String> = who
+                .iter()
+                .map(|part| String::from_utf8_lossy(part).into_owned())
+                .collect();
+            self.held_by = Some(who.join(";"));
+        }
+    }
+
     fn audible_bell(&mut self, _: &mut vt100::Screen) {
         self.bell = true;
     }
@@ -219,6 +238,8 @@ pub struct Fed {
     pub became_dirty: bool,
     /// The child rang the bell.
     pub bell: bool,
+    /// Another viewer took the session over: who (this one only watches).
+    pub held_by: Option<String>,
     /// A synchronized update is held until it ends, or until this instant
     /// ([`TermView::expire_sync`] then shows it).
     pub hold_until: Option<Instant>,
@@ -277,13 +298,14 @@ impl TermView {
 
     /// Feeds child output and marks the view dirty when it changed.
     pub fn feed(&self, bytes: &[u8]) -> Fed {
-        let (answers, bell, parsed, hold_until) = {
+        let (answers, bell, held_by, parsed, hold_until) = {
             let mut emulator = self.lock();
             let (parsed, hold_until) = emulator.feed(bytes, Instant::now());
             let replies = emulator.parser.callbacks_mut();
             (
                 std::mem::take(&mut replies.answers),
                 std::mem::take(&mut replies.bell),
+                replies.held_by.take(),
                 parsed,
                 hold_until,
             )
@@ -293,6 +315,7 @@ impl TermView {
             answers,
             became_dirty,
             bell,
+            held_by,
             hold_until,
         }
     }
@@ -488,6 +511,20 @@ mod tests {
         assert!(view.take_dirty());
         assert!(!view.take_dirty());
         assert!(view.feed(b"c").became_dirty);
+    }
+
+    #[test]
+    fn a_viewer_taken_over_is_reported_with_who_took_it() {
+        let view = TermView::new(4, 20);
+        let fed = view.feed(b"x\x1b]5379;held-by;claude-bottle attach (pid 7; on h)\x07y");
+        assert_eq!(
+            fed.held_by.as_deref(),
+            Some("claude-bottle attach (pid 7; on h)")
+        );
+        assert!(view.contents().starts_with("xy"));
+        assert_eq!(view.feed(b"z").held_by, None);
+        // Other OSCs are no such report.
+        assert_eq!(view.feed(b"\x1b]0;title\x07").held_by, None);
     }
 
     #[test]

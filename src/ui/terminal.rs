@@ -52,8 +52,11 @@ fn draw_tab(
     } else {
         ""
     };
+    let held = tab.held_by.as_ref().map_or_else(String::new, |who| {
+        format!("· held by {who}, watching (i takes it back) ")
+    });
     let title = format!(
-        " {} · {} · {state} {egress}{scrolled}",
+        " {} · {} · {state} {held}{egress}{scrolled}",
         tab.agent, tab.bottle
     );
     let hint = typing.map_or_else(

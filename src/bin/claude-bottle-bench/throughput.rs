@@ -178,8 +178,9 @@ pub fn session_path(
             tokio::select! {
                 notice = notices.recv() => match notice {
                     Some(SessionNotice::Output(_) | SessionNotice::Bell(_)) => dirty = true,
-                    // The workload has no synchronized updates to hold.
-                    Some(SessionNotice::Held(..)) => {}
+                    // The workload has no synchronized updates to hold, and
+                    // nobody takes it over.
+                    Some(SessionNotice::Held(..) | SessionNotice::HeldElsewhere(..)) => {}
                     Some(SessionNotice::Exited(_, code)) => {
                         if code != Some(0) {
                             bail!("{} exited with {code:?}", spec.program);

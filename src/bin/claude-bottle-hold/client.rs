@@ -80,14 +80,22 @@ fn relay(stream: &mut UnixStream, detach_byte: Option<u8>) -> anyhow::Result<End
     }
     {
         let mut reader = stream.try_clone()?;
+        // Taken over, a viewer with a detach key (a person at `attach`)
+        // leaves and says why; one without (a dashboard tab) watches on.
+        let watch_on = detach_byte.is_none();
         std::thread::spawn(move || {
-            let _ = done_tx.send(show_output(&mut reader));
+            let _ = done_tx.send(show_output(&mut reader, watch_on));
         });
     }
     Ok(done_rx.recv().unwrap_or(Ended::Lost))
 }
 
-fn show_output(reader: &mut UnixStream) -> Ended {
+/// The mark a watching viewer writes when it was taken over: a private OSC
+/// (terminals ignore it) that the dashboard's screen reads, so the tab can
+/// say who holds the agent now. Followed by the name and BEL.
+pub const HELD_ELSEWHERE_MARK: &[u8] = b"\x1b]5379;held-by;";
+
+fn show_output(reader: &mut UnixStream, watch_on: bool) -> Ended {
     let stdout = std::io::stdout();
     loop {
         match read_frame(reader) {
@@ -101,6 +109,15 @@ fn show_output(reader: &mut UnixStream) -> Ended {
             }
             Ok(Some(Frame::Exited(code))) => return Ended::Exited(code),
             Ok(Some(Frame::Held(who))) => return Ended::Held(who),
+            Ok(Some(Frame::TakenOver(who))) if watch_on => {
+                let mut mark = HELD_ELSEWHERE_MARK.to_vec();
+                mark.extend(who.bytes().filter(|b| *b >= 0x20 && *b != 0x7f));
+                mark.push(0x07);
+                let mut out = stdout.lock();
+                if out.write_all(&mark).and_then(|()| out.flush()).is_err() {
+                    return Ended::Lost;
+                }
+            }
             Ok(Some(Frame::TakenOver(who))) => return Ended::TakenOver(who),
             Ok(Some(_)) => {}
             Ok(None) | Err(_) => return Ended::Lost,

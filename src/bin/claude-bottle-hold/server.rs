@@ -57,7 +57,11 @@ struct Viewer {
 
 struct State {
     replay: Replay,
+    /// The viewer that types, if any.
     viewer: Option<Viewer>,
+    /// Viewers that were taken over: they still see the output, their keys
+    /// go nowhere.
+    watchers: Vec<Viewer>,
     last_output: Instant,
     size: PtySize,
     next_id: u64,
@@ -107,6 +111,7 @@ pub fn serve(socket: &Path, command: &[String]) -> anyhow::Result<i32> {
         state: Mutex::new(State {
             replay: Replay::new(REPLAY_BYTES),
             viewer: None,
+            watchers: Vec::new(),
             last_output: Instant::now(),
             size,
             next_id: 0,
@@ -130,7 +135,12 @@ pub fn serve(socket: &Path, command: &[String]) -> anyhow::Result<i32> {
     {
         let mut state = lock(&holder.state);
         state.exited = Some(code);
-        if let Some(mut viewer) = state.viewer.take() {
+        for mut viewer in state
+            .viewer
+            .take()
+            .into_iter()
+            .chain(state.watchers.drain(..))
+        {
             let _ = write_frame(&mut viewer.stream, &Frame::Exited(code));
         }
     }
@@ -212,6 +222,9 @@ fn relay_output(holder: &Holder, mut reader: Box<dyn Read + Send>) {
             // Gone or stalled: it can attach again.
             state.viewer = None;
         }
+        state
+            .watchers
+            .retain_mut(|w| write_frame(&mut w.stream, &frame).is_ok());
     }
 }
 
@@ -255,12 +268,16 @@ fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<
     };
     let id = {
         let mut state = lock(&holder.state);
-        if let Some(current) = state.viewer.as_mut() {
-            if !take_over {
-                return write_frame(&mut stream, &Frame::Held(current.who.clone()));
+        if let Some(current) = state.viewer.as_mut()
+            && !take_over
+        {
+            return write_frame(&mut stream, &Frame::Held(current.who.clone()));
+        }
+        if let Some(mut displaced) = state.viewer.take() {
+            // It may watch on, read-only, or leave (its choice).
+            if write_frame(&mut displaced.stream, &Frame::TakenOver(who.clone())).is_ok() {
+                state.watchers.push(displaced);
             }
-            let _ = write_frame(&mut current.stream, &Frame::TakenOver(who.clone()));
-            let _ = current.stream.shutdown(std::net::Shutdown::Both);
         }
         for chunk in state.replay.for_viewer().chunks(OUTPUT_CHUNK) {
             write_frame(&mut stream, &Frame::Output(chunk.to_vec()))?;
@@ -283,11 +300,12 @@ fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<
     };
     resize(holder, rows, cols);
     stream.set_read_timeout(None)?;
-    // This viewer's keys and resizes, while it is the one attached.
+    // This viewer's keys and resizes, while it is the one that types; a
+    // watcher's go nowhere.
     while let Ok(Some(frame)) = read_frame(&mut stream) {
         let current = lock(&holder.state).viewer.as_ref().map(|v| v.id) == Some(id);
         if !current {
-            break;
+            continue;
         }
         match frame {
             Frame::Input(bytes) => {
@@ -308,6 +326,7 @@ fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<
     if state.viewer.as_ref().map(|v| v.id) == Some(id) {
         state.viewer = None;
     }
+    state.watchers.retain(|w| w.id != id);
     Ok(())
 }
 
