@@ -32,7 +32,7 @@ async fn the_holder_keeps_the_token_and_the_terminal_to_the_agent() {
         format!("CLAUDE_CODE_OAUTH_TOKEN={TOKEN}"),
         "TERM=xterm-256color".to_owned(),
     ];
-    holder::serve(&engine, &agent, &["sh".into()], env)
+    holder::serve(&engine, &agent, &["sh".into()], env, (24, 80))
         .await
         .unwrap();
     let status = holder::status(&engine, &agent).await.unwrap().unwrap();

@@ -214,10 +214,13 @@ fn adopt_kept(app: &mut App, kept: Vec<KeptBottle>) -> Vec<Effect> {
         );
         tab.session = Some(bottle.session.clone());
         app.tabs.push(tab);
+        let (rows, cols) = app.areas().pty_size();
         effects.push(Effect::Adopt {
             id,
             session: bottle.session,
             resolved: bottle.resolved,
+            rows,
+            cols,
         });
     }
     if !effects.is_empty() {

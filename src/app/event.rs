@@ -182,6 +182,9 @@ pub enum Effect {
         /// Answers to the `?` env prompts; they go to the terminal's
         /// process environment only.
         answers: Vec<(String, Secret)>,
+        /// The terminal's size: claude starts at it.
+        rows: u16,
+        cols: u16,
     },
     /// Find a kept bottle again (starting it if it stopped) and show its
     /// claude in the tab `id`, unless another viewer holds it.
@@ -189,6 +192,9 @@ pub enum Effect {
         id: BottleId,
         session: String,
         resolved: Box<ResolvedAgent>,
+        /// The terminal's size, should claude start again.
+        rows: u16,
+        cols: u16,
     },
     /// End the terminal session and remove the bottle.
     Kill { id: BottleId },

@@ -333,10 +333,13 @@ pub(super) fn start_launch(app: &mut App, pending: PendingLaunch) -> Vec<Effect>
         )),
     ));
     app.current_tab = app.tabs.len() - 1;
+    let (rows, cols) = app.areas().pty_size();
     vec![Effect::Launch {
         id,
         resolved: pending.resolved,
         answers: pending.answers,
+        rows,
+        cols,
     }]
 }
 

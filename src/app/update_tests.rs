@@ -107,6 +107,7 @@ fn preflight_then_hidden_prompt_then_launch() {
             id,
             resolved,
             answers,
+            ..
         },
     ] = effects.as_slice()
     else {

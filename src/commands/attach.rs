@@ -90,11 +90,14 @@ async fn resume(
     };
     let watches = !resolved.granted_values(&plan.agent_env).is_empty();
     let bottle = bottle::reattach(engine, &resolved, session, watches).await?;
+    let (cols, rows) = crossterm::terminal::size().unwrap_or((80, 24));
+    let size = (rows, cols);
     holder::serve_again(
         engine,
         &bottle.agent_container,
         &plan.command,
         plan.serve_env(),
+        size,
     )
     .await?;
     Ok(())

@@ -47,7 +47,16 @@ pub fn claude_plan(prepared: &Prepared, colours: ColourDepth) -> ExecPlan {
 async fn attach_claude(prepared: &Prepared, colours: ColourDepth) -> anyhow::Result<i32> {
     let plan = claude_plan(prepared, colours);
     let container = &prepared.bottle.agent_container;
-    holder::serve(&prepared.engine, container, &plan.command, plan.serve_env()).await?;
+    let (cols, rows) = crossterm::terminal::size().unwrap_or((80, 24));
+    let size = (rows, cols);
+    holder::serve(
+        &prepared.engine,
+        container,
+        &plan.command,
+        plan.serve_env(),
+        size,
+    )
+    .await?;
     let viewer = Viewer {
         container: container.clone(),
         who: holder::viewer_name("claude-bottle start"),

@@ -119,14 +119,22 @@ pub fn grant() -> Result<FileGrant, HolderError> {
 }
 
 /// Starts `command` under a new holder in `container`, detached, with `env`
-/// (`NAME=value`) in its environment only; returns once it answers.
+/// (`NAME=value`) in its environment only, on a terminal of `size` (the
+/// viewer's: claude draws its first screen for it); returns once it answers.
 pub async fn serve(
     engine: &Engine,
     container: &str,
     command: &[String],
     env: Vec<String>,
+    size: (u16, u16),
 ) -> Result<(), HolderError> {
-    let mut cmd = vec![HOLDER_PATH.to_owned(), "serve".into(), "--".into()];
+    let mut cmd = vec![
+        HOLDER_PATH.to_owned(),
+        "serve".into(),
+        "--size".into(),
+        format!("{}x{}", size.0, size.1),
+        "--".into(),
+    ];
     cmd.extend(command.iter().cloned());
     let exec = engine
         .docker
@@ -201,6 +209,7 @@ pub async fn serve_again(
     container: &str,
     command: &[String],
     env: Vec<String>,
+    size: (u16, u16),
 ) -> Result<(), HolderError> {
     match status(engine, container).await? {
         Some(status) if status.exited.is_none() => return Ok(()),
@@ -219,7 +228,7 @@ pub async fn serve_again(
         }
         None => {}
     }
-    serve(engine, container, command, env).await
+    serve(engine, container, command, env, size).await
 }
 
 /// The arguments of the viewer's `docker exec -it` (after `docker`); the

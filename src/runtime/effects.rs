@@ -168,12 +168,16 @@ impl Effects {
                 id,
                 resolved,
                 answers,
-            } => self.launch(id, resolved, &answers),
+                rows,
+                cols,
+            } => self.launch(id, resolved, &answers, (rows, cols)),
             Effect::Adopt {
                 id,
                 session,
                 resolved,
-            } => self.adopt(id, session, &resolved),
+                rows,
+                cols,
+            } => self.adopt(id, session, &resolved, (rows, cols)),
             Effect::Kill { id } => self.kill(id),
             Effect::Key { id, key } => {
                 self.write(id, |modes| encode_key(&key, modes).unwrap_or_default());
@@ -207,7 +211,13 @@ impl Effects {
         self.send(Event::Resolved { agent, result });
     }
 
-    fn launch(&mut self, id: BottleId, resolved: Box<ResolvedAgent>, answers: &[(String, Secret)]) {
+    fn launch(
+        &mut self,
+        id: BottleId,
+        resolved: Box<ResolvedAgent>,
+        answers: &[(String, Secret)],
+        size: (u16, u16),
+    ) {
         let Some(engine) = self.engine.clone() else {
             self.send(Event::LaunchFailed {
                 id,
@@ -233,7 +243,8 @@ impl Effects {
             };
             let result = match images {
                 Ok(images) => {
-                    launch_bottle(&engine, &resolved, &watched, &images, &plan, &progress).await
+                    let claude = (&plan, size);
+                    launch_bottle(&engine, &resolved, &watched, &images, claude, &progress).await
                 }
                 Err(e) => Err(e),
             };
@@ -253,7 +264,7 @@ impl Effects {
     /// Finds a kept bottle again: starts it if it stopped, starts claude in
     /// it if claude ended (with `--continue`, so the conversation goes on),
     /// then shows it without displacing another viewer.
-    fn adopt(&mut self, id: BottleId, session: String, resolved: &ResolvedAgent) {
+    fn adopt(&mut self, id: BottleId, session: String, resolved: &ResolvedAgent, size: (u16, u16)) {
         let Some(engine) = self.engine.clone() else {
             return;
         };
@@ -269,9 +280,14 @@ impl Effects {
             let msg = match found {
                 Ok(bottle) => {
                     let container = bottle.agent_container.clone();
-                    let served =
-                        holder::serve_again(&engine, &container, &plan.command, plan.serve_env())
-                            .await;
+                    let served = holder::serve_again(
+                        &engine,
+                        &container,
+                        &plan.command,
+                        plan.serve_env(),
+                        size,
+                    )
+                    .await;
                     // A viewer whose process is gone holds nothing.
                     let status = holder::status(&engine, &container).await.ok().flatten();
                     let take_over = status.is_some_and(|s| s.live_viewer().is_none());
@@ -509,8 +525,14 @@ impl Effects {
         let plan = plan.clone();
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            let served =
-                holder::serve_again(&engine, &container, &plan.command, plan.serve_env()).await;
+            let served = holder::serve_again(
+                &engine,
+                &container,
+                &plan.command,
+                plan.serve_env(),
+                (rows, cols),
+            )
+            .await;
             match served {
                 Ok(()) => {
                     let _ = tx.send(Msg::Serving { id, rows, cols });
@@ -710,7 +732,7 @@ async fn launch_bottle(
     resolved: &ResolvedAgent,
     watched: &[String],
     settings: &LaunchSettings,
-    plan: &ExecPlan,
+    (plan, size): (&ExecPlan, (u16, u16)),
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Bottle, String> {
     let bottle = bottle::launch(engine, resolved, watched, settings, &mut |step| {
@@ -723,6 +745,7 @@ async fn launch_bottle(
         &bottle.agent_container,
         &plan.command,
         plan.serve_env(),
+        size,
     )
     .await;
     if let Err(e) = served {

@@ -14,7 +14,7 @@
 //! takes over when asked to.
 //!
 //! ```text
-//! claude-bottle-hold [--socket PATH] serve -- COMMAND [ARG...]
+//! claude-bottle-hold [--socket PATH] serve [--size ROWSxCOLS] -- COMMAND [ARG...]
 //! claude-bottle-hold [--socket PATH] attach [--who NAME] [--owner PID:START:HOST] [--take]
 //!                                           [--detach-key ctrl-\|none]
 //! claude-bottle-hold [--socket PATH] status
@@ -67,11 +67,17 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
     };
     match args.split_first() {
         Some((verb, rest)) if verb == "serve" => {
+            let (size, rest) = match rest {
+                [flag, size, rest @ ..] if flag == "--size" => (parse_size(size)?, rest),
+                _ => ((24, 80), rest),
+            };
             let command = match rest.split_first() {
                 Some((dashes, command)) if dashes == "--" => command,
-                _ => anyhow::bail!("usage: claude-bottle-hold serve -- COMMAND [ARG...]"),
+                _ => anyhow::bail!(
+                    "usage: claude-bottle-hold serve [--size ROWSxCOLS] -- COMMAND [ARG...]"
+                ),
             };
-            serve(socket, command)
+            serve(socket, command, size)
         }
         Some((verb, rest)) if verb == "attach" => {
             let options = attach_options(socket, rest)?;
@@ -116,6 +122,15 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
         }
         _ => anyhow::bail!("usage: claude-bottle-hold serve|attach|status|leave (see its source)"),
     }
+}
+
+/// `ROWSxCOLS`, both at least 1.
+fn parse_size(text: &str) -> anyhow::Result<(u16, u16)> {
+    let parsed = text
+        .split_once('x')
+        .and_then(|(r, c)| Some((r.parse::<u16>().ok()?, c.parse::<u16>().ok()?)))
+        .filter(|(r, c)| *r > 0 && *c > 0);
+    parsed.ok_or_else(|| anyhow::anyhow!("--size takes ROWSxCOLS (e.g. 50x200), not {text:?}"))
 }
 
 fn attach_options<'a>(socket: &'a Path, args: &[String]) -> anyhow::Result<AttachOptions<'a>> {

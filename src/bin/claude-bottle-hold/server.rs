@@ -82,16 +82,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Runs `command` under a PTY and serves viewers on `socket` until it ends;
-/// returns its exit code.
-pub fn serve(socket: &Path, command: &[String]) -> anyhow::Result<i32> {
+/// Runs `command` under a PTY of `(rows, cols)` and serves viewers on
+/// `socket` until it ends; returns its exit code.
+pub fn serve(socket: &Path, command: &[String], (rows, cols): (u16, u16)) -> anyhow::Result<i32> {
     let (program, args) = command
         .split_first()
         .ok_or_else(|| anyhow::anyhow!("serve needs a command after --"))?;
     let listener = listen(socket)?;
     let size = PtySize {
-        rows: 24,
-        cols: 80,
+        rows,
+        cols,
         pixel_width: 0,
         pixel_height: 0,
     };
