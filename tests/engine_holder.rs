@@ -52,7 +52,8 @@ async fn the_holder_keeps_the_token_and_the_terminal_to_the_agent() {
     )
     .await;
     assert!(
-        argv.stdout.contains("claude-bottle-hold serve -- sh"),
+        argv.stdout
+            .contains("claude-bottle-hold serve --size 24x80 -- sh"),
         "{argv:?}"
     );
     assert!(!argv.stdout.contains(TOKEN), "{argv:?}");
