@@ -97,6 +97,20 @@ impl Fleet {
         Tmux::start(tag, self.dir.path(), &self.env, &format!("attach {args}"))
     }
 
+    /// Launches both agents from `dashboard`, each to its shell's prompt;
+    /// the second tab is shown.
+    fn launch_both(&self, dashboard: &Tmux) {
+        let (one, two) = (&self.one, &self.two);
+        dashboard.wait_for(two);
+        dashboard.launch_selected(one);
+        dashboard.keys(&["j", "Enter"]);
+        dashboard.wait_for("Launch?");
+        dashboard.keys(&["y"]);
+        dashboard.wait(&format!("{two} running"), LAUNCH, |s| {
+            s.contains(&format!("{two} · plain · running")) && s.contains("$ ")
+        });
+    }
+
     fn run(&self, args: &[&str]) -> (String, i32) {
         claude_bottle(self.dir.path(), &self.env, args)
     }
@@ -123,14 +137,7 @@ fn kept_agents_work_on_and_come_back_with_their_screens() {
 fn launch_two_and_keep_them(fleet: &Fleet) -> u32 {
     let Fleet { one, two, .. } = fleet;
     let dashboard = fleet.dashboard("keep");
-    dashboard.wait_for(two);
-    dashboard.launch_selected(one);
-    dashboard.keys(&["j", "Enter"]);
-    dashboard.wait_for("Launch?");
-    dashboard.keys(&["y"]);
-    dashboard.wait(&format!("{two} running"), LAUNCH, |s| {
-        s.contains(&format!("{two} · plain · running")) && s.contains("$ ")
-    });
+    fleet.launch_both(&dashboard);
     dashboard.keys(&["i"]);
     dashboard.type_text("i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.5; done");
     dashboard.keys(&["Enter"]);
@@ -326,16 +333,9 @@ fn stop_and_gc(fleet: &Fleet) {
 fn the_inbox_lists_a_waiting_agent_and_a_denial_and_goes_to_each() {
     let fleet = Fleet::new("inbox");
     let _cleanup = AgentsGuard(vec![fleet.one.clone(), fleet.two.clone()]);
-    let (one, two) = (&fleet.one, &fleet.two);
+    let two = &fleet.two;
     let dashboard = fleet.dashboard("inbox");
-    dashboard.wait_for(two);
-    dashboard.launch_selected(one);
-    dashboard.keys(&["j", "Enter"]);
-    dashboard.wait_for("Launch?");
-    dashboard.keys(&["y"]);
-    dashboard.wait(&format!("{two} running"), LAUNCH, |s| {
-        s.contains(&format!("{two} · plain · running")) && s.contains("$ ")
-    });
+    fleet.launch_both(&dashboard);
     // The second agent rings its bell (claude's "I wait for you"), then asks
     // for a host its allowlist lacks, while the user looks at the first.
     dashboard.keys(&["i"]);

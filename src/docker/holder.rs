@@ -13,7 +13,7 @@ use bollard::exec::{CreateExecOptions, StartExecOptions};
 use serde::Deserialize;
 
 use super::agent::{AGENT_USER, AGENT_WORKDIR};
-use super::container::exec_collect;
+use super::container::{ExecOutput, exec_collect};
 use super::engine::{Engine, EngineError};
 use super::files::FileGrant;
 use super::labels::Owner;
@@ -188,18 +188,27 @@ pub async fn serve(
 /// The holder's status; `None` when no holder runs (claude ended, or the
 /// container is stopped).
 pub async fn status(engine: &Engine, container: &str) -> Result<Option<HolderStatus>, EngineError> {
-    let output = exec_collect(
-        engine,
-        container,
-        Some(AGENT_USER),
-        &[HOLDER_PATH, "status"],
-        Vec::new(),
-    )
-    .await?;
+    let output = holder_verb(engine, container, "status").await?;
     if output.exit_code != 0 {
         return Ok(None);
     }
     Ok(serde_json::from_str(output.stdout.trim()).unwrap_or(None))
+}
+
+/// Runs `claude-bottle-hold VERB` in the bottle as the agent, to the end.
+async fn holder_verb(
+    engine: &Engine,
+    container: &str,
+    verb: &str,
+) -> Result<ExecOutput, EngineError> {
+    exec_collect(
+        engine,
+        container,
+        Some(AGENT_USER),
+        &[HOLDER_PATH, verb],
+        Vec::new(),
+    )
+    .await
 }
 
 /// Starts `command` again under a new holder unless claude runs now: a
@@ -214,14 +223,7 @@ pub async fn serve_again(
     match status(engine, container).await? {
         Some(status) if status.exited.is_none() => return Ok(()),
         Some(_) => {
-            let left = exec_collect(
-                engine,
-                container,
-                Some(AGENT_USER),
-                &[HOLDER_PATH, "leave"],
-                Vec::new(),
-            )
-            .await?;
+            let left = holder_verb(engine, container, "leave").await?;
             if left.exit_code != 0 {
                 return Err(HolderError::DidNotStart(left.stderr.trim().to_owned()));
             }

@@ -14,7 +14,7 @@ use claude_bottle::session::SessionSpec;
 use crate::data::{self, WorkDir};
 use crate::latency::{ECHO_SCRIPT, measure_with};
 use crate::report::{Summary, Table, percentile};
-use crate::throughput::{COLS, ROWS, cat_script, session_path};
+use crate::throughput::{COLS, ROWS, cat_script, mb_per_s, session_path, sh_spec};
 
 pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()> {
     let holder = holder_binary()?;
@@ -24,14 +24,7 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
     let (mut straight, mut held) = (Vec::new(), Vec::new());
     for round in 0..repeats {
         eprintln!("  scrolling text: round {}", round + 1);
-        let direct = SessionSpec {
-            program: "sh".into(),
-            args: vec!["-c".into(), cat_script(&path)],
-            env: vec![],
-            rows: ROWS,
-            cols: COLS,
-        };
-        let (elapsed, _, _) = session_path(&direct, None, true)?;
+        let (elapsed, _, _) = session_path(&sh_spec(&cat_script(&path)), None, true)?;
         straight.push(mb_per_s(size, elapsed));
         let script = format!("read _; {}", cat_script(&path));
         let served = Served::start(&holder, work.path(), &script)?;
@@ -54,14 +47,7 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
 
     let keystrokes = if quick { 40 } else { 300 };
     let text = work.file("holder-stream.bin", &data::coloured_text(1 << 20))?;
-    let direct = SessionSpec {
-        program: "sh".into(),
-        args: vec!["-c".into(), ECHO_SCRIPT.into()],
-        env: vec![],
-        rows: ROWS,
-        cols: COLS,
-    };
-    let straight = measure_with(&direct, keystrokes, 0, &text)?;
+    let straight = measure_with(&sh_spec(ECHO_SCRIPT), keystrokes, 0, &text)?;
     let served = Served::start(&holder, work.path(), ECHO_SCRIPT)?;
     let through = measure_with(&served.attach_spec(), keystrokes, 0, &text)?;
     drop(served);
@@ -77,11 +63,6 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
         );
     }
     Ok(())
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn mb_per_s(bytes: usize, elapsed: Duration) -> f64 {
-    bytes as f64 / elapsed.as_secs_f64() / 1e6
 }
 
 /// The holder built beside this bench.

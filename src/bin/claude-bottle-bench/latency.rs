@@ -9,7 +9,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use crate::data::{self, WorkDir};
 use crate::report::{Table, percentile};
-use crate::throughput::{COLS, ROWS, draw, pane_terminal};
+use crate::throughput::{draw, pane_terminal, sh_spec};
 
 const TARGET: u64 = 0;
 /// Time between keystrokes (a fast typist).
@@ -41,21 +41,11 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
 /// mode (the program echoes, as claude does), with `streams` other sessions
 /// printing `text` in a loop.
 fn measure(keystrokes: usize, streams: u64, text: &std::path::Path) -> anyhow::Result<Vec<f64>> {
-    measure_with(&sh_spec(ECHO_SCRIPT.into()), keystrokes, streams, text)
+    measure_with(&sh_spec(ECHO_SCRIPT), keystrokes, streams, text)
 }
 
 /// The program the keys are typed into: it echoes each, as claude does.
 pub const ECHO_SCRIPT: &str = "stty raw -echo; echo READY; exec cat";
-
-fn sh_spec(script: String) -> SessionSpec {
-    SessionSpec {
-        program: "sh".into(),
-        args: vec!["-c".into(), script],
-        env: vec![],
-        rows: ROWS,
-        cols: COLS,
-    }
-}
 
 /// [`measure`] with the keys typed into the session `target` runs (which
 /// must print READY, then echo what it reads).
@@ -66,7 +56,7 @@ pub fn measure_with(
     text: &std::path::Path,
 ) -> anyhow::Result<Vec<f64>> {
     let (tx, mut notices) = unbounded_channel();
-    let spec = sh_spec;
+    let spec = |script: String| sh_spec(&script);
     let target = Session::spawn(TARGET, target, tx.clone())?;
     let mut others = Vec::new();
     for id in 1..=streams {

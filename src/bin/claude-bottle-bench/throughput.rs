@@ -98,7 +98,7 @@ pub fn run(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Result<()>
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn mb_per_s(bytes: usize, elapsed: Duration) -> f64 {
+pub fn mb_per_s(bytes: usize, elapsed: Duration) -> f64 {
     bytes as f64 / elapsed.as_secs_f64() / 1e6
 }
 
@@ -127,14 +127,18 @@ pub fn cat_script(path: &Path) -> String {
 /// With `frames` false, only the last frame is drawn (to isolate drawing).
 /// Returns the time, the frames drawn and the time spent drawing them.
 fn dashboard_path(path: &Path, frames_on: bool) -> anyhow::Result<(Duration, u64, Duration)> {
-    let spec = SessionSpec {
+    session_path(&sh_spec(&cat_script(path)), None, frames_on)
+}
+
+/// `sh -c script` in a session of the bench's size.
+pub fn sh_spec(script: &str) -> SessionSpec {
+    SessionSpec {
         program: "sh".into(),
-        args: vec!["-c".into(), cat_script(path)],
+        args: vec!["-c".into(), script.to_owned()],
         env: vec![],
         rows: ROWS,
         cols: COLS,
-    };
-    session_path(&spec, None, frames_on)
+    }
 }
 
 /// [`dashboard_path`] for any session: `spec` under a PTY until it exits
