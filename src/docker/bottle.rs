@@ -5,6 +5,7 @@
 use std::net::Ipv4Addr;
 
 use super::agent::{self, AgentPlacement};
+use super::container;
 use super::engine::{Engine, EngineError};
 use super::grants::{self, GrantError};
 use super::holder::{self, HolderError};
@@ -278,8 +279,8 @@ async fn launch_session(
         None
     };
     let proxy = format!("{proxy_ip}:{PIPELOCK_PORT}");
-    let mut grants = grants::agent_files(resolved, &proxy)?;
-    grants.push(holder::grant()?);
+    let grants = grants::agent_files(resolved, &proxy)?;
+    let holder_archive = holder::archive()?;
     // The agent container is made while the sidecar comes up; it starts
     // only once the sidecar is healthy.
     let (sidecar_container, agent_container) = tokio::try_join!(
@@ -329,6 +330,7 @@ async fn launch_session(
     )?;
 
     on_step(LaunchStep::StartingAgent);
+    container::copy_archive_in(engine, &agent_container, holder_archive).await?;
     engine
         .docker
         .start_container(&agent_container, None)

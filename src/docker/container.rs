@@ -80,6 +80,24 @@ pub async fn copy_in(
     Ok(())
 }
 
+/// Copies a tar archive made beforehand into a container's `/` (the bytes
+/// are shared, not copied).
+pub async fn copy_archive_in(
+    engine: &Engine,
+    container: &str,
+    archive: bytes::Bytes,
+) -> Result<(), EngineError> {
+    let options = UploadToContainerOptions {
+        path: "/".into(),
+        ..Default::default()
+    };
+    engine
+        .docker
+        .upload_to_container(container, Some(options), bollard::body_full(archive))
+        .await?;
+    Ok(())
+}
+
 /// A file's bytes out of a container (created or running) through the
 /// archive API; `None` when there is no regular file at `path`. At most
 /// `limit` bytes are read: the container's contents are not ours to trust.

@@ -10,12 +10,13 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use bollard::exec::{CreateExecOptions, StartExecOptions};
+use bytes::Bytes;
 use serde::Deserialize;
 
 use super::agent::{AGENT_USER, AGENT_WORKDIR};
 use super::container::{ExecOutput, exec_collect};
 use super::engine::{Engine, EngineError};
-use super::files::FileGrant;
+use super::files::{FileGrant, tar_archive};
 use super::labels::Owner;
 
 /// Where the holder is put in the agent container (root's, not the agent's to
@@ -97,20 +98,22 @@ impl HolderStatus {
     }
 }
 
-/// The holder as a file for the agent container, read once per process.
-pub fn grant() -> Result<FileGrant, HolderError> {
-    static BYTES: OnceLock<Result<Vec<u8>, (String, String)>> = OnceLock::new();
-    let bytes = BYTES.get_or_init(|| {
+/// The holder as an archive for the agent container's `/`, made once per
+/// process: every launch sends the same bytes (a launch of 16 bottles would
+/// otherwise copy the binary 16 times at once).
+pub fn archive() -> Result<Bytes, HolderError> {
+    static ARCHIVE: OnceLock<Result<Bytes, (String, String)>> = OnceLock::new();
+    let made = ARCHIVE.get_or_init(|| {
         let path = holder_path().map_err(|e| (HOLDER_FILE.to_owned(), e.to_string()))?;
-        std::fs::read(&path).map_err(|e| (path.display().to_string(), e.to_string()))
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(&path).map_err(|e| (shown.clone(), e.to_string()))?;
+        let file = FileGrant::file(HOLDER_PATH.trim_start_matches('/'), 0o755, (0, 0), bytes);
+        tar_archive(&[file])
+            .map(Bytes::from)
+            .map_err(|e| (shown, e.to_string()))
     });
-    match bytes {
-        Ok(bytes) => Ok(FileGrant::file(
-            HOLDER_PATH.trim_start_matches('/'),
-            0o755,
-            (0, 0),
-            bytes.clone(),
-        )),
+    match made {
+        Ok(archive) => Ok(archive.clone()),
         Err((path, why)) => Err(HolderError::Missing {
             path: path.clone(),
             why: why.clone(),
