@@ -141,8 +141,12 @@ fn sixteen_bottles_launched_and_killed_cycle_after_cycle_leave_nothing_and_do_no
     }
     eprintln!("{} cycles in {:.0?}", rss.len(), started.elapsed());
 
-    // Memory: the second cycle (allocator and caches warm) against the last.
-    let base = rss[rss.len().min(2) - 1];
+    // Memory: a warm cycle against the last. The allocator's per-thread
+    // arenas take a few cycles of 16 launches to fill (measured: 42, 50,
+    // 59, 59, 75 MB, then flat at 67-76 MB through cycle 20), so with
+    // enough cycles the fifth is the base; with few, the second.
+    let warm = if rss.len() >= 10 { 5 } else { 2 };
+    let base = rss[rss.len().min(warm) - 1];
     let last = rss[rss.len() - 1];
     let tolerance = (base / 10).max(8 * 1024);
     assert!(
