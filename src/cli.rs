@@ -80,9 +80,26 @@ pub enum Command {
     Stop {
         /// An agent name or a session id (`claude-bottle ps`).
         name: String,
-        /// Remove without asking.
+        /// Remove without asking (uncollected work in a workspace is collected first).
         #[arg(long, short)]
         yes: bool,
+        /// Drop the agent's uncollected work instead of collecting it.
+        #[arg(long)]
+        discard: bool,
+    },
+    /// Bring an agent's work (its commits, and its uncommitted changes as one
+    /// more commit) into the repository its workspace came from, as the branch
+    /// bottle/<agent>/<session>. Your working tree, index and current branch
+    /// are never touched.
+    Collect {
+        /// An agent name or a session id (`claude-bottle ps`).
+        name: String,
+        /// The branch to make (or move forward) instead of bottle/<agent>/<session>.
+        #[arg(long)]
+        branch: Option<String>,
+        /// Refuse a bundle larger than this (K, M, G).
+        #[arg(long, default_value = "256M", value_parser = crate::commands::collect::parse_size)]
+        max_size: u64,
     },
     /// Launch a bottle and run claude in it, full screen; tear down when it exits.
     Start {
@@ -98,6 +115,12 @@ pub enum Command {
         /// Launch without asking.
         #[arg(long, short)]
         yes: bool,
+        /// Collect the agent's work from its workspace at the end without asking.
+        #[arg(long, conflicts_with = "discard")]
+        collect: bool,
+        /// Drop the agent's uncollected work at the end.
+        #[arg(long)]
+        discard: bool,
         /// The command and its arguments, after `--` (e.g. `-- claude -p "..."`).
         #[arg(last = true)]
         command: Vec<String>,

@@ -5,6 +5,7 @@
 //! - [`manifest`]: find, merge, validate and resolve `claude-bottle.json`.
 //! - [`egress`]: the pipelock sidecar's config and log lines (pure).
 //! - [`docker`]: every call to the Docker engine.
+//! - [`workspace`]: the user's repository copied into a bottle, the agent's work back as a branch.
 //! - [`session`]: agent terminals: a PTY per bottle feeding a vt100 screen.
 //! - [`app`]: the dashboard's model: state, events, effects, keymap (no I/O).
 //! - [`ui`]: draws the model (ratatui, tui-term).
@@ -23,3 +24,4 @@ pub mod settings;
 pub mod signals;
 pub mod terminal;
 pub mod ui;
+pub mod workspace;

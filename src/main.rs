@@ -41,8 +41,17 @@ async fn dispatch(cli: Cli, settings: &Settings) -> i32 {
         Some(Command::Run {
             agent,
             yes,
+            collect,
+            discard,
             command,
-        }) => commands::run::run(&source, settings, &agent, yes, &command).await,
+        }) => {
+            let before = match (collect, discard) {
+                (_, true) => commands::collect::Before::Discard,
+                (true, false) => commands::collect::Before::Collect,
+                (false, false) => commands::collect::Before::Ask,
+            };
+            commands::run::run(&source, settings, &agent, yes, &command, before).await
+        }
         Some(Command::Logs {
             agent,
             follow,
@@ -89,7 +98,14 @@ async fn dispatch(cli: Cli, settings: &Settings) -> i32 {
         Some(Command::Attach { name, take }) => {
             commands::attach::run(&source, settings, &name, take).await
         }
-        Some(Command::Stop { name, yes }) => commands::stop::run(settings, &name, yes).await,
+        Some(Command::Stop { name, yes, discard }) => {
+            commands::stop::run(settings, &name, yes, discard).await
+        }
+        Some(Command::Collect {
+            name,
+            branch,
+            max_size,
+        }) => commands::collect::run(settings, &name, branch.as_deref(), max_size).await,
         None => {
             claude_bottle::runtime::run_dashboard(
                 claude_bottle::runtime::DashboardContext::from_process(&cli.manifest, settings),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use claude_bottle::manifest::keys::{
     AGENT_KEYS, BOTTLE_KEYS, EGRESS_KEYS, ENV_ENTRY_KEYS, RESOURCES_KEYS, RUNTIMES, SSH_KEYS,
-    TOP_KEYS,
+    TOP_KEYS, WORKSPACE_KEYS,
 };
 use claude_bottle::manifest::{self, LoadOptions, Runtime};
 use serde_json::Value;
@@ -131,6 +131,7 @@ fn schema_and_validator_accept_the_same_fields() {
         set(RESOURCES_KEYS)
     );
     assert_eq!(props(&root, "/$defs/agent"), set(AGENT_KEYS));
+    assert_eq!(props(&root, "/$defs/workspace"), set(WORKSPACE_KEYS));
     let runtimes: Vec<&str> = root
         .pointer("/$defs/bottle/properties/runtime/enum")
         .and_then(Value::as_array)

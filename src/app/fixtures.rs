@@ -71,6 +71,7 @@ pub fn resolved(agent: &str) -> Box<ResolvedAgent> {
                 pos: crate::manifest::json::Pos::default(),
             }],
             prompt: Some("fix the tests".into()),
+            workspace: None,
         },
         bottle: Bottle {
             name: "web".into(),

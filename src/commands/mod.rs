@@ -1,5 +1,6 @@
 //! One module per subcommand. Each returns the process exit code.
 pub mod attach;
+pub mod collect;
 pub mod completions;
 pub mod confirm;
 pub mod doctor;

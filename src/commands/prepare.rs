@@ -6,6 +6,7 @@ use std::io::{IsTerminal as _, Write as _};
 
 use anyhow::{Context as _, bail};
 
+use super::collect::{self, Before, WorkOf};
 use super::confirm::ask_yes_no;
 use super::{gc, show};
 use crate::docker::bottle::{self, Bottle, LaunchSettings};
@@ -16,6 +17,7 @@ use crate::manifest::source::ManifestSource;
 use crate::manifest::{self, ResolvedAgent, ResolvedEnvValue};
 use crate::session::exec_plan::agent_env;
 use crate::settings::Settings;
+use crate::workspace::Located;
 
 /// A launched bottle and the environment for the processes run in it.
 #[derive(Debug)]
@@ -26,6 +28,23 @@ pub struct Prepared {
     /// `NAME=value` pairs for the exec: manifest env, answers, and the token.
     /// Never printed, never stored in the container's config.
     pub exec_env: Vec<(String, String)>,
+}
+
+impl Prepared {
+    /// The offer of the agent's uncollected work before the bottle goes;
+    /// `false`: the bottle must stay (see [`collect::before_teardown`]).
+    pub async fn collect_before_teardown(&self, before: Before) -> bool {
+        let Some(origin) = &self.bottle.workspace else {
+            return true;
+        };
+        let work = WorkOf {
+            agent: &self.bottle.agent,
+            session: &self.bottle.session,
+            container: &self.bottle.agent_container,
+            origin,
+        };
+        collect::before_teardown(&self.engine, &work, before).await
+    }
 }
 
 /// Resolves, confirms, asks, builds and launches. `yes` skips the y/N.
@@ -42,7 +61,17 @@ pub async fn prepare(
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     warn_about_leftovers(&engine).await;
 
+    let workspace = locate_workspace(&resolved)?;
     eprint!("{}", show::to_text(&resolved));
+    if let Some(w) = &workspace {
+        eprintln!(
+            "\nworkspace: {} at {} ({}) goes in as a copy; the agent works on branch {}",
+            w.repo.display(),
+            &w.base[..12],
+            w.base_name,
+            crate::workspace::branch_name(agent, "<session>")
+        );
+    }
     if !yes && !ask_yes_no(&format!("\nLaunch a bottle for {agent}?"))? {
         bail!("not launched");
     }
@@ -52,9 +81,16 @@ pub async fn prepare(
     let watched = resolved.granted_values(&exec_env);
 
     let images = launch_settings(&engine, settings).await?;
-    let bottle = bottle::launch(&engine, &resolved, &watched, &images, &mut |step| {
-        eprintln!("claude-bottle: {}", step.describe());
-    })
+    let bottle = bottle::launch_with_workspace(
+        &engine,
+        &resolved,
+        &watched,
+        &images,
+        workspace.as_ref(),
+        &mut |step| {
+            eprintln!("claude-bottle: {}", step.describe());
+        },
+    )
     .await?;
     Ok(Prepared {
         engine,
@@ -62,6 +98,25 @@ pub async fn prepare(
         bottle,
         exec_env,
     })
+}
+
+/// The repository the agent's workspace names, found and checked before
+/// anything is created; `None` when the agent has no workspace.
+pub fn locate_workspace(resolved: &ResolvedAgent) -> anyhow::Result<Option<Located>> {
+    let Some(spec) = &resolved.agent.workspace else {
+        return Ok(None);
+    };
+    let cwd = std::env::current_dir().context("reading the current folder")?;
+    crate::workspace::locate(spec, &cwd)
+        .map(Some)
+        .with_context(|| {
+            format!(
+                "{}:{}: agents.{}.workspace",
+                resolved.agent.source.display(),
+                spec.pos,
+                resolved.agent.name,
+            )
+        })
 }
 
 /// The images for a launch, building the agent image if it is missing.

@@ -1,6 +1,7 @@
 //! `claude-bottle run <agent> [-- CMD ARGS...]`: a fresh bottle, one command,
 //! its output streamed, its exit code returned, the bottle torn down.
 
+use super::collect::Before;
 use super::prepare::{Prepared, prepare};
 use crate::docker::agent::AGENT_WORKDIR;
 use crate::docker::container::{self, ExecRequest, OutputStream};
@@ -14,6 +15,7 @@ pub async fn run(
     agent: &str,
     yes: bool,
     command: &[String],
+    before: Before,
 ) -> anyhow::Result<i32> {
     let prepared = prepare(source, settings, agent, yes).await?;
     let command: Vec<String> = if command.is_empty() {
@@ -25,6 +27,9 @@ pub async fn run(
         code = exec_streaming(&prepared, &command) => code,
         code = stop_requested() => Ok(code),
     };
+    if !prepared.collect_before_teardown(before).await {
+        return outcome;
+    }
     // Teardown runs whatever happened above, and its failure is reported too.
     let teardown = prepared.bottle.teardown(&prepared.engine).await;
     let code = outcome?;

@@ -6,6 +6,7 @@
 //! -it` of the holder's `attach` (the docker CLI does raw mode, resizes and
 //! every key), which carries no value of the agent's.
 
+use super::collect::Before;
 use super::prepare::{Prepared, prepare};
 use crate::docker::holder;
 use crate::manifest::source::ManifestSource;
@@ -20,10 +21,19 @@ pub async fn run(
     yes: bool,
 ) -> anyhow::Result<i32> {
     let prepared = prepare(source, settings, agent, yes).await?;
-    let outcome = tokio::select! {
-        code = attach_claude(&prepared, settings.colours) => code,
-        code = stop_requested() => Ok(code),
+    let (outcome, signalled) = tokio::select! {
+        code = attach_claude(&prepared, settings.colours) => (code, false),
+        code = stop_requested() => (Ok(code), true),
     };
+    // A signal leaves nobody to ask: the work is collected.
+    let before = if signalled {
+        Before::Collect
+    } else {
+        Before::Ask
+    };
+    if !prepared.collect_before_teardown(before).await {
+        return outcome;
+    }
     let teardown = prepared.bottle.teardown(&prepared.engine).await;
     let code = outcome?;
     teardown?;

@@ -1,18 +1,37 @@
 //! `claude-bottle stop <agent|session>`: removes one bottle, kept or not,
 //! after asking.
 
+use super::collect::{self, Before, WorkOf};
 use super::confirm::ask_yes_no;
 use super::ps::find;
 use crate::docker::engine::Engine;
 use crate::docker::reaper;
 use crate::settings::Settings;
 
-pub async fn run(settings: &Settings, name: &str, yes: bool) -> anyhow::Result<i32> {
+pub async fn run(settings: &Settings, name: &str, yes: bool, discard: bool) -> anyhow::Result<i32> {
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let session = find(&engine, name).await?;
+    if let (Some(origin), Some((container, state))) = (&session.workspace, &session.agent_container)
+    {
+        if !discard {
+            if state != "running" {
+                crate::docker::container::start(&engine, container).await?;
+            }
+            let work = WorkOf {
+                agent: &session.agent,
+                session: &session.session,
+                container,
+                origin,
+            };
+            let before = if yes { Before::Collect } else { Before::Ask };
+            if !collect::before_teardown(&engine, &work, before).await {
+                return Ok(1);
+            }
+        }
+    }
     let question = format!(
         "Remove the bottle of {} (session {}, {} container(s), {} network(s))? What the agent \
-         made inside it is lost.",
+         made inside it and did not collect is lost.",
         session.agent,
         session.session,
         session.containers.len(),

@@ -9,7 +9,7 @@ use super::container;
 use super::engine::{Engine, EngineError};
 use super::grants::{self, GrantError};
 use super::holder::{self, HolderError};
-use super::labels::{Role, SessionLabels, new_session_id};
+use super::labels::{Role, SessionLabels, WorkspaceOrigin, new_session_id};
 use super::network::{self, NetworkError};
 use super::reaper;
 use super::sidecar::{self, SidecarError, SidecarPlacement, SidecarSecrets};
@@ -19,6 +19,7 @@ use crate::egress::config::{
     Inspection, PIPELOCK_PORT, PrivateDestinations, SidecarSettings, TunnelLimits,
 };
 use crate::manifest::{DEFAULT_ALLOWLIST, ResolvedAgent};
+use crate::workspace::Located;
 
 /// The images a bottle is made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,7 @@ pub enum LaunchStep {
     CheckingRuntime,
     CreatingNetworks,
     StartingSidecar,
+    CopyingWorkspace,
     StartingAgent,
     Ready,
 }
@@ -48,6 +50,9 @@ impl LaunchStep {
             LaunchStep::CheckingRuntime => "checking the runtime",
             LaunchStep::CreatingNetworks => "creating the bottle's networks",
             LaunchStep::StartingSidecar => "starting the egress sidecar",
+            LaunchStep::CopyingWorkspace => {
+                "starting the egress sidecar and copying the workspace in"
+            }
             LaunchStep::StartingAgent => "starting the agent",
             LaunchStep::Ready => "ready",
         }
@@ -78,6 +83,8 @@ pub enum LaunchError {
     Ca(#[from] CaError),
     #[error(transparent)]
     Holder(#[from] HolderError),
+    #[error(transparent)]
+    Workspace(#[from] super::workspace::CollectError),
 }
 
 /// The names of a bottle's resources, readable in `docker ps`.
@@ -114,6 +121,8 @@ pub struct Bottle {
     pub agent_ip: Ipv4Addr,
     /// What the sidecar enforces now (the allowlist can grow at run time).
     pub sidecar_settings: SidecarSettings,
+    /// The repository its workspace came from, if it has one.
+    pub workspace: Option<WorkspaceOrigin>,
 }
 
 impl Bottle {
@@ -139,10 +148,26 @@ pub async fn launch(
     settings: &LaunchSettings,
     on_step: &mut (dyn FnMut(LaunchStep) + Send),
 ) -> Result<Bottle, LaunchError> {
+    launch_with_workspace(engine, resolved, watched, settings, None, on_step).await
+}
+
+/// [`launch`], with the repository `workspace` copied in as the agent's
+/// working folder (on the branch `bottle/<agent>/<session>`).
+pub async fn launch_with_workspace(
+    engine: &Engine,
+    resolved: &ResolvedAgent,
+    watched: &[String],
+    settings: &LaunchSettings,
+    workspace: Option<&Located>,
+    on_step: &mut (dyn FnMut(LaunchStep) + Send),
+) -> Result<Bottle, LaunchError> {
     on_step(LaunchStep::CheckingRuntime);
     check_runtime(engine, resolved).await?;
     let session = new_session_id();
-    let result = launch_session(engine, resolved, watched, settings, &session, on_step).await;
+    let result = launch_session(
+        engine, resolved, watched, settings, workspace, &session, on_step,
+    )
+    .await;
     if result.is_err() {
         // Best effort: the launch error is the one worth reporting; `gc`
         // catches anything this misses.
@@ -207,14 +232,16 @@ pub async fn reattach(
     if !sidecar::is_running(engine, &names.sidecar).await? {
         sidecar::restart(engine, &names.sidecar).await?;
     }
-    let agent_running = engine
+    let inspected = engine
         .docker
         .inspect_container(&names.agent, None)
         .await
-        .map_err(EngineError::from)?
-        .state
-        .and_then(|s| s.running)
-        .unwrap_or(false);
+        .map_err(EngineError::from)?;
+    let workspace = inspected
+        .config
+        .and_then(|c| c.labels)
+        .and_then(|labels| WorkspaceOrigin::from_labels(&labels));
+    let agent_running = inspected.state.and_then(|s| s.running).unwrap_or(false);
     if !agent_running {
         engine
             .docker
@@ -231,26 +258,18 @@ pub async fn reattach(
         agent_ip: internal.host(3),
         sidecar_settings: sidecar_settings(resolved, &names, watches_secrets),
         names,
+        workspace,
     })
 }
 
-async fn launch_session(
+/// The bottle's internal and egress networks, made side by side.
+async fn create_networks(
     engine: &Engine,
-    resolved: &ResolvedAgent,
-    watched: &[String],
     settings: &LaunchSettings,
-    session: &str,
-    on_step: &mut (dyn FnMut(LaunchStep) + Send),
-) -> Result<Bottle, LaunchError> {
-    let agent_name = &resolved.agent.name;
-    let names = BottleNames::new(agent_name, session);
-    let labels = SessionLabels {
-        kept: settings.kept,
-        ..SessionLabels::new(&resolved.bottle.name, agent_name, session)
-    };
-
-    on_step(LaunchStep::CreatingNetworks);
-    let (internal, egress) = tokio::try_join!(
+    names: &BottleNames,
+    labels: &SessionLabels,
+) -> Result<(network::BottleNetwork, network::BottleNetwork), NetworkError> {
+    tokio::try_join!(
         network::create(
             engine,
             settings.subnet_pool,
@@ -265,13 +284,41 @@ async fn launch_session(
             false,
             labels.for_role(Role::EgressNet),
         ),
-    )?;
+    )
+}
+
+async fn launch_session(
+    engine: &Engine,
+    resolved: &ResolvedAgent,
+    watched: &[String],
+    settings: &LaunchSettings,
+    workspace: Option<&Located>,
+    session: &str,
+    on_step: &mut (dyn FnMut(LaunchStep) + Send),
+) -> Result<Bottle, LaunchError> {
+    let agent_name = &resolved.agent.name;
+    let names = BottleNames::new(agent_name, session);
+    let labels = SessionLabels {
+        kept: settings.kept,
+        workspace: workspace.map(|w| WorkspaceOrigin {
+            repo: w.repo.clone(),
+            base: w.base.clone(),
+        }),
+        ..SessionLabels::new(&resolved.bottle.name, agent_name, session)
+    };
+
+    on_step(LaunchStep::CreatingNetworks);
+    let (internal, egress) = create_networks(engine, settings, &names, &labels).await?;
     // Fixed addresses: .1 is the gateway, the sidecar is .2 on both networks
     // and the agent .3, so the proxy address is known before anything starts.
     let proxy_ip = internal.subnet.host(2);
     let agent_ip = internal.subnet.host(3);
 
-    on_step(LaunchStep::StartingSidecar);
+    on_step(if workspace.is_some() {
+        LaunchStep::CopyingWorkspace
+    } else {
+        LaunchStep::StartingSidecar
+    });
     let sidecar_settings = sidecar_settings(resolved, &names, !watched.is_empty());
     let ca = if resolved.bottle.inspect {
         Some(ca::generate(&names.agent)?)
@@ -307,7 +354,7 @@ async fn launch_session(
             .map_err(LaunchError::from)
         },
         async {
-            agent::create(
+            let id = agent::create(
                 engine,
                 AgentPlacement {
                     name: &names.agent,
@@ -324,8 +371,13 @@ async fn launch_session(
                 &grants,
                 ca.as_ref().map(|ca| ca.cert_pem.as_str()),
             )
-            .await
-            .map_err(LaunchError::from)
+            .await?;
+            // The copy goes in while the sidecar comes up.
+            if let Some(located) = workspace {
+                let branch = crate::workspace::branch_name(agent_name, session);
+                super::workspace::copy_in(engine, &id, located, agent_name, &branch).await?;
+            }
+            Ok::<_, LaunchError>(id)
         },
     )?;
 
@@ -347,5 +399,6 @@ async fn launch_session(
         proxy_ip,
         agent_ip,
         sidecar_settings,
+        workspace: labels.workspace,
     })
 }

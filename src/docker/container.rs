@@ -59,6 +59,12 @@ pub async fn create(
         .id)
 }
 
+/// Starts a created or stopped container.
+pub async fn start(engine: &Engine, name: &str) -> Result<(), EngineError> {
+    engine.docker.start_container(name, None).await?;
+    Ok(())
+}
+
 /// Copies files into a container (created or running) through the archive API.
 pub async fn copy_in(
     engine: &Engine,
@@ -96,6 +102,72 @@ pub async fn copy_archive_in(
         .upload_to_container(container, Some(options), bollard::body_full(archive))
         .await?;
     Ok(())
+}
+
+/// Copies a tar archive that arrives in chunks into a container's `/`.
+pub async fn copy_stream_in(
+    engine: &Engine,
+    container: &str,
+    chunks: tokio::sync::mpsc::Receiver<std::io::Result<bytes::Bytes>>,
+) -> Result<(), EngineError> {
+    let options = UploadToContainerOptions {
+        path: "/".into(),
+        ..Default::default()
+    };
+    let stream = futures_util::stream::unfold(chunks, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    engine
+        .docker
+        .upload_to_container(container, Some(options), bollard::body_try_stream(stream))
+        .await?;
+    Ok(())
+}
+
+/// A file out of a container into `dest` on this machine, through the
+/// archive API, refused past `limit` bytes (the container's contents are not
+/// ours to trust, and the transfer stops there). `false` when there is no
+/// regular file at `path`.
+pub async fn download_file(
+    engine: &Engine,
+    container: &str,
+    path: &str,
+    limit: u64,
+    dest: &std::path::Path,
+) -> Result<bool, EngineError> {
+    use std::io::Write as _;
+    let options = bollard::query_parameters::DownloadFromContainerOptions {
+        path: path.to_owned(),
+    };
+    let mut stream = engine
+        .docker
+        .download_from_container(container, Some(options));
+    let mut archive = tempfile::tempfile()?;
+    let mut received: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                received += bytes.len() as u64;
+                // The tar framing adds a little to the file itself.
+                if received > limit + 64 * 1024 {
+                    return Err(EngineError::TooLarge {
+                        what: format!("{path} in {container}"),
+                        limit,
+                    });
+                }
+                archive.write_all(&bytes)?;
+            }
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let dest = dest.to_path_buf();
+    tokio::task::spawn_blocking(move || crate::docker::files::extract_first_file(archive, &dest))
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(EngineError::from)
 }
 
 /// A file's bytes out of a container (created or running) through the

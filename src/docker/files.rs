@@ -79,6 +79,23 @@ pub fn first_regular_file(archive: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// Writes the first regular file of the tar archive in `archive` (read from
+/// its start) to `dest`; `false` if it holds none.
+pub fn extract_first_file(mut archive: std::fs::File, dest: &Path) -> std::io::Result<bool> {
+    use std::io::Seek as _;
+    archive.seek(std::io::SeekFrom::Start(0))?;
+    let mut archive = tar::Archive::new(archive);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if entry.header().entry_type() == tar::EntryType::Regular {
+            let mut out = std::fs::File::create(dest)?;
+            std::io::copy(&mut entry, &mut out)?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Grants for a directory tree on the host, copied under `dest` (files keep
 /// their executable bit; everything else gets `0644`/`0755`). Symlinks are
 /// skipped: following them could copy files from outside the tree.

@@ -21,6 +21,10 @@ pub const CREATED: &str = "claude-bottle.created";
 /// dashboard's): its owner's end does not make it garbage. Decided at
 /// creation, as labels cannot change later.
 pub const KEPT: &str = "claude-bottle.kept";
+/// The host repository a bottle's workspace was copied from (its top folder).
+pub const WORKSPACE_REPO: &str = "claude-bottle.workspace.repo";
+/// The commit that copy started from.
+pub const WORKSPACE_BASE: &str = "claude-bottle.workspace.base";
 
 /// What a labelled resource is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +118,24 @@ pub struct SessionLabels {
     pub created_unix: u64,
     /// Outlives its owner (see [`KEPT`]).
     pub kept: bool,
+    /// The repository and base its workspace came from.
+    pub workspace: Option<WorkspaceOrigin>,
+}
+
+/// Where a bottle's workspace came from: what `collect` brings its work back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceOrigin {
+    pub repo: std::path::PathBuf,
+    pub base: String,
+}
+
+impl WorkspaceOrigin {
+    pub fn from_labels(labels: &HashMap<String, String>) -> Option<Self> {
+        Some(Self {
+            repo: labels.get(WORKSPACE_REPO)?.into(),
+            base: labels.get(WORKSPACE_BASE)?.clone(),
+        })
+    }
 }
 
 impl SessionLabels {
@@ -128,6 +150,7 @@ impl SessionLabels {
             owner: Owner::current(),
             created_unix,
             kept: false,
+            workspace: None,
         }
     }
 
@@ -147,6 +170,12 @@ impl SessionLabels {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
+        .chain(self.workspace.iter().flat_map(|w| {
+            [
+                (WORKSPACE_REPO.to_owned(), w.repo.display().to_string()),
+                (WORKSPACE_BASE.to_owned(), w.base.clone()),
+            ]
+        }))
         .collect()
     }
 }

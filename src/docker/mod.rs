@@ -8,6 +8,7 @@
 //! - [`holder`]: the process in the agent container that keeps claude running.
 //! - [`logs`]: a sidecar's output followed as lines.
 //! - [`reaper`]: sessions by label; teardown and `gc`.
+//! - [`workspace`]: the repository copied in, the agent's work bundled and brought out.
 pub mod agent;
 pub mod bottle;
 pub mod container;
@@ -22,3 +23,4 @@ pub mod network;
 pub mod reaper;
 pub mod sidecar;
 pub mod subnet;
+pub mod workspace;

@@ -33,6 +33,8 @@ pub struct SessionResources {
     pub agent_container: Option<(String, String)>,
     /// The sidecar container's name and state.
     pub sidecar_container: Option<(String, String)>,
+    /// The repository its workspace came from, if it has one.
+    pub workspace: Option<labels::WorkspaceOrigin>,
 }
 
 impl SessionResources {
@@ -157,6 +159,7 @@ fn session_entry<'a>(
             bottle: labels.get(labels::BOTTLE).cloned().unwrap_or_default(),
             owner: Owner::from_labels(labels),
             kept: labels.get(labels::KEPT).is_some_and(|v| v == "true"),
+            workspace: labels::WorkspaceOrigin::from_labels(labels),
             created_unix: labels
                 .get(labels::CREATED)
                 .and_then(|v| v.parse().ok())

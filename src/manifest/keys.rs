@@ -23,7 +23,9 @@ pub const EGRESS_KEYS: &[&str] = &["allowlist", "private_hosts", "inspect", "pas
 /// Keys of a bottle's `resources` object.
 pub const RESOURCES_KEYS: &[&str] = &["cpus", "memory", "pids"];
 /// Keys of an `agents.<name>` object.
-pub const AGENT_KEYS: &[&str] = &["bottle", "skills", "prompt"];
+pub const AGENT_KEYS: &[&str] = &["bottle", "skills", "prompt", "workspace"];
+/// Keys of an agent's `workspace` object.
+pub const WORKSPACE_KEYS: &[&str] = &["repo", "base", "uncommitted", "include"];
 /// Accepted `runtime` values.
 pub const RUNTIMES: &[&str] = &["runc", "runsc"];
 

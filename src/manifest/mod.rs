@@ -2,7 +2,7 @@
 //!
 //! - [`json`]: a strict JSON reader that keeps `line:col`.
 //! - [`load`]: discovery, reading, merging.
-//! - `validate`, `validate_ssh`, [`fields`], [`hostkey`]: checks that collect every error.
+//! - `validate`, `validate_ssh`, `validate_workspace`, [`fields`], [`hostkey`]: checks that collect every error.
 //! - [`env_value`]: literal / `${VAR}` / `?prompt` values and their escapes.
 //! - [`keys`]: the keys each object accepts (shared with the JSON Schema test).
 pub mod edit;
@@ -23,8 +23,10 @@ pub mod source;
 pub mod ssh;
 mod validate;
 mod validate_ssh;
+mod validate_workspace;
 
 pub use error::{Entry, ManifestError, ManifestErrors};
 pub use load::{LeftOut, LoadOptions, MANIFEST_FILE, Usable, load, load_usable};
 pub use model::*;
 pub use resolve::{DEFAULT_ALLOWLIST, ResolveContext, resolve};
+pub use validate_workspace::{check_base, check_include};

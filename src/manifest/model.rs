@@ -167,7 +167,31 @@ pub struct Agent {
     pub bottle: String,
     pub skills: Vec<SkillRef>,
     pub prompt: Option<String>,
+    /// The git repository the agent works on, copied into its bottle.
+    pub workspace: Option<WorkspaceSpec>,
 }
+
+/// An agent's `workspace`: which repository goes into the bottle and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceSpec {
+    /// The repository (any folder in it), `~` expanded and relative paths
+    /// taken from the manifest's folder; `None`: the git repository
+    /// claude-bottle is started in.
+    pub repo: Option<PathBuf>,
+    /// The commit the copy starts from, as git reads a revision.
+    pub base: String,
+    /// Also copy the changes not committed yet (tracked and untracked files
+    /// git does not ignore).
+    pub uncommitted: bool,
+    /// Files or folders git ignores that go in too (a `.env`), relative to
+    /// the repository's top.
+    pub include: Vec<String>,
+    /// Where the entry stands in its manifest file, for errors at launch.
+    pub pos: Pos,
+}
+
+/// The base a workspace starts from when the manifest names none.
+pub const DEFAULT_WORKSPACE_BASE: &str = "HEAD";
 
 /// A skill an agent names.
 #[derive(Debug, Clone, PartialEq, Eq)]

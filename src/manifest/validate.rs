@@ -458,6 +458,7 @@ impl Checker<'_> {
                 bottle: String::new(),
                 skills: Vec::new(),
                 prompt: None,
+                workspace: None,
             },
             path: path.clone(),
             pos: m.value.pos,
@@ -488,6 +489,7 @@ impl Checker<'_> {
                     ),
                     p => entry.agent.prompt = p.map(str::to_string),
                 },
+                "workspace" => entry.agent.workspace = self.workspace(&fpath, &f.value),
                 _ => {}
             }
         }

@@ -33,6 +33,7 @@ pub fn resolved_agent(name: &str, allow: &[&str]) -> claude_bottle::manifest::Re
             bottle: "test-bottle".into(),
             skills: vec![],
             prompt: None,
+            workspace: None,
         },
         bottle: Bottle {
             name: "test-bottle".into(),

@@ -165,6 +165,7 @@ pub fn resolved_agent(name: &str, inspect: bool) -> ResolvedAgent {
             bottle: "bench".into(),
             skills: vec![],
             prompt: None,
+            workspace: None,
         },
         bottle: Bottle {
             name: "bench".into(),
