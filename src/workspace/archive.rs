@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(
             seen,
             [
-                ("home/agent/work/link".to_owned(), 0o777),
+                ("home/agent/work/link".to_owned(), 0o755),
                 ("home/agent/work/run.sh".to_owned(), 0o755),
                 ("home/agent/work/sub".to_owned(), 0o755),
                 ("home/agent/work/sub/a.txt".to_owned(), 0o644),
