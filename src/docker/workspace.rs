@@ -231,7 +231,13 @@ async fn mark_collected(
     run_script(
         engine,
         container,
-        &["mark", AGENT_WORKDIR, &state.head, &state.tree],
+        &[
+            "mark",
+            AGENT_WORKDIR,
+            &state.head,
+            &state.tree,
+            state.tip.as_deref().unwrap_or(&state.head),
+        ],
         4096,
     )
     .await?;

@@ -8,7 +8,8 @@
 /// - `bundle DIR MESSAGE`: the state, then the work (uncommitted changes as
 ///   one more commit with MESSAGE, made without touching the agent's index)
 ///   under `refs/claude-bottle/out`, bundled against the base; `bundle PATH`.
-/// - `mark DIR HEAD TREE`: that state counts as collected.
+/// - `mark DIR HEAD TREE TIP`: that state counts as collected, as TIP (the
+///   next collect builds on it).
 /// - `changes DIR`: `added<TAB>removed<TAB>path<NUL>` per file against the base.
 /// - `diff DIR PATH`: one file's diff against the base.
 pub const SCRIPT: &str = r#"set -eu
@@ -17,6 +18,7 @@ base=$(git rev-parse -q --verify refs/claude-bottle/base) || { echo "none"; exit
 if [ "$verb" = mark ]; then
   git update-ref refs/claude-bottle/collected-head "$3"
   git update-ref refs/claude-bottle/collected-tree "$4"
+  git update-ref refs/claude-bottle/collected-tip "$5"
   rm -f /tmp/claude-bottle-collect.*
   exit 0
 fi
@@ -39,10 +41,18 @@ echo "collected_head $(git rev-parse -q --verify refs/claude-bottle/collected-he
 echo "collected_tree $(git rev-parse -q --verify refs/claude-bottle/collected-tree || true)"
 echo "commits $(git rev-list --count "$head" --not "$base" 2>/dev/null || echo 0)"
 [ "$verb" = bundle ] || exit 0
-if [ "$tree" = "$(git rev-parse "$head^{tree}")" ]; then
-  tip=$head
+# The last collected tip, unless the agent's HEAD already holds it: the new
+# tip builds on it, so each collect moves the branch forward.
+prev=$(git rev-parse -q --verify refs/claude-bottle/collected-tip || true)
+if [ -n "$prev" ] && git merge-base --is-ancestor "$prev" "$head"; then prev=""; fi
+if [ -z "$prev" ]; then
+  if [ "$tree" = "$(git rev-parse "$head^{tree}")" ]; then tip=$head
+  else tip=$(git commit-tree -p "$head" -m "$3" "$tree"); fi
+elif git merge-base --is-ancestor "$head" "$prev"; then
+  if [ "$tree" = "$(git rev-parse "$prev^{tree}")" ]; then tip=$prev
+  else tip=$(git commit-tree -p "$prev" -m "$3" "$tree"); fi
 else
-  tip=$(git commit-tree -p "$head" -m "$3" "$tree")
+  tip=$(git commit-tree -p "$head" -p "$prev" -m "$3" "$tree")
 fi
 echo "tip $tip"
 if [ "$tip" = "$base" ]; then echo "bundle none"; exit 0; fi
