@@ -16,7 +16,7 @@ use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::Instant;
 
 pub use self::context::DashboardContext;
-use self::effects::{Effects, Msg};
+use self::effects::{Effects, Msg, QuitRequest};
 use crate::app::{App, EngineStatus, Event, update};
 use crate::docker::engine::Engine;
 use crate::session::SessionNotice;
@@ -28,6 +28,11 @@ const FRAME: Duration = Duration::from_millis(16);
 const ENGINE_RETRY: Duration = Duration::from_secs(3);
 /// How long quitting may spend removing bottles.
 const TEARDOWN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Leave with every bottle kept working (a closed terminal).
+const KEEP: QuitRequest = QuitRequest {
+    teardown: false,
+    collect: false,
+};
 
 /// Runs the dashboard until the user quits; returns the exit code.
 pub async fn run_dashboard(ctx: DashboardContext) -> anyhow::Result<i32> {
@@ -80,7 +85,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     let mut dirty = true;
     let mut next_frame = Instant::now();
     let mut held = HeldUpdates::default();
-    let teardown = loop {
+    let quit = loop {
         let next_hold = held.next();
         if dirty && Instant::now() >= next_frame {
             // Take the dirty marks first: output that lands during the draw
@@ -90,7 +95,7 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
             }
             if let Err(e) = tui.draw(|frame| draw(frame, &app, &runtime)) {
                 broken = Some(e.into());
-                break false;
+                break KEEP;
             }
             dirty = false;
             next_frame = Instant::now() + FRAME;
@@ -102,9 +107,9 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
                 // SIGHUP.
                 Some(Err(e)) => {
                     broken = Some(e.into());
-                    break false;
+                    break KEEP;
                 }
-                None => break false,
+                None => break KEEP,
             },
             Some(notice) = notices.recv() => held.take(notice).map(|n| on_notice(&runtime, n)),
             () = tokio::time::sleep_until(next_hold.map_or_else(Instant::now, Instant::from_std)),
@@ -113,26 +118,28 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
             () = tokio::time::sleep_until(next_frame), if dirty => None,
             signal_code = &mut stop => {
                 code = signal_code;
-                break signal_code != crate::signals::HANGUP_CODE;
+                // Nobody is there to ask: the agents' work is collected.
+                let teardown = signal_code != crate::signals::HANGUP_CODE;
+                break QuitRequest { teardown, collect: teardown };
             }
         };
         let Some(event) = event else { continue };
         dirty |= changes_screen(&app, &event);
         let mut quit = None;
         for effect in update(&mut app, event) {
-            if let Some(teardown) = runtime.run(effect) {
-                quit = Some(teardown);
+            if let Some(request) = runtime.run(effect) {
+                quit = Some(request);
             }
         }
-        if let Some(teardown) = quit {
-            break teardown;
+        if let Some(request) = quit {
+            break request;
         }
     };
-    if teardown && runtime.has_bottles() && broken.is_none() {
+    if quit.teardown && runtime.has_bottles() && broken.is_none() {
         app.info("removing bottles…");
         let _ = tui.draw(|frame| draw(frame, &app, &runtime));
     }
-    let problem = match tokio::time::timeout(TEARDOWN_TIMEOUT, runtime.shutdown(teardown)).await {
+    let problem = match tokio::time::timeout(TEARDOWN_TIMEOUT, runtime.shutdown(quit)).await {
         Ok(Ok(())) => None,
         Ok(Err(e)) => Some(format!(
             "some bottles could not be removed ({e}); `claude-bottle gc` removes them"
@@ -304,6 +311,10 @@ fn on_message(runtime: &mut Effects, app: &App, msg: Msg) -> Option<Event> {
         Msg::LaunchFailed { id, reason } => Some(runtime.launch_failed(id, reason)),
         Msg::Allowed { id, settings } => {
             runtime.allowed(id, settings);
+            None
+        }
+        Msg::Collected { id, result } => {
+            runtime.collected_for_kill(id, result);
             None
         }
     }

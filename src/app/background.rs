@@ -94,7 +94,12 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
             Ok(()) => app.info(format!("{host} added to {}", file.display())),
             Err(reason) => app.error(format!("{host} was not saved: {reason}")),
         },
-        Event::KillDone { id, result } => on_kill_done(app, id, result),
+        Event::KillDone { id, result } => return on_kill_done(app, id, result),
+        event @ (Event::Workspace { .. }
+        | Event::WorkChecked { .. }
+        | Event::CollectDone { .. }
+        | Event::Changes { .. }
+        | Event::FileDiff { .. }) => return super::work::on_work_event(app, event),
         Event::Failure(text) => app.error(text),
         // Input events are handled by `update` itself.
         Event::Key(_) | Event::Paste(_) | Event::Mouse(_) | Event::Resize { .. } => {}
@@ -277,7 +282,7 @@ fn on_exit(app: &mut App, id: BottleId, code: Option<i32>) {
     }
 }
 
-fn on_kill_done(app: &mut App, id: BottleId, result: Result<(), String>) {
+fn on_kill_done(app: &mut App, id: BottleId, result: Result<(), String>) -> Vec<Effect> {
     match result {
         Ok(()) => {
             let agent = app
@@ -297,6 +302,7 @@ fn on_kill_done(app: &mut App, id: BottleId, result: Result<(), String>) {
                 app.focus = Focus::Agents;
             }
             app.info(format!("{} removed", agent.unwrap_or_default()));
+            return super::work::forget_tab(app, id);
         }
         Err(reason) => {
             if let Some(tab) = app.tab_by_id(id) {
@@ -307,4 +313,5 @@ fn on_kill_done(app: &mut App, id: BottleId, result: Result<(), String>) {
             ));
         }
     }
+    Vec::new()
 }

@@ -78,6 +78,15 @@ pub struct KeptBottle {
     pub resolved: Box<ResolvedAgent>,
 }
 
+/// What waits on a look at the bottles' uncollected work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterCheck {
+    /// Removing this bottle (`x`).
+    Kill(BottleId),
+    /// Quitting with every bottle torn down.
+    Quit,
+}
+
 /// How far a launch has got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
@@ -167,6 +176,34 @@ pub enum Event {
         file: std::path::PathBuf,
         result: Result<(), String>,
     },
+    /// The bottle works on a copy of this repository (its workspace).
+    Workspace {
+        id: BottleId,
+        repo: std::path::PathBuf,
+    },
+    /// The answer to [`Effect::CheckWork`]: the bottles holding work not
+    /// collected (with what it is), and those whose work could not be read.
+    WorkChecked {
+        then: AfterCheck,
+        pending: Vec<(BottleId, String)>,
+        unreadable: Vec<(BottleId, String)>,
+    },
+    /// The answer to [`Effect::Collect`]: what was collected, or why not.
+    CollectDone {
+        id: BottleId,
+        result: Result<String, String>,
+    },
+    /// The files a bottle's agent changed against its base, as of now.
+    Changes {
+        id: BottleId,
+        files: Result<Vec<crate::workspace::FileChange>, String>,
+    },
+    /// One changed file's diff against the base, as of now.
+    FileDiff {
+        id: BottleId,
+        path: String,
+        text: Result<String, String>,
+    },
     /// Something failed that belongs to no bottle.
     Failure(String),
 }
@@ -196,8 +233,22 @@ pub enum Effect {
         rows: u16,
         cols: u16,
     },
-    /// End the terminal session and remove the bottle.
-    Kill { id: BottleId },
+    /// End the terminal session and remove the bottle; with `collect`, its
+    /// uncollected work is collected first (and the bottle stays if that fails).
+    Kill { id: BottleId, collect: bool },
+    /// Collect the agent's work into its repository as a branch.
+    Collect { id: BottleId },
+    /// Find which of these bottles hold uncollected work, before `then`.
+    CheckWork {
+        ids: Vec<BottleId>,
+        then: AfterCheck,
+    },
+    /// Follow this bottle's changes (and this file's diff) while the diff
+    /// pane shows them; `None`: follow nothing.
+    WatchWork {
+        id: Option<BottleId>,
+        file: Option<String>,
+    },
     /// A key typed into the tab's terminal; the runtime turns it into the
     /// bytes the child expects, by the modes its screen is in.
     Key { id: BottleId, key: KeyEvent },
@@ -221,6 +272,7 @@ pub enum Effect {
     Reopen { id: BottleId, rows: u16, cols: u16 },
     /// Remove these leftover sessions.
     RemoveLeftovers { sessions: Vec<String> },
-    /// Leave; remove the bottles first when `teardown`.
-    Quit { teardown: bool },
+    /// Leave; remove the bottles first when `teardown` (collecting their
+    /// uncollected work first when `collect`).
+    Quit { teardown: bool, collect: bool },
 }

@@ -13,6 +13,8 @@ pub enum Scope {
     Agents,
     /// The egress pane has the focus.
     Egress,
+    /// The diff pane has the focus.
+    Diff,
     /// The terminal has the focus: only these keys are kept; every other key
     /// goes to the agent.
     Terminal,
@@ -24,6 +26,7 @@ impl Scope {
             Scope::Dashboard => "Dashboard",
             Scope::Agents => "Agent list",
             Scope::Egress => "Egress pane",
+            Scope::Diff => "Diff pane",
             Scope::Terminal => "Terminal",
         }
     }
@@ -51,6 +54,14 @@ pub enum Action {
     ScrollDown,
     /// The fleet inbox: what needs the user, across every bottle.
     Inbox,
+    /// Collect the tab's work (workspace) as a branch.
+    Collect,
+    /// Open or close the diff pane.
+    ToggleDiff,
+    /// Show the selected file's diff.
+    OpenFile,
+    /// Back from a file to the list; from the list, close the pane.
+    DiffBack,
     Help,
     Quit,
 }
@@ -154,7 +165,7 @@ const fn bind(
 }
 
 use Key::{Char, Code, Digit, Shift};
-use Scope::{Agents, Dashboard, Egress, Terminal};
+use Scope::{Agents, Dashboard, Diff, Egress, Terminal};
 
 pub const KEYMAP: &[Binding] = &[
     bind(
@@ -284,6 +295,48 @@ pub const KEYMAP: &[Binding] = &[
         "the inbox: what needs you across every bottle (Enter goes to it)",
         // Shown with its count in the status line instead.
         "",
+    ),
+    bind(
+        Dashboard,
+        &[Char('c')],
+        Action::Collect,
+        "collect the agent's work (workspace) as a branch of your repository",
+        "",
+    ),
+    bind(
+        Dashboard,
+        &[Char('w')],
+        Action::ToggleDiff,
+        "the agent's changes against its workspace's base",
+        "",
+    ),
+    bind(
+        Diff,
+        &[Char('j'), Code(KeyCode::Down)],
+        Action::SelectNext,
+        "next file / scroll the diff down",
+        "",
+    ),
+    bind(
+        Diff,
+        &[Char('k'), Code(KeyCode::Up)],
+        Action::SelectPrev,
+        "previous file / scroll the diff up",
+        "",
+    ),
+    bind(
+        Diff,
+        &[Code(KeyCode::Enter)],
+        Action::OpenFile,
+        "show the selected file's diff",
+        "diff",
+    ),
+    bind(
+        Diff,
+        &[Code(KeyCode::Esc)],
+        Action::DiffBack,
+        "back to the files; close the pane",
+        "back",
     ),
     bind(Dashboard, &[Char('?')], Action::Help, "help", "help"),
     bind(Dashboard, &[Char('q')], Action::Quit, "quit", "quit"),

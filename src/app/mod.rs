@@ -7,6 +7,7 @@
 //! - [`keymap`]: what each key means, per focus, as data.
 //! - [`update()`]: the transition function.
 //! - [`layout`]: where things go on screen (shared with the UI).
+//! - [`work`]: collecting the agents' work, the diff pane, overlaps.
 mod background;
 pub mod egress_log;
 pub mod event;
@@ -20,8 +21,11 @@ pub mod state;
 mod update;
 #[cfg(test)]
 mod update_tests;
+pub mod work;
 
-pub use event::{BottleId, Effect, EngineStatus, Event, KeptBottle, Leftover, Progress, Secret};
+pub use event::{
+    AfterCheck, BottleId, Effect, EngineStatus, Event, KeptBottle, Leftover, Progress, Secret,
+};
 pub use state::{
     AgentEntry, AgentStatus, App, Focus, ManifestProblem, Modal, SaveHost, Tab, TabState,
 };

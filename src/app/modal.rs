@@ -49,9 +49,12 @@ pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
                 if let Some(tab) = app.tab_by_id(id) {
                     tab.state = TabState::Stopping;
                 }
-                return vec![Effect::Kill { id }];
+                return vec![Effect::Kill { id, collect: false }];
             }
             Vec::new()
+        }
+        Modal::Uncollected { then, items } => {
+            super::work::on_uncollected_key(app, key, then, items)
         }
         Modal::SaveHost(save) => match typed_char(key) {
             Some('y' | 'Y') => {
@@ -70,7 +73,7 @@ pub(super) fn on_modal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
             }
         },
         Modal::ConfirmQuit { bottles } => match typed_char(key) {
-            Some('y' | 'Y') => quit(app, true),
+            Some('y' | 'Y') => super::work::quit_with_teardown(app),
             Some('k' | 'K') => quit(app, false),
             Some('n' | 'N') => Vec::new(),
             _ if key.code == KeyCode::Esc => Vec::new(),
@@ -166,7 +169,10 @@ fn not_saved(app: &mut App, save: &SaveHost) -> Vec<Effect> {
 
 fn quit(app: &mut App, teardown: bool) -> Vec<Effect> {
     app.quitting = true;
-    vec![Effect::Quit { teardown }]
+    vec![Effect::Quit {
+        teardown,
+        collect: false,
+    }]
 }
 
 /// After the preflight or an answer: ask the next question, or launch.

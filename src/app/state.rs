@@ -33,6 +33,8 @@ pub enum ManifestProblem {
 pub enum Focus {
     Agents,
     Egress,
+    /// The diff pane (the tab's changes against its workspace's base).
+    Diff,
     Terminal,
 }
 
@@ -89,6 +91,10 @@ pub struct Tab {
     /// Who took the bottle's claude over: the tab only watches until `i`
     /// takes it back.
     pub held_by: Option<String>,
+    /// The repository its workspace is a copy of; `None`: no workspace.
+    pub workspace: Option<std::path::PathBuf>,
+    /// The files its agent changed against the base, as last heard.
+    pub changes: Vec<crate::workspace::FileChange>,
 }
 
 impl Tab {
@@ -111,6 +117,8 @@ impl Tab {
             manifest_file: resolved.bottle.source.clone(),
             egress_down: None,
             held_by: None,
+            workspace: None,
+            changes: Vec::new(),
         }
     }
 
@@ -201,6 +209,32 @@ pub enum Modal {
     Inbox {
         selected: usize,
     },
+    /// Bottles about to be removed hold work not collected (agent, what):
+    /// collect it first, drop it, or keep the bottles.
+    Uncollected {
+        then: super::event::AfterCheck,
+        items: Vec<(BottleId, String, String)>,
+    },
+}
+
+/// The diff pane: a tab's changed files, and one file's diff when opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffView {
+    pub id: BottleId,
+    /// `None` until the first answer.
+    pub files: Option<Result<Vec<crate::workspace::FileChange>, String>>,
+    pub selected: usize,
+    pub file: Option<FileView>,
+}
+
+/// One file's diff in the diff pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileView {
+    pub path: String,
+    /// `None` until the first answer.
+    pub text: Option<Result<String, String>>,
+    /// Lines scrolled down.
+    pub scroll: usize,
 }
 
 /// Where an allowed host would be saved.
@@ -242,6 +276,8 @@ pub struct App {
     pub escape_key: EscapeKey,
     /// What needs the user across every bottle.
     pub inbox: super::inbox::Inbox,
+    /// The diff pane, when open (it shows in the egress pane's place).
+    pub diff: Option<DiffView>,
 }
 
 impl App {
@@ -268,6 +304,7 @@ impl App {
             quitting: false,
             escape_key: EscapeKey::default(),
             inbox: super::inbox::Inbox::default(),
+            diff: None,
         }
     }
 

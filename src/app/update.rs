@@ -46,9 +46,18 @@ fn on_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
     app.message = None;
     let scopes: &[Scope] = match app.focus {
         Focus::Egress => &[Scope::Egress, Scope::Dashboard],
+        Focus::Diff => &[Scope::Diff, Scope::Dashboard],
         _ => &[Scope::Agents, Scope::Dashboard],
     };
     match lookup(scopes, key, app.escape_key) {
+        Some(
+            action @ (Action::SelectNext
+            | Action::SelectPrev
+            | Action::OpenFile
+            | Action::DiffBack
+            | Action::ScrollUp
+            | Action::ScrollDown),
+        ) if app.focus == Focus::Diff => super::work::on_diff_action(app, action),
         Some(action) => on_action(app, action, key),
         None => Vec::new(),
     }
@@ -57,7 +66,9 @@ fn on_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
 fn on_terminal_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
     match lookup(&[Scope::Terminal], key, app.escape_key) {
         Some(Action::LeaveTerminal) => {
-            app.focus = if app.egress_open {
+            app.focus = if app.diff.is_some() {
+                Focus::Diff
+            } else if app.egress_open {
                 Focus::Egress
             } else {
                 Focus::Agents
@@ -116,7 +127,11 @@ fn on_action(app: &mut App, action: Action, key: &KeyEvent) -> Vec<Effect> {
         Action::Kill => {
             match app.tab() {
                 Some(tab) if tab.state.holds_containers() && tab.state != TabState::Stopping => {
-                    app.modal = Some(Modal::ConfirmKill(tab.id));
+                    let id = tab.id;
+                    if let Some(check) = super::work::check_before_kill(app, id) {
+                        return check;
+                    }
+                    app.modal = Some(Modal::ConfirmKill(id));
                 }
                 Some(_) => app.info("this bottle is already gone or going"),
                 None => app.info("no bottle to kill: launch one with Enter"),
@@ -127,7 +142,7 @@ fn on_action(app: &mut App, action: Action, key: &KeyEvent) -> Vec<Effect> {
             let n = app.tabs.len();
             if n > 0 {
                 let step = if action == Action::NextTab { 1 } else { n - 1 };
-                show_tab(app, (app.current_tab + step) % n);
+                return show_tab(app, (app.current_tab + step) % n);
             }
             Vec::new()
         }
@@ -135,10 +150,17 @@ fn on_action(app: &mut App, action: Action, key: &KeyEvent) -> Vec<Effect> {
             if let KeyCode::Char(c) = key.code {
                 let index = c.to_digit(10).map_or(0, |d| d as usize).saturating_sub(1);
                 if index < app.tabs.len() {
-                    show_tab(app, index);
+                    return show_tab(app, index);
                 }
             }
             Vec::new()
+        }
+        Action::ToggleEgress if app.diff.is_some() => {
+            // The egress log takes the diff pane's place.
+            let effects = super::work::toggle_diff(app);
+            app.egress_open = true;
+            app.focus = Focus::Egress;
+            effects.into_iter().chain(resize_sessions(app)).collect()
         }
         Action::ToggleEgress => {
             app.egress_open = !app.egress_open;
@@ -185,11 +207,16 @@ fn on_action(app: &mut App, action: Action, key: &KeyEvent) -> Vec<Effect> {
                 Vec::new()
             } else {
                 app.quitting = true;
-                vec![Effect::Quit { teardown: true }]
+                vec![Effect::Quit {
+                    teardown: true,
+                    collect: false,
+                }]
             }
         }
-        // Only bound in the terminal.
-        Action::LeaveTerminal => Vec::new(),
+        Action::Collect => super::work::collect(app),
+        Action::ToggleDiff => super::work::toggle_diff(app),
+        // Only bound in the terminal, or the diff pane.
+        Action::LeaveTerminal | Action::OpenFile | Action::DiffBack => Vec::new(),
     }
 }
 
@@ -403,12 +430,24 @@ fn propose_allowlist(app: &mut App) {
     app.modal = Some(Modal::Proposal { bottle, proposal });
 }
 
-fn show_tab(app: &mut App, index: usize) {
+fn show_tab(app: &mut App, index: usize) -> Vec<Effect> {
     app.current_tab = index;
     if let Some(tab) = app.tab_mut() {
         tab.unseen_output = false;
         tab.needs_attention = false;
     }
+    // The diff pane follows the tab shown, or closes.
+    let Some(diff_id) = app.diff.as_ref().map(|d| d.id) else {
+        return Vec::new();
+    };
+    if app.tab().is_some_and(|t| t.id == diff_id) {
+        return Vec::new();
+    }
+    let mut effects = super::work::toggle_diff(app);
+    if app.tab().is_some_and(|t| t.workspace.is_some()) {
+        effects = super::work::toggle_diff(app);
+    }
+    effects
 }
 
 /// Half the terminal pane, the usual Shift-PgUp step.

@@ -300,7 +300,10 @@ fn x_asks_before_killing_and_kill_done_removes_the_tab() {
     assert!(update(&mut a, ch('n')).is_empty());
     assert!(a.modal.is_none());
     update(&mut a, ch('x'));
-    assert_eq!(update(&mut a, ch('y')), vec![Effect::Kill { id }]);
+    assert_eq!(
+        update(&mut a, ch('y')),
+        vec![Effect::Kill { id, collect: false }]
+    );
     assert_eq!(a.tabs[0].state, TabState::Stopping);
     assert_eq!(a.agent_status("alpha"), AgentStatus::Stopping);
     update(&mut a, Event::KillDone { id, result: Ok(()) });
@@ -426,7 +429,10 @@ fn q_quits_at_once_with_no_bottles_and_asks_otherwise() {
     let mut a = app();
     assert_eq!(
         update(&mut a, ch('q')),
-        vec![Effect::Quit { teardown: true }]
+        vec![Effect::Quit {
+            teardown: true,
+            collect: false
+        }]
     );
     assert!(a.quitting);
 
@@ -441,14 +447,20 @@ fn q_quits_at_once_with_no_bottles_and_asks_otherwise() {
     update(&mut a, ch('q'));
     assert_eq!(
         update(&mut a, ch('k')),
-        vec![Effect::Quit { teardown: false }]
+        vec![Effect::Quit {
+            teardown: false,
+            collect: false
+        }]
     );
     let mut b = app();
     running(&mut b, "alpha", "");
     update(&mut b, ch('q'));
     assert_eq!(
         update(&mut b, ch('y')),
-        vec![Effect::Quit { teardown: true }]
+        vec![Effect::Quit {
+            teardown: true,
+            collect: false
+        }]
     );
 }
 

@@ -24,15 +24,12 @@ pub struct WorkOf<'a> {
 
 impl WorkOf<'_> {
     fn target(&self, branch: Option<&str>, max_bytes: u64) -> CollectTarget {
-        CollectTarget {
-            repo: self.origin.repo.clone(),
-            base: self.origin.base.clone(),
-            branch: branch.map_or_else(
-                || crate::workspace::branch_name(self.agent, self.session),
-                str::to_owned,
-            ),
-            max_bytes,
+        let mut target = CollectTarget::for_bottle(self.origin, self.agent, self.session);
+        if let Some(branch) = branch {
+            branch.clone_into(&mut target.branch);
         }
+        target.max_bytes = max_bytes;
+        target
     }
 }
 
@@ -85,25 +82,7 @@ pub async fn run(
 
 /// What was collected and where, for the user.
 pub fn describe(collected: &Collected, origin: &WorkspaceOrigin) -> String {
-    let imported = &collected.imported;
-    let commits = match imported.commits {
-        1 => "1 commit".to_owned(),
-        n => format!("{n} commits"),
-    };
-    let uncommitted = if collected.state.has_uncommitted_changes() {
-        " (the last holds the agent's uncommitted changes, committed on collecting)"
-    } else {
-        ""
-    };
-    let verb = if imported.moved { "moved" } else { "made" };
-    format!(
-        "Collected {commits}{uncommitted}: {verb} branch {} in {} (at {}). Your working tree, \
-         index and current branch are untouched; `git log -p {}` shows the work.",
-        imported.branch,
-        origin.repo.display(),
-        &imported.tip[..imported.tip.len().min(12)],
-        imported.branch,
-    )
+    collected.describe(&origin.repo)
 }
 
 /// What to do with uncollected work before a bottle is removed.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::agent::{AGENT_UID, AGENT_USER, AGENT_WORKDIR};
 use super::container::{self, ExecRequest, OutputStream};
 use super::engine::{Engine, EngineError};
+use super::labels::WorkspaceOrigin;
 use crate::workspace::{self, FileChange, Imported, Located, WorkState, WorkspaceError};
 
 /// Most files the diff pane lists.
@@ -138,12 +139,50 @@ pub struct CollectTarget {
     pub max_bytes: u64,
 }
 
+impl CollectTarget {
+    /// The default: the bottle's repository and base, the branch
+    /// `bottle/<agent>/<session>`, the default cap.
+    pub fn for_bottle(origin: &WorkspaceOrigin, agent: &str, session: &str) -> Self {
+        Self {
+            repo: origin.repo.clone(),
+            base: origin.base.clone(),
+            branch: workspace::branch_name(agent, session),
+            max_bytes: workspace::DEFAULT_MAX_BUNDLE_BYTES,
+        }
+    }
+}
+
 /// What a collect brought in.
 #[derive(Debug, Clone)]
 pub struct Collected {
     pub imported: Imported,
     /// The state it was taken from (says whether uncommitted work came too).
     pub state: WorkState,
+}
+
+impl Collected {
+    /// What was collected and where, for the user.
+    pub fn describe(&self, repo: &std::path::Path) -> String {
+        let imported = &self.imported;
+        let commits = match imported.commits {
+            1 => "1 commit".to_owned(),
+            n => format!("{n} commits"),
+        };
+        let uncommitted = if self.state.has_uncommitted_changes() {
+            " (the last holds the agent's uncommitted changes, committed on collecting)"
+        } else {
+            ""
+        };
+        let verb = if imported.moved { "moved" } else { "made" };
+        format!(
+            "Collected {commits}{uncommitted}: {verb} branch {} in {} (at {}). Your working \
+             tree, index and current branch are untouched; `git log -p {}` shows the work.",
+            imported.branch,
+            repo.display(),
+            &imported.tip[..imported.tip.len().min(12)],
+            imported.branch,
+        )
+    }
 }
 
 /// Collects the agent's work as a branch of the user's repository: the

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
+mod work;
+
 use super::context::DashboardContext;
 use crate::app::{BottleId, Effect, Event, KeptBottle, Leftover, Progress, Secret};
 use crate::docker::bottle::{self, Bottle, LaunchSettings};
@@ -20,6 +22,7 @@ use crate::session::exec_plan::{ExecPlan, Viewer, agent_env};
 use crate::session::keys::{InputModes, encode_key, encode_paste};
 use crate::session::{Session, SessionNotice};
 use crate::settings::Settings;
+use crate::workspace::Located;
 
 /// What background tasks send the loop.
 #[derive(Debug)]
@@ -53,6 +56,21 @@ pub enum Msg {
         id: BottleId,
         settings: SidecarSettings,
     },
+    /// The work of a bottle about to be removed was collected (what, or
+    /// why not: then it stays).
+    Collected {
+        id: BottleId,
+        result: Result<String, String>,
+    },
+}
+
+/// The model asked to leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuitRequest {
+    /// Remove the bottles.
+    pub teardown: bool,
+    /// Collect their uncollected work first.
+    pub collect: bool,
 }
 
 /// What the dashboard holds for one bottle, from its launch on. Its tasks
@@ -101,6 +119,8 @@ pub struct Effects {
     /// One image build at a time: a second launch waits and then finds the
     /// image the first one built, instead of building it again.
     image_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The followers of the agents' work (diff pane, overlaps).
+    work: work::WorkWatchers,
 }
 
 impl Effects {
@@ -117,6 +137,7 @@ impl Effects {
             bottles: HashMap::new(),
             looked_for_leftovers: false,
             image_lock: Arc::default(),
+            work: work::WorkWatchers::default(),
         }
     }
 
@@ -160,8 +181,8 @@ impl Effects {
         let _ = self.tx.send(Msg::Event(event));
     }
 
-    /// Runs one effect. Returns `Some(teardown)` when the model asked to quit.
-    pub fn run(&mut self, effect: Effect) -> Option<bool> {
+    /// Runs one effect. Returns what to do when the model asked to quit.
+    pub fn run(&mut self, effect: Effect) -> Option<QuitRequest> {
         match effect {
             Effect::Resolve { agent } => self.resolve(agent),
             Effect::Launch {
@@ -178,7 +199,10 @@ impl Effects {
                 rows,
                 cols,
             } => self.adopt(id, session, &resolved, (rows, cols)),
-            Effect::Kill { id } => self.kill(id),
+            Effect::Kill { id, collect } => self.kill(id, collect),
+            Effect::Collect { id } => self.collect(id),
+            Effect::CheckWork { ids, then } => self.check_work(ids, then),
+            Effect::WatchWork { id, file } => self.watch_work(id, file),
             Effect::Key { id, key } => {
                 self.write(id, |modes| encode_key(&key, modes).unwrap_or_default());
             }
@@ -196,7 +220,9 @@ impl Effects {
             Effect::RestartSidecar { id } => self.restart_sidecar(id),
             Effect::Reopen { id, rows, cols } => self.reopen(id, rows, cols),
             Effect::RemoveLeftovers { sessions } => self.remove_leftovers(sessions),
-            Effect::Quit { teardown } => return Some(teardown),
+            Effect::Quit { teardown, collect } => {
+                return Some(QuitRequest { teardown, collect });
+            }
         }
         None
     }
@@ -241,12 +267,13 @@ impl Effects {
                 let _one_build = image_lock.lock().await;
                 find_images(&engine, &settings, &progress).await
             };
-            let result = match images {
-                Ok(images) => {
+            let result = match (images, locate_workspace(&resolved).await) {
+                (Ok(images), Ok(workspace)) => {
                     let claude = (&plan, size);
-                    launch_bottle(&engine, &resolved, &watched, &images, claude, &progress).await
+                    let what = (resolved.as_ref(), workspace.as_ref());
+                    launch_bottle(&engine, what, &watched, &images, claude, &progress).await
                 }
-                Err(e) => Err(e),
+                (Err(e), _) | (_, Err(e)) => Err(e),
             };
             let msg = match result {
                 Ok(bottle) => Msg::BottleUp {
@@ -363,11 +390,18 @@ impl Effects {
             ..viewer(&bottle)
         };
         let result = Session::spawn(id, &viewer.pty_spec(size.0, size.1), self.notices.clone());
+        if let Some(origin) = &bottle.workspace {
+            self.send(Event::Workspace {
+                id,
+                repo: origin.repo.clone(),
+            });
+        }
         let live = self.bottles.entry(id).or_default();
         // The launch task is the one sending this: it has ended.
         live.launch = None;
         live.up = Some((bottle, plan));
         self.follow_egress(id, 0);
+        self.rewatch_overlaps();
         match result {
             Ok(session) => {
                 if let Some(live) = self.bottles.get_mut(&id) {
@@ -598,7 +632,11 @@ impl Effects {
         });
     }
 
-    fn kill(&mut self, id: BottleId) {
+    fn kill(&mut self, id: BottleId, collect: bool) {
+        if collect && self.bottle(id).is_some() {
+            self.collect_then_kill(id);
+            return;
+        }
         if let Some(live) = self.bottles.get_mut(&id) {
             if live.up.is_none() && live.launch.is_some() {
                 // Removed when the launch ends, whichever way it ends.
@@ -616,6 +654,7 @@ impl Effects {
             Some(bottle) => self.tear_down(id, bottle),
             None => self.send(Event::KillDone { id, result: Ok(()) }),
         }
+        self.rewatch_overlaps();
     }
 
     /// Removes the bottle from the engine, off the loop.
@@ -678,26 +717,52 @@ impl Effects {
 
     /// Ends every terminal and, when asked, removes every bottle this process
     /// started, half-launched ones included (found by their owner label).
-    pub async fn shutdown(&mut self, teardown: bool) -> Result<(), String> {
+    /// With `collect`, each bottle's uncollected work is collected first;
+    /// a bottle whose work could not be collected is left (and said so).
+    pub async fn shutdown(&mut self, quit: QuitRequest) -> Result<(), String> {
+        let with_work: Vec<Bottle> = self
+            .bottles
+            .values()
+            .filter_map(|live| live.up.as_ref().map(|(bottle, _)| bottle.clone()))
+            .filter(|bottle| bottle.workspace.is_some())
+            .collect();
         // Dropping each ends its terminal and its tasks.
         self.bottles.clear();
+        self.work = work::WorkWatchers::default();
         let Some(engine) = &self.engine else {
             return Ok(());
         };
-        if !teardown {
+        if !quit.teardown {
             return Ok(());
+        }
+        let mut kept = Vec::new();
+        let mut failures: Vec<String> = Vec::new();
+        if quit.collect {
+            for bottle in &with_work {
+                if let Err(why) = work::collect_bottle(engine, bottle).await {
+                    failures.push(format!(
+                        "{}'s work could not be collected ({why}); its bottle stays \
+                         (`claude-bottle collect {}`)",
+                        bottle.agent, bottle.session
+                    ));
+                    kept.push(bottle.session.clone());
+                }
+            }
         }
         let me = labels::Owner::current();
         let sessions = reaper::list_sessions(engine)
             .await
             .map_err(|e| e.to_string())?;
-        let mine = sessions.iter().filter(|s| s.owner.as_ref() == Some(&me));
+        let mine = sessions
+            .iter()
+            .filter(|s| s.owner.as_ref() == Some(&me) && !kept.contains(&s.session));
         let removals = mine.map(|s| reaper::remove_session(engine, &s.session));
-        let failures: Vec<String> = futures_util::future::join_all(removals)
-            .await
-            .into_iter()
-            .filter_map(|r| r.err().map(|e| e.to_string()))
-            .collect();
+        failures.extend(
+            futures_util::future::join_all(removals)
+                .await
+                .into_iter()
+                .filter_map(|r| r.err().map(|e| e.to_string())),
+        );
         if failures.is_empty() {
             Ok(())
         } else {
@@ -729,15 +794,22 @@ fn viewer(bottle: &Bottle) -> Viewer {
 /// Launches the bottle and starts claude in it under its holder.
 async fn launch_bottle(
     engine: &Engine,
-    resolved: &ResolvedAgent,
+    (resolved, workspace): (&ResolvedAgent, Option<&Located>),
     watched: &[String],
     settings: &LaunchSettings,
     (plan, size): (&ExecPlan, (u16, u16)),
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Bottle, String> {
-    let bottle = bottle::launch(engine, resolved, watched, settings, &mut |step| {
-        progress(Progress::Step(step));
-    })
+    let bottle = bottle::launch_with_workspace(
+        engine,
+        resolved,
+        watched,
+        settings,
+        workspace,
+        &mut |step| {
+            progress(Progress::Step(step));
+        },
+    )
     .await
     .map_err(|e| e.to_string())?;
     let served = holder::serve(
@@ -753,6 +825,20 @@ async fn launch_bottle(
         return Err(e.to_string());
     }
     Ok(bottle)
+}
+
+/// The repository the agent's workspace names, found from where the
+/// dashboard was started; `None` without a workspace.
+async fn locate_workspace(resolved: &ResolvedAgent) -> Result<Option<Located>, String> {
+    let Some(spec) = resolved.agent.workspace.clone() else {
+        return Ok(None);
+    };
+    let cwd = std::env::current_dir().map_err(|e| format!("reading the current folder: {e}"))?;
+    tokio::task::spawn_blocking(move || crate::workspace::locate(&spec, &cwd))
+        .await
+        .map_err(|e| e.to_string())?
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// The agent image (built now if missing, with its output as progress) and
@@ -892,7 +978,7 @@ mod tests {
                 assert!(matches!(event, Event::LaunchFailed { .. }), "{event:?}");
                 continue;
             }
-            assert_eq!(fx.run(Effect::Kill { id }), None);
+            assert_eq!(fx.run(Effect::Kill { id, collect: false }), None);
             assert!(
                 rx.try_recv().is_err(),
                 "nothing is said before the launch ends"

@@ -65,6 +65,21 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             Span::raw("    "),
             Span::styled(text, style),
         ]));
+        if let Some(tab) = app.latest_tab_of(&agent.name) {
+            let (files, others) = crate::app::work::overlap(app, tab.id);
+            if !files.is_empty() {
+                let others: Vec<&str> = others.iter().map(String::as_str).collect();
+                lines.push(Line::styled(
+                    format!(
+                        "    ⚠ {} file{} also changed by {}",
+                        files.len(),
+                        if files.len() == 1 { "" } else { "s" },
+                        others.join(", ")
+                    ),
+                    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                ));
+            }
+        }
     }
     if app.agents.is_empty() {
         lines.push(Line::styled(

@@ -5,10 +5,12 @@
 //! - `agents`: the agent list with states, or what is wrong with the manifest.
 //! - `terminal`: the current tab's screen (tui-term), or setup advice.
 //! - `egress`: the allowlist, denial counts and the log.
+//! - `diff`: the tab's changes against its workspace's base, or one file's diff.
 //! - `status`: engine, bottle count, message or keys.
 //! - `modal`: preflight, hidden prompt, confirmations, help.
 mod agents;
 pub mod colours;
+mod diff;
 mod egress;
 mod modal;
 #[cfg(test)]
@@ -47,7 +49,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, screens: &impl Screens) {
     agents::draw(app, areas.agents, buf);
     terminal::draw(app, screens, areas.terminal, buf);
     if let Some(area) = areas.egress {
-        egress::draw(app, area, buf);
+        match &app.diff {
+            Some(diff) => diff::draw(app, diff, area, buf),
+            None => egress::draw(app, area, buf),
+        }
     }
     status::draw(app, areas.status, buf);
     modal::draw(app, frame.area(), frame.buffer_mut());

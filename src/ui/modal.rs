@@ -87,6 +87,10 @@ pub fn draw(app: &App, screen: Rect, buf: &mut Buffer) {
             format!(" Inbox: {} ", app.inbox.len()),
             inbox_lines(app, *selected, screen.height),
         ),
+        Modal::Uncollected { then, items } => (
+            " Uncollected work ".to_owned(),
+            uncollected_lines(*then, items),
+        ),
     };
     let width = screen.width.saturating_sub(4).min(90);
     let height = u16::try_from(wrapped_height(&lines, width.saturating_sub(2)) + 2)
@@ -284,6 +288,31 @@ fn secret(pending: &PendingLaunch, typed: usize) -> Vec<Line<'static>> {
     ]
 }
 
+fn uncollected_lines(
+    then: crate::app::AfterCheck,
+    items: &[(crate::app::BottleId, String, String)],
+) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::raw(match then {
+        crate::app::AfterCheck::Kill(_) => "This bottle holds work not collected yet:",
+        crate::app::AfterCheck::Quit => "These bottles hold work not collected yet:",
+    })];
+    for (_, agent, what) in items {
+        lines.push(Line::raw(format!("  {agent}: {what}")));
+    }
+    lines.push(Line::styled(
+        "Collecting makes the branch bottle/<agent>/<session> in its repository; your \
+         working tree, index and current branch are not touched.",
+        super::dim(),
+    ));
+    lines.push(Line::raw(""));
+    lines.push(keys_line(&[
+        ("c", "collect, then remove"),
+        ("d", "discard it and remove"),
+        ("n / Esc", "keep the bottles"),
+    ]));
+    lines
+}
+
 fn leftover_lines(leftovers: &[crate::app::Leftover]) -> Vec<Line<'static>> {
     let mut lines = vec![Line::raw(format!(
         "{} bottle{} of this manifest's agents {} left behind by a claude-bottle that is gone:",
@@ -333,6 +362,7 @@ fn help(app: &App) -> Vec<Line<'static>> {
     for scope in [
         Scope::Agents,
         Scope::Egress,
+        Scope::Diff,
         Scope::Dashboard,
         Scope::Terminal,
     ] {

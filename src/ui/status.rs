@@ -50,6 +50,7 @@ fn keys(app: &App) -> Vec<Span<'static>> {
     let scopes: &[Scope] = match app.focus {
         Focus::Agents => &[Scope::Agents, Scope::Dashboard],
         Focus::Egress => &[Scope::Egress, Scope::Dashboard],
+        Focus::Diff => &[Scope::Diff, Scope::Dashboard],
         Focus::Terminal => &[Scope::Terminal],
     };
     let mut spans = Vec::new();
