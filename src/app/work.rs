@@ -331,3 +331,186 @@ pub(super) fn forget_tab(app: &mut App, id: BottleId) -> Vec<Effect> {
     }
     Vec::new()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::{app, ch, key, running};
+    use crate::app::update;
+    use crate::workspace::FileChange;
+
+    fn with_workspace(app: &mut App, agent: &str) -> BottleId {
+        let id = running(app, agent, "");
+        update(
+            app,
+            Event::Workspace {
+                id,
+                repo: "/home/u/project".into(),
+            },
+        );
+        id
+    }
+
+    fn change(path: &str) -> FileChange {
+        FileChange {
+            path: path.into(),
+            added: Some(2),
+            removed: Some(1),
+        }
+    }
+
+    #[test]
+    fn killing_a_bottle_with_uncollected_work_offers_to_collect_it_first() {
+        let mut a = app();
+        let id = with_workspace(&mut a, "alpha");
+        let then = AfterCheck::Kill(id);
+        assert_eq!(
+            update(&mut a, ch('x')),
+            vec![Effect::CheckWork {
+                ids: vec![id],
+                then
+            }]
+        );
+        let checked = |pending: Vec<(BottleId, String)>| Event::WorkChecked {
+            then,
+            pending,
+            unreadable: Vec::new(),
+        };
+        update(&mut a, checked(vec![(id, "1 commit".into())]));
+        assert!(matches!(a.modal, Some(Modal::Uncollected { .. })));
+        assert_eq!(update(&mut a, key(KeyCode::Esc)), vec![]);
+        assert!(a.modal.is_none() && a.tabs[0].state == TabState::Running);
+        update(&mut a, checked(vec![(id, "1 commit".into())]));
+        assert_eq!(
+            update(&mut a, ch('c')),
+            vec![Effect::Kill { id, collect: true }]
+        );
+        // A collect that fails leaves the bottle, said so.
+        update(
+            &mut a,
+            Event::CollectDone {
+                id,
+                result: Err("refused".into()),
+            },
+        );
+        assert_eq!(a.tabs[0].state, TabState::Running);
+        assert!(a.message.as_ref().is_some_and(|m| m.is_error));
+        // Nothing pending: the plain confirmation.
+        update(&mut a, checked(Vec::new()));
+        assert_eq!(a.modal, Some(Modal::ConfirmKill(id)));
+    }
+
+    #[test]
+    fn quitting_with_teardown_looks_at_the_work_first() {
+        let mut a = app();
+        let id = with_workspace(&mut a, "alpha");
+        running(&mut a, "beta", "");
+        update(&mut a, ch('q'));
+        assert_eq!(
+            update(&mut a, ch('y')),
+            vec![Effect::CheckWork {
+                ids: vec![id],
+                then: AfterCheck::Quit
+            }]
+        );
+        update(
+            &mut a,
+            Event::WorkChecked {
+                then: AfterCheck::Quit,
+                pending: vec![(id, "uncommitted changes".into())],
+                unreadable: Vec::new(),
+            },
+        );
+        assert_eq!(
+            update(&mut a, ch('d')),
+            vec![Effect::Quit {
+                teardown: true,
+                collect: false
+            }]
+        );
+    }
+
+    #[test]
+    fn the_diff_pane_lists_files_opens_one_and_closes() {
+        let mut a = app();
+        let id = with_workspace(&mut a, "alpha");
+        let effects = update(&mut a, ch('w'));
+        assert!(effects.contains(&Effect::WatchWork {
+            id: Some(id),
+            file: None
+        }));
+        assert_eq!(a.focus, Focus::Diff);
+        let files = vec![change("a.rs"), change("b.rs")];
+        update(
+            &mut a,
+            Event::Changes {
+                id,
+                files: Ok(files),
+            },
+        );
+        update(&mut a, ch('j'));
+        assert_eq!(
+            update(&mut a, key(KeyCode::Enter)),
+            vec![Effect::WatchWork {
+                id: Some(id),
+                file: Some("b.rs".into())
+            }]
+        );
+        update(
+            &mut a,
+            Event::FileDiff {
+                id,
+                path: "b.rs".into(),
+                text: Ok("+x\n".into()),
+            },
+        );
+        let file = a.diff.as_ref().and_then(|d| d.file.clone()).unwrap();
+        assert_eq!(file.text, Some(Ok("+x\n".into())));
+        update(&mut a, key(KeyCode::Esc));
+        assert!(a.diff.as_ref().is_some_and(|d| d.file.is_none()));
+        assert_eq!(
+            update(&mut a, key(KeyCode::Esc)),
+            vec![Effect::WatchWork {
+                id: None,
+                file: None
+            }]
+        );
+        assert!(a.diff.is_none());
+        // A tab without a workspace has no diff to show.
+        running(&mut a, "beta", "");
+        update(&mut a, ch('w'));
+        assert!(a.diff.is_none());
+    }
+
+    #[test]
+    fn files_two_bottles_on_one_repository_changed_are_marked() {
+        let mut a = app();
+        let one = with_workspace(&mut a, "alpha");
+        let two = with_workspace(&mut a, "beta");
+        let other_repo = running(&mut a, "gamma", "");
+        update(
+            &mut a,
+            Event::Workspace {
+                id: other_repo,
+                repo: "/elsewhere".into(),
+            },
+        );
+        for (id, files) in [
+            (one, vec![change("src/lib.rs"), change("README.md")]),
+            (two, vec![change("src/lib.rs"), change("Cargo.toml")]),
+            (other_repo, vec![change("README.md")]),
+        ] {
+            update(
+                &mut a,
+                Event::Changes {
+                    id,
+                    files: Ok(files),
+                },
+            );
+        }
+        let (files, agents) = overlap(&a, one);
+        assert_eq!(files.into_iter().collect::<Vec<_>>(), ["src/lib.rs"]);
+        assert_eq!(agents.into_iter().collect::<Vec<_>>(), ["beta"]);
+        assert!(overlap(&a, other_repo).0.is_empty());
+    }
+}
