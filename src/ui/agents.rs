@@ -69,14 +69,18 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             let (files, others) = crate::app::work::overlap(app, tab.id);
             if !files.is_empty() {
                 let others: Vec<&str> = others.iter().map(String::as_str).collect();
+                let warn = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
                 lines.push(Line::styled(
                     format!(
-                        "    ⚠ {} file{} also changed by {}",
+                        "    ⚠ {} file{} also changed",
                         files.len(),
                         if files.len() == 1 { "" } else { "s" },
-                        others.join(", ")
                     ),
-                    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                    warn,
+                ));
+                lines.push(Line::styled(
+                    format!("      by {}", others.join(", ")),
+                    warn,
                 ));
             }
         }
