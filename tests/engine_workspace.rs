@@ -453,3 +453,186 @@ async fn a_launch_with_a_bad_workspace_says_what_to_fix_and_makes_nothing() {
         .to_string();
     assert!(err.contains("is tracked by git"), "{err}");
 }
+
+/// `claude-bottle` with the test images, in `dir`, stdin from `input`.
+fn cli(dir: &Path, manifest: &Path, args: &[&str]) -> (String, i32) {
+    let out = Command::new(env!("CARGO_BIN_EXE_claude-bottle"))
+        .arg("--manifest")
+        .arg(manifest)
+        .args(args)
+        .current_dir(dir)
+        .envs(common::test_image_env())
+        .env("CLAUDE_BOTTLE_OAUTH_TOKEN", "test-token-not-real")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run claude-bottle");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (text, out.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn run_takes_the_workspace_and_gives_a_branch_back() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = host_repository(root.path());
+    let agent = probe::unique("wsrun");
+    let _cleanup = {
+        let mut c = probe::Cleanup::default();
+        c.label(&format!("{}={agent}", labels::AGENT));
+        c
+    };
+    let manifest = root.path().join("claude-bottle.json");
+    let write = |repo_value: &str| {
+        let text = serde_json::json!({
+            "bottles": { "b": {} },
+            "agents": { &agent: { "bottle": "b", "workspace": {
+                "repo": repo_value, "uncommitted": true, "include": [".env"]
+            } } }
+        });
+        std::fs::write(&manifest, serde_json::to_string_pretty(&text).unwrap()).unwrap();
+    };
+    write("project");
+    let (shown, code) = cli(root.path(), &manifest, &["show", &agent]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains("workspace") && shown.contains("with uncommitted changes"),
+        "{shown}"
+    );
+
+    // --collect: the branch, without a question.
+    let commit = "echo by-the-agent > agent.txt && git add agent.txt && git commit -qm agent";
+    let (out, code) = cli(
+        root.path(),
+        &manifest,
+        &[
+            "run",
+            &agent,
+            "--yes",
+            "--collect",
+            "--",
+            "bash",
+            "-c",
+            commit,
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("Collected 2 commits") && out.contains("made branch bottle/"),
+        "{out}"
+    );
+    let branches = || git(&repo, &["branch", "--list", &format!("bottle/{agent}/*")]);
+    assert_eq!(branches().lines().count(), 1);
+
+    // No terminal to ask on: the work is collected rather than lost.
+    let (out, code) = cli(
+        root.path(),
+        &manifest,
+        &[
+            "run",
+            &agent,
+            "--yes",
+            "--",
+            "bash",
+            "-c",
+            "echo more > more.txt",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Collected 1 commit"), "{out}");
+    assert_eq!(branches().lines().count(), 2);
+    // --discard drops it, said by the flag; nothing new.
+    let (out, code) = cli(
+        root.path(),
+        &manifest,
+        &[
+            "run",
+            &agent,
+            "--yes",
+            "--discard",
+            "--",
+            "bash",
+            "-c",
+            "echo x > x.txt",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(branches().lines().count(), 2, "{out}");
+
+    // On a terminal it asks; "n" drops the work.
+    let script = format!(
+        "'{}' --manifest '{}' run {agent} --yes -- bash -c 'echo y > y.txt'",
+        env!("CARGO_BIN_EXE_claude-bottle"),
+        manifest.display()
+    );
+    let mut asked = Command::new("script")
+        .args(["-qec", &script, "/dev/null"])
+        .current_dir(root.path())
+        .envs(common::test_image_env())
+        .env("CLAUDE_BOTTLE_OAUTH_TOKEN", "test-token-not-real")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = asked.stdin.take().unwrap();
+    let mut stdout = asked.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let seen = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    common::wait::until(
+        "the question",
+        std::time::Duration::from_secs(120),
+        std::time::Duration::from_millis(200),
+        || {
+            let text = seen.lock().unwrap().clone();
+            if text.contains("[Y/n]") {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        },
+    );
+    std::io::Write::write_all(&mut stdin, b"n\n").unwrap();
+    drop(stdin);
+    assert!(asked.wait().unwrap().success());
+    reader.join().unwrap();
+    let text = seen.lock().unwrap().clone();
+    assert!(
+        text.contains("not collected. Collect them as branch"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the agent's work was not collected"),
+        "{text}"
+    );
+    assert_eq!(branches().lines().count(), 2);
+    probe::assert_nothing_labelled(&format!("{}={agent}", labels::AGENT), "the runs");
+
+    // A workspace that is no repository: where, what and the fix; nothing made.
+    std::fs::create_dir(root.path().join("plain")).unwrap();
+    write("plain");
+    let (out, code) = cli(
+        root.path(),
+        &manifest,
+        &["run", &agent, "--yes", "--", "true"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("claude-bottle.json:8:20: ")
+            && out.contains(&format!("agents.{agent}: workspace: ")),
+        "{out}"
+    );
+    assert!(out.contains("is not in a git repository"), "{out}");
+    probe::assert_nothing_labelled(&format!("{}={agent}", labels::AGENT), "a refused launch");
+}

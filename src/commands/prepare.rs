@@ -111,7 +111,7 @@ pub fn locate_workspace(resolved: &ResolvedAgent) -> anyhow::Result<Option<Locat
         .map(Some)
         .with_context(|| {
             format!(
-                "{}:{}: agents.{}.workspace",
+                "{}:{}: agents.{}",
                 resolved.agent.source.display(),
                 spec.pos,
                 resolved.agent.name,
