@@ -98,7 +98,7 @@ pub enum Command {
         #[arg(long)]
         branch: Option<String>,
         /// Refuse a bundle larger than this (K, M, G).
-        #[arg(long, default_value = "256M", value_parser = crate::commands::collect::parse_size)]
+        #[arg(long, default_value = "256M", value_parser = crate::workspace::parse_size)]
         max_size: u64,
     },
     /// Launch a bottle and run claude in it, full screen; tear down when it exits.

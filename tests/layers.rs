@@ -107,3 +107,24 @@ fn settings_are_read_from_the_environment_in_one_place() {
     let found = offenders(|name| name.starts_with("manifest/"), "CLAUDE_BOTTLE_");
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+#[test]
+fn the_workspace_layer_runs_git_and_never_the_engine() {
+    // `workspace` runs git on this machine; moving bytes to and from a bottle
+    // is `docker::workspace`'s, and the model and UI are above it.
+    let workspace = |name: &str| name.starts_with("workspace/");
+    for needle in [
+        "bollard",
+        "crate::docker",
+        "crate::runtime",
+        "crate::app",
+        "crate::ui",
+    ] {
+        let found = offenders(workspace, needle);
+        assert!(
+            found.is_empty(),
+            "{needle} in workspace/:\n{}",
+            found.join("\n")
+        );
+    }
+}

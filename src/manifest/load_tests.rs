@@ -296,3 +296,48 @@ fn usable_trusts_nothing_when_a_file_does_not_parse() {
     );
     assert!(load_usable(&opts(&project, &home)).is_err());
 }
+
+#[test]
+fn workspaces_read_true_or_an_object_and_bad_ones_say_where() {
+    let t = tempfile::tempdir().unwrap();
+    let (home, repo) = home_and_repo(&t);
+    write(
+        &repo.join(MANIFEST_FILE),
+        r#"{ "bottles": { "b": {} }, "agents": {
+            "here": { "bottle": "b", "workspace": true },
+            "none": { "bottle": "b", "workspace": false },
+            "full": { "bottle": "b", "workspace": {
+                "repo": "~/code/app", "base": "main", "uncommitted": true, "include": [".env", "conf/"] } } } }"#,
+    );
+    let m = load(&opts(&repo, &home)).unwrap();
+    let here = m.agents["here"].workspace.as_ref().unwrap();
+    assert_eq!((here.repo.as_ref(), here.base.as_str()), (None, "HEAD"));
+    assert!(m.agents["none"].workspace.is_none());
+    let full = m.agents["full"].workspace.as_ref().unwrap();
+    assert_eq!(full.repo, Some(home.join("code/app")));
+    assert_eq!(full.base, "main");
+    assert!(full.uncommitted);
+    assert_eq!(full.include, [".env", "conf"]);
+
+    write(
+        &repo.join(MANIFEST_FILE),
+        r#"{ "bottles": { "b": {} }, "agents": { "a": { "bottle": "b", "workspace": {
+            "base": "--upload-pack=x", "uncommitted": "yes", "include": ["../up", ".git/config", ".env", ".env"], "branch": "x" } } } }"#,
+    );
+    let errors = messages(&load(&opts(&repo, &home)).unwrap_err(), t.path());
+    let all = errors.join("\n");
+    for expected in [
+        "agents.a.workspace.base",
+        "is not a revision",
+        "agents.a.workspace.uncommitted",
+        "agents.a.workspace.include[0]",
+        "leaves the repository",
+        "agents.a.workspace.include[1]",
+        "inside `.git`",
+        "agents.a.workspace.include[3]",
+        "listed twice",
+        "unknown key `branch` in a workspace",
+    ] {
+        assert!(all.contains(expected), "{expected:?} not in:\n{all}");
+    }
+}
