@@ -636,3 +636,62 @@ fn run_takes_the_workspace_and_gives_a_branch_back() {
     assert!(out.contains("is not in a git repository"), "{out}");
     probe::assert_nothing_labelled(&format!("{}={agent}", labels::AGENT), "a refused launch");
 }
+
+#[test]
+fn gc_collects_the_work_a_killed_run_left_before_removing_its_bottle() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = host_repository(root.path());
+    let agent = probe::unique("wsgc");
+    let label = format!("{}={agent}", labels::AGENT);
+    let _cleanup = {
+        let mut c = probe::Cleanup::default();
+        c.label(&label);
+        c
+    };
+    let manifest = root.path().join("claude-bottle.json");
+    let text = serde_json::json!({
+        "bottles": { "b": {} },
+        "agents": { &agent: { "bottle": "b", "workspace": { "repo": "project" } } }
+    });
+    std::fs::write(&manifest, text.to_string()).unwrap();
+    let mut run = Command::new(env!("CARGO_BIN_EXE_claude-bottle"))
+        .arg("--manifest")
+        .arg(&manifest)
+        .args(["run", &agent, "--yes", "--", "bash", "-c"])
+        .arg("echo unsaved > unsaved.txt && sleep 600")
+        .current_dir(root.path())
+        .envs(common::test_image_env())
+        .env("CLAUDE_BOTTLE_OAUTH_TOKEN", "test-token-not-real")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait::until(
+        "the agent's file",
+        std::time::Duration::from_secs(120),
+        std::time::Duration::from_millis(200),
+        || {
+            let agents = probe::labelled(&label).0;
+            let written = agents.iter().any(|c| {
+                probe::docker(&["exec", c, "test", "-f", "/home/agent/work/unsaved.txt"])
+                    .status
+                    .success()
+            });
+            if written {
+                Ok(())
+            } else {
+                Err(agents.join(", "))
+            }
+        },
+    );
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let (out, code) = cli(root.path(), &manifest, &["gc", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Collected 1 commit"), "{out}");
+    let branch = git(&repo, &["branch", "--list", &format!("bottle/{agent}/*")]);
+    let files = git(&repo, &["ls-tree", "-r", "--name-only", branch.trim()]);
+    assert!(files.lines().any(|f| f == "unsaved.txt"), "{files}");
+    probe::assert_nothing_labelled(&label, "gc");
+}

@@ -152,6 +152,32 @@ pub async fn before_teardown(engine: &Engine, work: &WorkOf<'_>, before: Before)
     }
 }
 
+/// [`before_teardown`] for a bottle found on the engine (`stop`, `gc`): its
+/// agent container is started again if it stopped, so its work can be read.
+pub async fn before_removing(
+    engine: &Engine,
+    session: &crate::docker::reaper::SessionResources,
+    before: Before,
+) -> anyhow::Result<bool> {
+    let (Some(origin), Some((container, state))) = (&session.workspace, &session.agent_container)
+    else {
+        return Ok(true);
+    };
+    if before == Before::Discard {
+        return Ok(true);
+    }
+    if state != "running" {
+        crate::docker::container::start(engine, container).await?;
+    }
+    let work = WorkOf {
+        agent: &session.agent,
+        session: &session.session,
+        container,
+        origin,
+    };
+    Ok(before_teardown(engine, &work, before).await)
+}
+
 /// `question [Y/n]`: anything but `n`/`no` is a yes.
 fn ask_yes_default(question: &str) -> bool {
     eprint!("{question} [Y/n] ");

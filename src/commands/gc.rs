@@ -99,6 +99,17 @@ pub async fn run(settings: &Settings, options: GcOptions) -> anyhow::Result<i32>
         return Ok(0);
     }
     for session in &orphans {
+        // A crashed `start` or `run` may have left an agent's work: it is
+        // collected as a branch before its bottle goes.
+        if !super::collect::before_removing(&engine, session, super::collect::Before::Collect)
+            .await?
+        {
+            println!(
+                "kept session {}: its work could not be collected",
+                session.session
+            );
+            continue;
+        }
         reaper::remove_session(&engine, &session.session).await?;
         println!("removed session {}", session.session);
     }

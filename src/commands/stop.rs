@@ -1,7 +1,7 @@
 //! `claude-bottle stop <agent|session>`: removes one bottle, kept or not,
 //! after asking.
 
-use super::collect::{self, Before, WorkOf};
+use super::collect::{self, Before};
 use super::confirm::ask_yes_no;
 use super::ps::find;
 use crate::docker::engine::Engine;
@@ -11,23 +11,13 @@ use crate::settings::Settings;
 pub async fn run(settings: &Settings, name: &str, yes: bool, discard: bool) -> anyhow::Result<i32> {
     let engine = Engine::connect(settings.docker_host.as_deref()).await?;
     let session = find(&engine, name).await?;
-    if let (Some(origin), Some((container, state))) = (&session.workspace, &session.agent_container)
-    {
-        if !discard {
-            if state != "running" {
-                crate::docker::container::start(&engine, container).await?;
-            }
-            let work = WorkOf {
-                agent: &session.agent,
-                session: &session.session,
-                container,
-                origin,
-            };
-            let before = if yes { Before::Collect } else { Before::Ask };
-            if !collect::before_teardown(&engine, &work, before).await {
-                return Ok(1);
-            }
-        }
+    let before = match (discard, yes) {
+        (true, _) => Before::Discard,
+        (false, true) => Before::Collect,
+        (false, false) => Before::Ask,
+    };
+    if !collect::before_removing(&engine, &session, before).await? {
+        return Ok(1);
     }
     let question = format!(
         "Remove the bottle of {} (session {}, {} container(s), {} network(s))? What the agent \

@@ -12,6 +12,8 @@ use crate::workspace::{self, FileChange, Imported, Located, WorkState, Workspace
 
 /// Most files the diff pane lists.
 pub const MAX_LISTED_CHANGES: usize = 2000;
+/// Longest the in-bottle script may take (a bundle of a large history).
+const SCRIPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 /// Most bytes of one file's diff shown.
 pub const MAX_DIFF_BYTES: usize = 2 * 1024 * 1024;
 
@@ -79,7 +81,7 @@ async fn run_script(
     };
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
-    let code = container::exec_streaming(engine, container, request, |stream, bytes| {
+    let run = container::exec_streaming(engine, container, request, |stream, bytes| {
         let out = match stream {
             OutputStream::Stdout => &mut stdout,
             OutputStream::Stderr => &mut stderr,
@@ -87,8 +89,13 @@ async fn run_script(
         // What the bottle prints is capped: it is not ours to trust.
         let room = max_output.saturating_sub(out.len());
         out.extend_from_slice(&bytes[..bytes.len().min(room)]);
-    })
-    .await?;
+    });
+    // Nor is its pace: a bottle that never answers is given up on.
+    let code = tokio::time::timeout(SCRIPT_TIMEOUT, run)
+        .await
+        .map_err(|_| {
+            CollectError::InBottle(format!("no answer within {} s", SCRIPT_TIMEOUT.as_secs()))
+        })??;
     if code != 0 {
         let why = String::from_utf8_lossy(&stderr);
         return Err(CollectError::InBottle(format!(
@@ -260,6 +267,28 @@ pub async fn collect(
     };
     mark_collected(engine, container, &state).await?;
     Ok(Collected { imported, state })
+}
+
+/// Collects the work of a bottle found on the engine (a leftover): its
+/// agent container started again if it stopped. `Ok(None)`: no workspace, or
+/// nothing to collect.
+pub async fn collect_session(
+    engine: &Engine,
+    session: &super::reaper::SessionResources,
+) -> Result<Option<Collected>, CollectError> {
+    let (Some(origin), Some((container, state))) = (&session.workspace, &session.agent_container)
+    else {
+        return Ok(None);
+    };
+    if state != "running" {
+        container::start(engine, container).await?;
+    }
+    let target = CollectTarget::for_bottle(origin, &session.agent, &session.session);
+    match collect(engine, container, &session.agent, &target).await {
+        Ok(collected) => Ok(Some(collected)),
+        Err(CollectError::Nothing(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 async fn mark_collected(

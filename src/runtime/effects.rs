@@ -617,7 +617,17 @@ impl Effects {
         tokio::spawn(async move {
             let mut removed = 0;
             let mut failures = Vec::new();
+            let found = reaper::list_sessions(&engine).await.unwrap_or_default();
             for session in &sessions {
+                // An agent's work in a leftover is collected as a branch first;
+                // a leftover whose work cannot be collected stays.
+                if let Some(resources) = found.iter().find(|s| s.session == *session)
+                    && let Err(e) =
+                        crate::docker::workspace::collect_session(&engine, resources).await
+                {
+                    failures.push(format!("{session} kept: its work was not collected ({e})"));
+                    continue;
+                }
                 match reaper::remove_session(&engine, session).await {
                     Ok(()) => removed += 1,
                     Err(e) => failures.push(e.to_string()),
