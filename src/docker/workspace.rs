@@ -40,7 +40,7 @@ pub async fn copy_in(
     agent: &str,
     branch: &str,
 ) -> Result<(), CollectError> {
-    let scratch = tempfile::tempdir().map_err(WorkspaceError::from)?;
+    let scratch = workspace::scratch_dir()?;
     let (located, agent, branch, dir) = (
         located.clone(),
         agent.to_owned(),
@@ -226,7 +226,7 @@ pub async fn collect(
         ))
         .into());
     }
-    let scratch = tempfile::tempdir().map_err(WorkspaceError::from)?;
+    let scratch = workspace::scratch_dir()?;
     let local = scratch.path().join("work.bundle");
     let found = container::download_file(engine, container, &bundle_path, target.max_bytes, &local)
         .await

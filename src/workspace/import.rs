@@ -65,7 +65,7 @@ pub fn import(request: ImportRequest<'_>) -> Result<Imported, WorkspaceError> {
 
     let user = Git::user(request.repo);
     check_branch(&user, request.branch)?;
-    let scratch = tempfile::tempdir()?;
+    let scratch = super::scratch_dir()?;
     let quarantine = scratch.path().join("checked.git");
     Git::scratch(scratch.path()).output(&[
         OsStr::new("init"),

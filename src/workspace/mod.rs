@@ -74,12 +74,26 @@ pub enum WorkspaceError {
     BadBranch { branch: String, why: String },
     #[error("branch `{branch}` already holds all of the agent's work")]
     NothingNew { branch: String },
+    #[error(
+        "workspace: cannot make a scratch folder in {} ({why}); set TMPDIR to a writable folder",
+        dir.display()
+    )]
+    Scratch { dir: PathBuf, why: String },
     #[error("refused the bottle's work: {0}")]
     Refused(String),
     #[error(transparent)]
     Git(#[from] GitError),
     #[error("workspace: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// A scratch folder for a copy or a bundle, removed when dropped; the
+/// error names the folder it was to be made in (`TMPDIR`).
+pub fn scratch_dir() -> Result<tempfile::TempDir, WorkspaceError> {
+    tempfile::tempdir().map_err(|e| WorkspaceError::Scratch {
+        dir: std::env::temp_dir(),
+        why: e.to_string(),
+    })
 }
 
 /// A path relative to a repository's top that stays inside it.
