@@ -1,6 +1,6 @@
 //! Performance benchmarks of the dashboard's terminals and of bottle launches.
 //!
-//! `claude-bottle-bench [--quick] [throughput|idle|latency|holder|launch|memory]...`
+//! `claude-bottle-bench [--quick] [throughput|idle|latency|holder|launch|workspace|memory]...`
 //! prints one Markdown table. Every figure comes with a baseline measured in
 //! the same run (tmux, raw vt100, an idle dashboard, the plain docker CLI...),
 //! because the machines this runs on are shared and loaded: only ratios travel.
@@ -16,17 +16,19 @@ mod memory;
 mod report;
 mod throughput;
 mod tmux;
+mod workspace;
 
 use anyhow::{Context as _, bail};
 
 use crate::report::Table;
 
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "throughput",
     "idle",
     "latency",
     "holder",
     "launch",
+    "workspace",
     "memory",
 ];
 
@@ -65,6 +67,7 @@ fn main() -> anyhow::Result<()> {
             "latency" => latency::run(quick, &work, &mut table),
             "holder" => holder::run(quick, &work, &mut table),
             "launch" => launch::run(quick, &mut table),
+            "workspace" => workspace::run(quick, &work, &mut table),
             "memory" => memory::run(quick, &work, &mut table),
             _ => Ok(()),
         };
