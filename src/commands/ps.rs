@@ -33,6 +33,8 @@ pub struct BottleRow {
     pub kept: bool,
     /// The launching process still runs (a dashboard, `start`, `run`).
     pub owner_alive: bool,
+    /// The repository its workspace was copied from, if it has one.
+    pub workspace: Option<String>,
 }
 
 pub async fn run(settings: &Settings, json: bool) -> anyhow::Result<i32> {
@@ -80,6 +82,10 @@ async fn row(engine: &Engine, session: &SessionResources) -> BottleRow {
         denials,
         kept: session.kept,
         owner_alive: session.owner_is_alive(),
+        workspace: session
+            .workspace
+            .as_ref()
+            .map(|w| w.repo.display().to_string()),
     }
 }
 
