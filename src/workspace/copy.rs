@@ -126,14 +126,8 @@ pub fn make(
         work.as_os_str(),
     ])?;
     let git = Git::scratch(&work);
-    git.output(&[
-        OsStr::new("fetch"),
-        OsStr::new("-q"),
-        OsStr::new("--no-tags"),
-        OsStr::new("--"),
-        located.repo.as_os_str(),
-        OsStr::new(&format!("{}:{}", located.base, super::BASE_REF)),
-    ])?;
+    copy_history(located, &git)?;
+    git.output(&["update-ref", super::BASE_REF, &located.base])?;
     git.output(&["checkout", "-q", "-B", branch, super::BASE_REF])?;
     let (name, email) = agent_identity(agent);
     git.output(&["config", "user.name", &name])?;
@@ -151,6 +145,33 @@ pub fn make(
     git.output(&["update-ref", COLLECTED_HEAD_REF, &located.base])?;
     git.output(&["update-ref", COLLECTED_TREE_REF, &tree])?;
     Ok(work)
+}
+
+/// The objects reachable from the base, out of the user's repository and
+/// into the copy's: a pack made by the user's git (reusing what is packed
+/// already, no delta search, light compression of the rest: a fetch spends
+/// most of its time compressing and searching), indexed by the copy's.
+fn copy_history(located: &Located, copy: &Git) -> Result<(), WorkspaceError> {
+    let pack = [
+        "-c",
+        "pack.compression=1",
+        "pack-objects",
+        "--revs",
+        "--stdout",
+        "--window=0",
+        "-q",
+    ];
+    let user = Git::user(&located.repo);
+    let mut packing = user.spawn_reading(&pack, format!("{}\n", located.base).as_bytes())?;
+    let mut stream = packing
+        .stdout
+        .take()
+        .ok_or_else(|| WorkspaceError::Io(std::io::Error::other("no pack stream")))?;
+    let indexed = copy.output_with(&["index-pack", "--stdin"], &[], Some(&mut stream));
+    drop(stream);
+    user.finish(&pack, packing)?;
+    indexed?;
+    Ok(())
 }
 
 /// The tree of the working folder as it is (tracked and untracked files git

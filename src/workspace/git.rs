@@ -126,6 +126,41 @@ impl Git {
         }
     }
 
+    /// Starts git with `input` on its standard input and its standard output
+    /// to read as it comes (the caller waits for it with [`Self::finish`]).
+    pub fn spawn_reading<S: AsRef<OsStr>>(
+        &self,
+        args: &[S],
+        input: &[u8],
+    ) -> Result<std::process::Child, GitError> {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(GitError::Spawn)?;
+        if let Some(mut pipe) = child.stdin.take() {
+            // Small (a line of revisions): it fits the pipe's buffer.
+            let _ = pipe.write_all(input);
+        }
+        Ok(child)
+    }
+
+    /// Waits for a git started by [`Self::spawn_reading`]; why it failed.
+    pub fn finish<S: AsRef<OsStr>>(
+        &self,
+        args: &[S],
+        child: std::process::Child,
+    ) -> Result<(), GitError> {
+        let out = child.wait_with_output().map_err(GitError::Spawn)?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(self.failed(args, &out.stderr))
+        }
+    }
+
     /// Runs git and returns its output as one trimmed line of text.
     pub fn line<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<String, GitError> {
         let out = self.output(args)?;

@@ -56,7 +56,7 @@ async fn run_async(quick: bool, work: &WorkDir, table: &mut Table) -> anyhow::Re
     for (mb, times, _) in &with {
         let t = Summary::of(times);
         table.row(
-            &format!("launch with a {mb} MB workspace (random files, one commit) to ready, s"),
+            &format!("launch with a {mb} MB workspace (random files, packed) to ready, s"),
             t.show(2),
             format!("no workspace {}", bare_s.show(2)),
             format!("{:.2}x", t.median / bare_s.median),
@@ -90,8 +90,8 @@ fn spec() -> WorkspaceSpec {
     }
 }
 
-/// A repository of `mb` MB of incompressible files (the worst case for the
-/// copy: nothing shrinks), one commit.
+/// A repository of `mb` MB of incompressible files (nothing shrinks on the
+/// way), one commit, packed as a clone or a repository after `git gc` is.
 fn make_repository(root: &Path, mb: usize) -> anyhow::Result<PathBuf> {
     let repo = root.join(format!("repo-{mb}mb"));
     std::fs::create_dir_all(&repo)?;
@@ -106,6 +106,7 @@ fn make_repository(root: &Path, mb: usize) -> anyhow::Result<PathBuf> {
     }
     git(&repo, &["add", "-A"])?;
     git(&repo, &["commit", "-q", "-m", "data"])?;
+    git(&repo, &["gc", "-q"])?;
     Ok(repo)
 }
 
