@@ -15,6 +15,7 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod docker;
+pub mod docker_context;
 pub mod egress;
 pub mod manifest;
 pub mod random;

@@ -27,6 +27,19 @@ pub const ESCAPE_KEY_VAR: &str = "CLAUDE_BOTTLE_ESCAPE_KEY";
 pub const AGENT_COMMAND_VAR: &str = "CLAUDE_BOTTLE_AGENT_COMMAND";
 /// The engine to use, as the docker CLI reads it.
 pub const DOCKER_HOST_VAR: &str = "DOCKER_HOST";
+/// The docker CLI context to use, when `DOCKER_HOST` is not set.
+pub const DOCKER_CONTEXT_VAR: &str = "DOCKER_CONTEXT";
+
+/// How the engine was chosen, as the docker CLI would choose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineVia {
+    /// Nothing chose one: the local socket.
+    LocalSocket,
+    /// `DOCKER_HOST`.
+    DockerHost,
+    /// A docker context: its name, and who named it.
+    Context { name: String, from: String },
+}
 
 /// What the environment set, checked.
 #[derive(Clone)]
@@ -42,8 +55,11 @@ pub struct Settings {
     pub agent_command: Option<Vec<String>>,
     /// What the user's terminal says it draws (`COLORTERM`).
     pub colours: ColourDepth,
-    /// `DOCKER_HOST`, when set: the engine's address.
+    /// The engine's address (`DOCKER_HOST`, or the docker context's); `None`:
+    /// the local socket.
     pub docker_host: Option<String>,
+    /// How that address was chosen.
+    pub engine_via: EngineVia,
 }
 
 impl std::fmt::Debug for Settings {
@@ -73,6 +89,14 @@ pub enum SettingsError {
     )]
     DockerHost(String),
     #[error(transparent)]
+    Context(#[from] crate::docker_context::ContextError),
+    #[error(
+        "docker context {name:?} points at {host:?}, an engine address claude-bottle cannot \
+         reach yet (unix:// and tcp:// are supported; TLS and ssh:// are not); `docker context \
+         use default` or DOCKER_HOST picks another"
+    )]
+    ContextHost { name: String, host: String },
+    #[error(transparent)]
     AgentImage(#[from] ImageError),
 }
 
@@ -94,13 +118,7 @@ impl Settings {
         let subnet_pool = Cidr::parse(&pool_text)
             .filter(|c| c.prefix <= 24)
             .ok_or(SettingsError::SubnetPool(pool_text))?;
-        let docker_host = text(DOCKER_HOST_VAR);
-        if let Some(host) = &docker_host {
-            let known = ["unix://", "tcp://", "http://"];
-            if !known.iter().any(|scheme| host.starts_with(scheme)) {
-                return Err(SettingsError::DockerHost(host.clone()));
-            }
-        }
+        let (docker_host, engine_via) = choose_engine(&text)?;
         Ok(Self {
             token: text(TOKEN_VAR),
             pipelock_image: text(PIPELOCK_IMAGE_VAR)
@@ -112,13 +130,63 @@ impl Settings {
                 .map(|c| c.split_whitespace().map(str::to_owned).collect()),
             colours: ColourDepth::from_colorterm(text("COLORTERM").as_deref()),
             docker_host,
+            engine_via,
         })
+    }
+
+    /// How the engine is reached, for `doctor` and messages.
+    pub fn engine_description(&self) -> String {
+        let host = self.docker_host.as_deref().unwrap_or("");
+        match &self.engine_via {
+            EngineVia::LocalSocket => "the local socket /var/run/docker.sock".to_owned(),
+            EngineVia::DockerHost => format!("DOCKER_HOST={host}"),
+            EngineVia::Context { name, from } => {
+                format!("docker context {name} ({from}) at {host}")
+            }
+        }
     }
 
     /// The token, or an error that says how to make one.
     pub fn require_token(&self) -> Result<&str, MissingToken> {
         self.token.as_deref().ok_or(MissingToken)
     }
+}
+
+/// Addresses claude-bottle reaches an engine at.
+const REACHABLE: [&str; 3] = ["unix://", "tcp://", "http://"];
+
+/// The engine as the docker CLI chooses it: `DOCKER_HOST`, else the context
+/// `DOCKER_CONTEXT` names, else the CLI config's current context, else the
+/// local socket.
+fn choose_engine(
+    text: &impl Fn(&str) -> Option<String>,
+) -> Result<(Option<String>, EngineVia), SettingsError> {
+    if let Some(host) = text(DOCKER_HOST_VAR) {
+        if !REACHABLE.iter().any(|scheme| host.starts_with(scheme)) {
+            return Err(SettingsError::DockerHost(host));
+        }
+        return Ok((Some(host), EngineVia::DockerHost));
+    }
+    let Some(dir) = crate::docker_context::config_dir(
+        text("DOCKER_CONFIG").as_deref(),
+        text("HOME").as_deref(),
+    ) else {
+        return Ok((None, EngineVia::LocalSocket));
+    };
+    let (name, from) = match text(DOCKER_CONTEXT_VAR) {
+        Some(name) => (name, DOCKER_CONTEXT_VAR.to_owned()),
+        None => match crate::docker_context::current_context(&dir)? {
+            Some(name) => (name, "the docker CLI's current context".to_owned()),
+            None => return Ok((None, EngineVia::LocalSocket)),
+        },
+    };
+    let Some(host) = crate::docker_context::endpoint(&dir, &name, &from)? else {
+        return Ok((None, EngineVia::LocalSocket));
+    };
+    if !REACHABLE.iter().any(|scheme| host.starts_with(scheme)) {
+        return Err(SettingsError::ContextHost { name, host });
+    }
+    Ok((Some(host), EngineVia::Context { name, from }))
 }
 
 /// `CLAUDE_BOTTLE_OAUTH_TOKEN` is not set.
@@ -200,5 +268,55 @@ mod tests {
                 .contains("CLAUDE_BOTTLE_INSTALL_PACKAGES"),
             "{packages}"
         );
+    }
+
+    #[test]
+    fn the_engine_is_chosen_as_the_docker_cli_chooses_it() {
+        use sha2::Digest as _;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().display().to_string();
+        for (name, host) in [("box", "tcp://10.1.2.3:2375"), ("far", "ssh://me@far")] {
+            let id = format!("{:x}", sha2::Sha256::digest(name.as_bytes()));
+            let meta = dir.path().join("contexts/meta").join(id);
+            std::fs::create_dir_all(&meta).unwrap();
+            let json =
+                format!(r#"{{"Name":"{name}","Endpoints":{{"docker":{{"Host":"{host}"}}}}}}"#);
+            std::fs::write(meta.join("meta.json"), json).unwrap();
+        }
+        let via = |vars: &[(&str, &str)]| {
+            let s = settings(vars).unwrap();
+            (s.docker_host.clone(), s.engine_description())
+        };
+        // No config: the local socket.
+        assert_eq!(via(&[("DOCKER_CONFIG", &config)]).0, None);
+        // DOCKER_CONTEXT names one.
+        let (host, said) = via(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "box")]);
+        assert_eq!(host.as_deref(), Some("tcp://10.1.2.3:2375"));
+        assert_eq!(
+            said,
+            "docker context box (DOCKER_CONTEXT) at tcp://10.1.2.3:2375"
+        );
+        // The CLI's current context, unless DOCKER_CONTEXT or DOCKER_HOST says otherwise.
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"currentContext":"box"}"#,
+        )
+        .unwrap();
+        let (_, said) = via(&[("DOCKER_CONFIG", &config)]);
+        assert!(said.contains("the docker CLI's current context"), "{said}");
+        let (host, _) = via(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "default")]);
+        assert_eq!(host, None);
+        let (host, said) = via(&[
+            ("DOCKER_CONFIG", &config),
+            (DOCKER_HOST_VAR, "unix:///run/other.sock"),
+        ]);
+        assert_eq!(host.as_deref(), Some("unix:///run/other.sock"));
+        assert_eq!(said, "DOCKER_HOST=unix:///run/other.sock");
+        // What cannot be reached yet, or does not exist, is refused with the fix.
+        let far = settings(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "far")]).unwrap_err();
+        assert!(far.to_string().contains("ssh:// are not"), "{far}");
+        let gone =
+            settings(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "gone")]).unwrap_err();
+        assert!(gone.to_string().contains("docker context ls"), "{gone}");
     }
 }

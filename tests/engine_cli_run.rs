@@ -359,6 +359,65 @@ async fn doctor_checks_the_sound_bottles_runtimes_and_reports_broken_entries() {
     );
 }
 
+/// The engine is chosen as the docker CLI chooses it: a docker context
+/// (`DOCKER_CONTEXT`, or the CLI config's current one) names the real
+/// engine's socket, `doctor` says so and `ps` reaches it; a context that
+/// does not exist stops every command with the fix.
+#[test]
+fn a_docker_context_chooses_the_engine() {
+    use sha2::Digest as _;
+    let config = tempfile::tempdir().unwrap();
+    let id = format!("{:x}", sha2::Sha256::digest(b"here"));
+    let meta = config.path().join("contexts/meta").join(id);
+    std::fs::create_dir_all(&meta).unwrap();
+    let socket =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let json = format!(r#"{{"Name":"here","Endpoints":{{"docker":{{"Host":"{socket}"}}}}}}"#);
+    std::fs::write(meta.join("meta.json"), json).unwrap();
+    let run = |context: Option<&str>, args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_claude-bottle"));
+        cmd.args(args)
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .env("DOCKER_CONFIG", config.path())
+            .env("CLAUDE_BOTTLE_OAUTH_TOKEN", fake_token());
+        if let Some(name) = context {
+            cmd.env("DOCKER_CONTEXT", name);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (_, report) = run(Some("here"), &["doctor"]);
+    assert!(
+        report.contains(&format!(
+            "reached through docker context here (DOCKER_CONTEXT) at {socket}"
+        )),
+        "{report}"
+    );
+    std::fs::write(
+        config.path().join("config.json"),
+        r#"{"currentContext":"here"}"#,
+    )
+    .unwrap();
+    let (code, listed) = run(None, &["ps"]);
+    assert_eq!(code, Some(0), "{listed}");
+    let (_, report) = run(None, &["doctor"]);
+    assert!(
+        report.contains("docker context here (the docker CLI's current context)"),
+        "{report}"
+    );
+    let (code, refused) = run(Some("nowhere"), &["ps"]);
+    assert_eq!(code, Some(2), "{refused}");
+    assert!(
+        refused.contains("docker context \"nowhere\" (DOCKER_CONTEXT) is not in"),
+        "{refused}"
+    );
+}
+
 #[tokio::test]
 async fn run_passes_the_exit_code_and_tears_down() {
     common::launch_settings().await;

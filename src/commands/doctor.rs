@@ -107,7 +107,7 @@ pub async fn run_for(source: &ManifestSource, settings: &Settings) -> i32 {
 /// Runs every check; exit 1 if any is an error.
 pub async fn run(settings: &Settings, runtimes_needed: &[&str], manifest_check: Check) -> i32 {
     let mut checks = vec![docker_cli()];
-    checks.extend(engine_checks(settings.docker_host.as_deref(), runtimes_needed).await);
+    checks.extend(engine_checks(settings, runtimes_needed).await);
     checks.push(token(settings));
     checks.push(manifest_check);
     for check in &checks {
@@ -143,17 +143,14 @@ fn docker_cli() -> Check {
     }
 }
 
-async fn engine_checks(host: Option<&str>, runtimes_needed: &[&str]) -> Vec<Check> {
-    let reached = host.map_or_else(
-        || "the local socket /var/run/docker.sock".to_owned(),
-        |host| format!("DOCKER_HOST={host}"),
-    );
-    let engine = match Engine::connect(host).await {
+async fn engine_checks(settings: &Settings, runtimes_needed: &[&str]) -> Vec<Check> {
+    let reached = settings.engine_description();
+    let engine = match Engine::connect(settings.docker_host.as_deref()).await {
         Ok(engine) => engine,
         Err(e) => {
             return vec![Check::error(
                 format!("Docker engine at {reached}: {e}"),
-                "start the engine, or set DOCKER_HOST",
+                "start the engine, or set DOCKER_HOST (or DOCKER_CONTEXT) to one that runs",
             )];
         }
     };
