@@ -29,7 +29,8 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Types a command into the shown tab's agent and leaves its terminal.
+/// Types a command into the shown tab's agent, waits for `done` in its
+/// output (written so the typed line does not hold it) and leaves its terminal.
 fn in_agent(dashboard: &Tmux, command: &str, done: &str) {
     dashboard.keys(&["i"]);
     dashboard.type_text(command);
@@ -66,8 +67,8 @@ fn two_agents_on_one_repository_are_compared_collected_and_offered_back() {
     dashboard.launch_selected(&one);
     in_agent(
         &dashboard,
-        "echo by-one > shared.txt && echo solo > one.txt && echo ONE-DONE",
-        "ONE-DONE",
+        "echo by-one > shared.txt && echo solo > one.txt && echo ONE-$((40+2))",
+        "ONE-42",
     );
     dashboard.keys(&["j", "Enter"]);
     dashboard.wait_for("Launch?");
@@ -77,8 +78,8 @@ fn two_agents_on_one_repository_are_compared_collected_and_offered_back() {
     });
     in_agent(
         &dashboard,
-        "git branch --show-current && echo by-two >> shared.txt && echo TWO-DONE",
-        "TWO-DONE",
+        "git branch --show-current && echo by-two >> shared.txt && echo TWO-$((40+2))",
+        "TWO-42",
     );
     let shown = dashboard.screen();
     assert!(shown.contains(&format!("bottle/{two}/")), "{shown}");
@@ -92,13 +93,15 @@ fn two_agents_on_one_repository_are_compared_collected_and_offered_back() {
 
     // The diff pane: the files against the base, then one file's diff.
     dashboard.keys(&["w"]);
+    // (The terminal shows `shared.txt` too: wait for the pane's own row.)
     let files = dashboard.wait("the changed files", SOON, |s| {
-        s.contains("changes against the base") && s.contains("shared.txt")
+        s.contains("changes against the base") && s.contains(&format!("also changed by {one}"))
     });
-    assert!(
-        files.contains("+1") && files.contains(&format!("also changed by {one}")),
-        "{files}"
-    );
+    let row = files
+        .lines()
+        .find(|l| l.contains("also changed by"))
+        .unwrap_or_default();
+    assert!(row.contains("+1") && row.contains("shared.txt"), "{files}");
     dashboard.keys(&["Enter"]);
     dashboard.wait("the file's diff", SOON, |s| {
         s.contains("+by-two") && s.contains("@@")
@@ -123,7 +126,11 @@ fn two_agents_on_one_repository_are_compared_collected_and_offered_back() {
     );
 
     // More work, then `x`: the offer comes first; `c` collects and removes.
-    in_agent(&dashboard, "echo later > later.txt && echo LATER", "LATER");
+    in_agent(
+        &dashboard,
+        "echo later > later.txt && echo LATER-$((40+2))",
+        "LATER-42",
+    );
     dashboard.keys(&["x"]);
     dashboard.wait_for("Uncollected work");
     dashboard.keys(&["c"]);
