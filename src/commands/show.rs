@@ -88,7 +88,7 @@ pub fn to_text(r: &ResolvedAgent) -> String {
         let _ = writeln!(out, "prompt   {prompt}");
     }
     if let Some(w) = &r.agent.workspace {
-        let _ = writeln!(out, "workspace {}", workspace_text(w));
+        let _ = writeln!(out, "workspace {}", w.describe());
     }
     let _ = writeln!(out, "\nenv ({})", r.env.len());
     let name_w = r.env.iter().map(|e| e.name.len()).max().unwrap_or(0);
@@ -177,28 +177,4 @@ pub fn to_json(r: &ResolvedAgent) -> serde_json::Value {
             "repo": w.repo, "base": w.base, "uncommitted": w.uncommitted, "include": w.include,
         })),
     })
-}
-
-/// One line: which repository goes in, from which commit, with what.
-pub fn workspace_text(w: &manifest::WorkspaceSpec) -> String {
-    let repo = w.repo.as_ref().map_or_else(
-        || "the repository claude-bottle is started in".to_owned(),
-        |p| p.display().to_string(),
-    );
-    let mut extra = Vec::new();
-    if w.uncommitted {
-        extra.push("with uncommitted changes".to_owned());
-    }
-    if !w.include.is_empty() {
-        extra.push(format!("plus ignored {}", w.include.join(", ")));
-    }
-    let extra = if extra.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", extra.join(", "))
-    };
-    format!(
-        "{repo} at {}{extra}: a copy (no git credentials), its work back as a branch",
-        w.base
-    )
 }

@@ -190,6 +190,32 @@ pub struct WorkspaceSpec {
     pub pos: Pos,
 }
 
+impl WorkspaceSpec {
+    /// One line: which repository goes in, from which commit, with what.
+    pub fn describe(&self) -> String {
+        let repo = self.repo.as_ref().map_or_else(
+            || "the repository claude-bottle is started in".to_owned(),
+            |p| p.display().to_string(),
+        );
+        let mut extra = Vec::new();
+        if self.uncommitted {
+            extra.push("with uncommitted changes".to_owned());
+        }
+        if !self.include.is_empty() {
+            extra.push(format!("plus ignored {}", self.include.join(", ")));
+        }
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", extra.join(", "))
+        };
+        format!(
+            "{repo} at {}{extra}: a copy (no git credentials), its work back as a branch",
+            self.base
+        )
+    }
+}
+
 /// The base a workspace starts from when the manifest names none.
 pub const DEFAULT_WORKSPACE_BASE: &str = "HEAD";
 

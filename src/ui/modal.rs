@@ -188,6 +188,9 @@ fn preflight(app: &App, pending: &PendingLaunch) -> Vec<Line<'static>> {
     if let Some(prompt) = &r.agent.prompt {
         lines.push(Line::raw(format!("Prompt: {prompt}")));
     }
+    if let Some(workspace) = &r.agent.workspace {
+        lines.push(Line::raw(format!("Workspace: {}", workspace.describe())));
+    }
     lines.push(heading("Env (values not shown)"));
     if r.env.is_empty() {
         lines.push(Line::styled("  none", super::dim()));

@@ -215,6 +215,33 @@ fn the_allowlist_proposal_lists_entries_to_paste() {
 }
 
 #[test]
+fn the_preflight_names_the_workspace() {
+    let mut a = app();
+    let mut agent = resolved("alpha");
+    agent.agent.workspace = Some(crate::manifest::WorkspaceSpec {
+        repo: None,
+        base: "main".into(),
+        uncommitted: true,
+        include: vec![".env".into()],
+        pos: crate::manifest::json::Pos::default(),
+    });
+    update(
+        &mut a,
+        Event::Resolved {
+            agent: "alpha".into(),
+            result: Ok(agent),
+        },
+    );
+    let shown = text(&render(&a));
+    assert!(
+        shown.contains(
+            "Workspace: the repository claude-bottle is started in at main, with uncommitted"
+        ),
+        "{shown}"
+    );
+}
+
+#[test]
 fn preflight_modal() {
     let mut a = app();
     a.token_present = false;
