@@ -3,9 +3,10 @@
 //!
 //! vt100 keeps every line at full width, 32 bytes a cell: 10,000 lines of
 //! scrollback at 200 columns would be 64 MB a session. So vt100 keeps only a
-//! few lines, and each line that scrolls off the screen is copied out, as it
-//! goes, into a [`History`] of compact lines (about a byte a character, see
-//! [`super::line_code`]).
+//! few lines, and each line that scrolls off the screen goes, as it goes,
+//! into a [`History`] of compact lines (about a byte a character): read out
+//! of vt100 (see [`super::line_code`]), or, while output scrolls fast, kept
+//! as the output that scrolled it off (see [`super::keeping`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -15,18 +16,14 @@ use ratatui::text::Line;
 
 use super::clusters::ClusterFilter;
 use super::history::History;
+use super::keeping::Keeper;
 use super::keys::InputModes;
-use super::line_code::{Decoder, encode_top_row, row_line};
+use super::line_code::{Decoder, row_line};
+use super::scroll_off::{VT100_SCROLLBACK, for_each_piece, process_piece};
 use super::sync_update::SyncHold;
 
 /// Lines kept above the screen; older ones are dropped, so memory is bounded.
 pub const SCROLLBACK_LINES: usize = 10_000;
-
-/// Lines vt100 itself keeps above the screen: enough to copy out every line
-/// that one piece of input (see [`piece_len`]) can scroll off.
-const VT100_SCROLLBACK: usize = 100;
-
-const ESC: u8 = 0x1b;
 
 /// Collects what the child asked of the terminal that vt100 does not do
 /// itself: answers to queries, and the bell.
@@ -105,6 +102,8 @@ pub type Parser = vt100::Parser<Replies>;
 struct Emulator {
     parser: Parser,
     history: History,
+    /// Decides how each line that scrolls off is kept.
+    keeper: Keeper,
     /// Emoji sequences made as wide as the program counted them.
     clusters: ClusterFilter,
     /// The filter's output buffer, kept between reads.
@@ -114,7 +113,7 @@ struct Emulator {
 }
 
 impl Emulator {
-    /// Parses output, a piece at a time (see [`piece_len`]), holding a
+    /// Parses output, a piece at a time (see [`super::scroll_off`]), holding a
     /// synchronized update until it is whole. Returns whether anything was
     /// parsed, and when a held update must be shown.
     fn feed(&mut self, bytes: &[u8], now: Instant) -> (bool, Option<Instant>) {
@@ -140,86 +139,24 @@ impl Emulator {
         shown
     }
 
-    fn feed_pieces(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
-            let screen = self.parser.screen();
-            let len = piece_len(bytes, screen.size().0, screen.alternate_screen());
-            let (piece, rest) = bytes.split_at(len);
-            self.feed_piece(piece);
-            bytes = rest;
-        }
+    fn feed_pieces(&mut self, bytes: &[u8]) {
+        let Self {
+            parser,
+            history,
+            keeper,
+            ..
+        } = self;
+        for_each_piece(parser, bytes, |parser, piece| {
+            keeper.before_piece(piece, parser.screen(), history);
+            let count = process_piece(parser, piece);
+            if std::mem::take(&mut parser.callbacks_mut().clear_history) {
+                history.clear();
+                keeper.interrupt(history);
+                return;
+            }
+            keeper.after_piece(piece, count, parser.screen_mut(), history);
+        });
     }
-
-    /// Parses one piece of output and copies the lines it scrolled off into
-    /// the history.
-    ///
-    /// vt100 tells nobody when a line scrolls off, but while its view is
-    /// scrolled back it moves the view up one line for each, to keep showing
-    /// the same text: so the view is set one line back before the piece, and
-    /// how far it moved is how many lines left.
-    fn feed_piece(&mut self, piece: &[u8]) {
-        let screen = self.parser.screen_mut();
-        let started_alternate = screen.alternate_screen();
-        if !started_alternate {
-            // Clamped to 0 while vt100 has no scrollback yet.
-            screen.set_scrollback(1);
-        }
-        self.parser.process(piece);
-        if std::mem::take(&mut self.parser.callbacks_mut().clear_history) {
-            self.history.clear();
-        }
-        let screen = self.parser.screen_mut();
-        if screen.alternate_screen() {
-            // The alternate screen keeps no scrollback, and a piece that
-            // switches to it does so at its start: nothing scrolled off.
-            return;
-        }
-        let moved = screen.scrollback();
-        let scrolled_off = if started_alternate {
-            // Back from the alternate screen at the piece's very end.
-            0
-        } else if moved > 0 {
-            moved - 1
-        } else {
-            // The mark did not take (no scrollback before, or a reset at the
-            // piece's start): all vt100 now holds is new.
-            screen.set_scrollback(usize::MAX);
-            screen.scrollback()
-        };
-        // Oldest first: scrolled back `offset` lines, the screen's top row is
-        // the `offset`-th newest line.
-        for offset in (1..=scrolled_off).rev() {
-            screen.set_scrollback(offset);
-            self.history.push(encode_top_row(screen));
-        }
-        screen.set_scrollback(0);
-    }
-}
-
-/// How much of `bytes` to parse as the next piece. A piece holds at most one
-/// escape, at its start, so a switch of screens or a reset happens before
-/// anything in it scrolls; on the alternate screen it also ends after `l` or
-/// `c` (what ends `CSI ? 1049 l` and a reset), so a switch back happens at
-/// its end. And it cannot scroll more lines than vt100 keeps: a byte scrolls
-/// at most one (a line feed, or a character that wraps), except the `S`
-/// ending `CSI n S`, which scrolls up to a screenful. (A single `CSI n S` of
-/// more than `VT100_SCROLLBACK` lines, on a screen that tall, keeps only the
-/// last ones.)
-fn piece_len(bytes: &[u8], rows: u16, alternate: bool) -> usize {
-    let budget = VT100_SCROLLBACK - 1;
-    let scroll_cost = usize::from(rows).clamp(1, budget);
-    let mut cost = 0;
-    for (at, &byte) in bytes.iter().enumerate() {
-        let byte_cost = if byte == b'S' { scroll_cost } else { 1 };
-        if at > 0 && (byte == ESC || cost + byte_cost > budget) {
-            return at;
-        }
-        if alternate && matches!(byte, b'l' | b'c') {
-            return at + 1;
-        }
-        cost += byte_cost;
-    }
-    bytes.len()
 }
 
 struct Shared {
@@ -278,6 +215,7 @@ impl TermView {
                 emulator: Mutex::new(Emulator {
                     parser,
                     history: History::new(SCROLLBACK_LINES),
+                    keeper: Keeper::default(),
                     clusters: ClusterFilter::default(),
                     filtered: Vec::new(),
                     sync: SyncHold::default(),
@@ -342,7 +280,16 @@ impl TermView {
     }
 
     pub fn set_size(&self, rows: u16, cols: u16) {
-        self.lock().parser.screen_mut().set_size(rows, cols);
+        let mut emulator = self.lock();
+        let Emulator {
+            parser,
+            history,
+            keeper,
+            ..
+        } = &mut *emulator;
+        // A segment replays at one size: the one it grew at ends here.
+        keeper.interrupt(history);
+        parser.screen_mut().set_size(rows, cols);
     }
 
     /// How many lines of scrollback there are above the screen (none while
@@ -376,9 +323,11 @@ impl TermView {
     /// to what exists): the newest `offset` lines of scrollback, then the top
     /// of the live screen.
     pub fn scrolled_lines(&self, offset: usize) -> Vec<Line<'static>> {
-        let emulator = self.lock();
-        let screen = emulator.parser.screen();
-        let history = &emulator.history;
+        let mut emulator = self.lock();
+        let Emulator {
+            parser, history, ..
+        } = &mut *emulator;
+        let screen = parser.screen();
         let offset = offset.min(history.len());
         let first = history.len() - offset;
         let (rows, cols) = screen.size();
@@ -586,7 +535,7 @@ mod tests {
     }
 
     fn kept_scrollback(view: &TermView) -> Vec<String> {
-        let emulator = view.lock();
+        let mut emulator = view.lock();
         let mut decoder = Decoder::new();
         (0..emulator.history.len())
             .map(|i| {
@@ -640,6 +589,151 @@ mod tests {
         assert_eq!(view.contents(), reference.screen().contents());
     }
 
+    /// Every line a reference vt100 with a long scrollback holds, in the
+    /// form the history keeps (text and colours).
+    fn reference_formatted(reference: &mut vt100::Parser) -> Vec<Vec<u8>> {
+        let screen = reference.screen_mut();
+        screen.set_scrollback(usize::MAX);
+        let len = screen.scrollback();
+        let lines = (1..=len)
+            .rev()
+            .map(|offset| {
+                screen.set_scrollback(offset);
+                super::super::line_code::encode_top_row(screen)
+            })
+            .collect();
+        screen.set_scrollback(0);
+        lines
+    }
+
+    /// One piece of [`lines_kept_as_output_or_read_out_are_exactly_what_vt100_keeps`]'s
+    /// output, or `None` for a resize.
+    fn busy_agent_output(
+        next: &mut impl FnMut(u64) -> u64,
+        line: &mut u64,
+        rows: u16,
+        cols: u16,
+    ) -> Option<String> {
+        use std::fmt::Write as _;
+        let mut output = String::new();
+        match next(11) {
+            0..=2 => {
+                for _ in 0..100 + next(400) {
+                    *line += 1;
+                    let _ = write!(output, "\x1b[38;5;{}mline {line}", next(256));
+                    for _ in 0..next(12) {
+                        let _ = write!(output, " \x1b[{}mword", 30 + next(8));
+                    }
+                    output.push_str("\x1b[m\r\n");
+                }
+            }
+            3 => {
+                for frame in 0..300 + next(600) {
+                    let _ = write!(output, "\x1b[H\x1b[2K\x1b[1mframe {frame}\x1b[m");
+                }
+                output.push_str("\x1b[24;1H\r\n");
+            }
+            4 => {
+                let _ = write!(
+                    output,
+                    "\x1b[{};{}H\x1b[3{}m\x1b7\x1b[m\x1b[{};1H",
+                    1 + next(u64::from(rows)),
+                    1 + next(u64::from(cols)),
+                    next(8),
+                    rows
+                );
+            }
+            5 => output.push_str("\x1b8restored\x1b[m\r\n"),
+            6 => output.push_str(if next(2) == 0 { "\x1b[?6h" } else { "\x1b[?6l" }),
+            7 => {
+                let _ = write!(output, "\x1b[2;{}r\x1b[1;1Hin region", rows - 1);
+                for i in 0..next(40) {
+                    let _ = write!(output, "\r\nregion {i}");
+                }
+                let _ = write!(output, "\x1b[r\x1b[{rows};1H\r\n");
+            }
+            8 => {
+                let (enter, leave) = if next(2) == 0 {
+                    ("\x1b[?1049h", "\x1b[?1049l")
+                } else {
+                    ("\x1b[?47h", "\x1b[?47l")
+                };
+                let _ = write!(output, "{enter}\x1b7full\r\n\n\n\x1b8{leave}after\r\n");
+            }
+            9 => {
+                output.push_str(
+                    ["\x1b[5S", "\u{6f22}\u{5b57} wide\r\n"][usize::try_from(next(2)).unwrap()],
+                );
+                for _ in 0..next(300) {
+                    output.push_str("wrap ");
+                }
+                output.push_str("\r\n");
+            }
+            _ => return None,
+        }
+        Some(output)
+    }
+
+    /// Output as a busy agent's terminal sees it: fast coloured scrolling
+    /// (kept as output), screens redrawn in place (which give that up),
+    /// and between them what a screen can be rebuilt from wrongly: a cursor
+    /// saved with `ESC 7` long before its `ESC 8`, origin mode, scroll
+    /// regions, both alternate screens, `CSI n S`, wide characters,
+    /// wrapping, and resizes (wider only: a narrower vt100 cuts its own old
+    /// lines). Cut into reads at arbitrary places. Every line kept must be
+    /// exactly, colours included, what vt100 itself would keep.
+    #[test]
+    fn lines_kept_as_output_or_read_out_are_exactly_what_vt100_keeps() {
+        let mut random = crate::random::Seeded::new(0x5eed_0013);
+        let mut next = move |n: u64| random.below(n);
+        let (mut rows, mut cols) = (24_u16, 80_u16);
+        let view = TermView::new(rows, cols);
+        let mut reference = vt100::Parser::new(rows, cols, 1_000_000);
+        let mut line = 0;
+        for _ in 0..120 {
+            let Some(output) = busy_agent_output(&mut next, &mut line, rows, cols) else {
+                rows = 10 + u16::try_from(next(30)).unwrap();
+                cols = (cols + u16::try_from(next(20)).unwrap()).min(300);
+                view.set_size(rows, cols);
+                reference.screen_mut().set_size(rows, cols);
+                continue;
+            };
+            let mut rest = output.as_bytes();
+            while !rest.is_empty() {
+                let take = usize::try_from(1 + next(4_000)).unwrap().min(rest.len());
+                view.feed(&rest[..take]);
+                reference.process(&rest[..take]);
+                rest = &rest[take..];
+            }
+        }
+        let expected = reference_formatted(&mut reference);
+        assert!(
+            expected.len() > 5_000 && expected.len() < SCROLLBACK_LINES,
+            "{}",
+            expected.len()
+        );
+        let mut emulator = view.lock();
+        let (segments, read_out) = emulator.history.block_kinds();
+        assert!(
+            segments > 3 && read_out > 3,
+            "{segments} segments, {read_out} read out"
+        );
+        let kept: Vec<Vec<u8>> = (0..emulator.history.len())
+            .map(|i| emulator.history.get(i).unwrap().to_vec())
+            .collect();
+        assert_eq!(kept.len(), expected.len());
+        for (i, (kept, expected)) in kept.iter().zip(&expected).enumerate() {
+            assert_eq!(
+                String::from_utf8_lossy(kept),
+                String::from_utf8_lossy(expected),
+                "line {i} of {}",
+                expected.len()
+            );
+        }
+        drop(emulator);
+        assert_eq!(view.contents(), reference.screen().contents());
+    }
+
     #[test]
     fn erase_saved_lines_clears_the_scrollback_and_later_lines_are_kept() {
         let view = TermView::new(3, 20);
@@ -664,33 +758,5 @@ mod tests {
         assert_eq!(view.scrollback_available(), 0);
         view.feed(b"\x1b[?1049l");
         assert_eq!(view.scrollback_available(), 2);
-    }
-
-    fn pieces(mut bytes: &[u8], rows: u16, alternate: bool) -> Vec<&[u8]> {
-        let mut out = Vec::new();
-        while !bytes.is_empty() {
-            let (piece, rest) = bytes.split_at(piece_len(bytes, rows, alternate));
-            out.push(piece);
-            bytes = rest;
-        }
-        out
-    }
-
-    #[test]
-    fn pieces_hold_one_escape_at_their_start_and_a_bounded_scroll() {
-        assert_eq!(
-            pieces(b"ab\x1b[Scd\x1b[2Je", 50, false),
-            [&b"ab"[..], b"\x1b[Scd", b"\x1b[2Je"]
-        );
-        // Two scroll-ups of a 50-line screen could scroll 100 lines.
-        assert_eq!(pieces(b"SS", 50, false), [b"S", b"S"]);
-        assert_eq!(
-            pieces(b"\x1b[?1049lsh\x1bcok", 50, true),
-            [&b"\x1b[?1049l"[..], b"sh", b"\x1bc", b"ok"]
-        );
-        let long = vec![b'x'; 1_000];
-        let cut = pieces(&long, 50, false);
-        assert!(cut.iter().all(|piece| piece.len() < VT100_SCROLLBACK));
-        assert_eq!(cut.iter().map(|p| p.len()).sum::<usize>(), 1_000);
     }
 }

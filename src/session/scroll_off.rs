@@ -1,0 +1,156 @@
+//! Parsing output a piece at a time so that every line that scrolls off the
+//! screen can be counted and read, although vt100 tells nobody when one does.
+//!
+//! vt100 keeps [`VT100_SCROLLBACK`] lines above the screen, and while its
+//! view is scrolled back it moves the view up one line for each line that
+//! scrolls off, to keep showing the same text. So the view is set one line
+//! back before a piece, and how far it moved is how many lines left. A piece
+//! is cut so that it cannot scroll more lines than vt100 keeps.
+
+use super::line_code::encode_top_row;
+
+/// Lines vt100 itself keeps above the screen: enough to count and read
+/// every line that one piece (see [`piece_len`]) can scroll off.
+pub const VT100_SCROLLBACK: usize = 100;
+
+pub const ESC: u8 = 0x1b;
+
+/// A vt100 parser of this size that keeps what [`process_piece`] needs.
+pub fn parser(rows: u16, cols: u16) -> vt100::Parser {
+    vt100::Parser::new(rows, cols, VT100_SCROLLBACK)
+}
+
+/// How much of `bytes` to parse as the next piece. A piece holds at most one
+/// escape, at its start, so a switch of screens or a reset happens before
+/// anything in it scrolls; on the alternate screen it also ends after `l` or
+/// `c` (what ends `CSI ? 1049 l` and a reset), so a switch back happens at
+/// its end. And it cannot scroll more lines than vt100 keeps: a byte scrolls
+/// at most one (a line feed, or a character that wraps), except the `S`
+/// ending `CSI n S`, which scrolls up to a screenful. (A single `CSI n S` of
+/// more than `VT100_SCROLLBACK` lines, on a screen that tall, keeps only the
+/// last ones.)
+pub fn piece_len(bytes: &[u8], rows: u16, alternate: bool) -> usize {
+    let budget = VT100_SCROLLBACK - 1;
+    let scroll_cost = usize::from(rows).clamp(1, budget);
+    let mut cost = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let byte_cost = if byte == b'S' { scroll_cost } else { 1 };
+        if at > 0 && (byte == ESC || cost + byte_cost > budget) {
+            return at;
+        }
+        if alternate && matches!(byte, b'l' | b'c') {
+            return at + 1;
+        }
+        cost += byte_cost;
+    }
+    bytes.len()
+}
+
+/// Calls `each` with every piece of `bytes`, cut as [`piece_len`] says for
+/// the screen as it stands before that piece.
+pub fn for_each_piece<CB: vt100::Callbacks>(
+    parser: &mut vt100::Parser<CB>,
+    mut bytes: &[u8],
+    mut each: impl FnMut(&mut vt100::Parser<CB>, &[u8]),
+) {
+    while !bytes.is_empty() {
+        let screen = parser.screen();
+        let len = piece_len(bytes, screen.size().0, screen.alternate_screen());
+        let (piece, rest) = bytes.split_at(len);
+        each(parser, piece);
+        bytes = rest;
+    }
+}
+
+/// Parses one piece (see [`piece_len`]) and returns how many lines it
+/// scrolled off the main screen. They are the newest lines of vt100's own
+/// scrollback until the next piece: [`newest_lines`] reads them.
+pub fn process_piece<CB: vt100::Callbacks>(parser: &mut vt100::Parser<CB>, piece: &[u8]) -> usize {
+    let screen = parser.screen_mut();
+    let started_alternate = screen.alternate_screen();
+    if !started_alternate {
+        // Clamped to 0 while vt100 has no scrollback yet.
+        screen.set_scrollback(1);
+    }
+    parser.process(piece);
+    let screen = parser.screen_mut();
+    if screen.alternate_screen() {
+        // The alternate screen keeps no scrollback, and a piece that
+        // switches to it does so at its start: nothing scrolled off.
+        return 0;
+    }
+    let moved = screen.scrollback();
+    let scrolled_off = if started_alternate {
+        // Back from the alternate screen at the piece's very end.
+        0
+    } else if moved > 0 {
+        moved - 1
+    } else {
+        // The mark did not take (no scrollback before, or a reset at the
+        // piece's start): all vt100 now holds is new.
+        screen.set_scrollback(usize::MAX);
+        screen.scrollback()
+    };
+    screen.set_scrollback(0);
+    scrolled_off
+}
+
+/// The newest `count` lines of vt100's scrollback, oldest first, encoded
+/// (see [`super::line_code`]).
+pub fn newest_lines(screen: &mut vt100::Screen, count: usize) -> Vec<Vec<u8>> {
+    // Scrolled back `offset` lines, the screen's top row is the `offset`-th
+    // newest line.
+    let lines = (1..=count)
+        .rev()
+        .map(|offset| {
+            screen.set_scrollback(offset);
+            encode_top_row(screen)
+        })
+        .collect();
+    screen.set_scrollback(0);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(mut bytes: &[u8], rows: u16, alternate: bool) -> Vec<&[u8]> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let (piece, rest) = bytes.split_at(piece_len(bytes, rows, alternate));
+            out.push(piece);
+            bytes = rest;
+        }
+        out
+    }
+
+    #[test]
+    fn pieces_hold_one_escape_at_their_start_and_a_bounded_scroll() {
+        assert_eq!(
+            pieces(b"ab\x1b[Scd\x1b[2Je", 50, false),
+            [&b"ab"[..], b"\x1b[Scd", b"\x1b[2Je"]
+        );
+        // Two scroll-ups of a 50-line screen could scroll 100 lines.
+        assert_eq!(pieces(b"SS", 50, false), [b"S", b"S"]);
+        assert_eq!(
+            pieces(b"\x1b[?1049lsh\x1bcok", 50, true),
+            [&b"\x1b[?1049l"[..], b"sh", b"\x1bc", b"ok"]
+        );
+        let long = vec![b'x'; 1_000];
+        let cut = pieces(&long, 50, false);
+        assert!(cut.iter().all(|piece| piece.len() < VT100_SCROLLBACK));
+        assert_eq!(cut.iter().map(|p| p.len()).sum::<usize>(), 1_000);
+    }
+
+    #[test]
+    fn a_piece_reports_the_lines_it_scrolled_off_and_they_can_be_read() {
+        let mut parser = parser(3, 10);
+        assert_eq!(process_piece(&mut parser, b"1\r\n2\r\n"), 0);
+        assert_eq!(process_piece(&mut parser, b"3\r\n4\r\n5"), 2);
+        let lines = newest_lines(parser.screen_mut(), 2);
+        assert_eq!(lines, [b"1".to_vec(), b"2".to_vec()]);
+        assert_eq!(parser.screen().scrollback(), 0, "the view is back");
+        assert_eq!(process_piece(&mut parser, b"\x1b[?1049hx\r\n\r\n\r\n"), 0);
+    }
+}
