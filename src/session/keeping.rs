@@ -19,8 +19,9 @@ const FAST_LINES: usize = 40;
 /// While a segment grows, every block of this many lines must come within
 /// [`BLOCK_BYTES`] of output; it stays below vt100's own scrollback, so the
 /// lines of a block that does not can still be read out.
-const BLOCK_LINES: usize = 64;
-const BLOCK_BYTES: usize = 32 << 10;
+const BLOCK_LINES: usize = 32;
+const BLOCK_BYTES: usize = 16 << 10;
+const _: () = assert!(BLOCK_LINES < super::scroll_off::VT100_SCROLLBACK);
 /// A segment is closed at this many lines (a new one follows): the history
 /// drops segments whole, and a reader makes a whole one at a time.
 const SEGMENT_LINES: usize = 1_000;
@@ -152,6 +153,41 @@ mod tests {
         fn growing_segment(&mut self) -> bool {
             self.history.open_segment_mut().is_some()
         }
+    }
+
+    /// A reset empties vt100's own scrollback; a segment given up just
+    /// after one must still have every line, before the reset and after.
+    #[test]
+    fn a_segment_given_up_after_a_reset_keeps_every_line() {
+        let mut fixture = Fixture::new(5, 40);
+        let mut output = Vec::new();
+        for i in 0..2_000 {
+            output.extend_from_slice(format!("\x1b[3{}mline {i}\r\n", i % 8).as_bytes());
+        }
+        output.extend_from_slice(b"\x1bc");
+        for i in 2_000..2_020 {
+            output.extend_from_slice(format!("\x1b[32mline {i}\r\n").as_bytes());
+        }
+        for frame in 0..3_000 {
+            output.extend_from_slice(format!("\x1b[H\x1b[2Kframe {frame}").as_bytes());
+        }
+        fixture.feed(&output);
+        assert!(!fixture.growing_segment(), "given up");
+        let (segments, _) = fixture.history.block_kinds();
+        assert!(segments > 0);
+        // Before the reset the last 4 lines were on the screen it cleared.
+        let expected: Vec<String> = (0..1_996)
+            .chain(2_000..2_016)
+            .map(|i| format!("line {i}"))
+            .collect();
+        let kept: Vec<String> = (0..fixture.history.len())
+            .map(|i| {
+                let line = fixture.history.get(i).unwrap();
+                let text = String::from_utf8_lossy(line);
+                text.trim_start_matches(|c: char| c != 'l').to_owned()
+            })
+            .collect();
+        assert_eq!(kept, expected);
     }
 
     #[test]

@@ -10,6 +10,9 @@
 
 use super::scroll_off::{self, ESC};
 
+/// How much a segment's buffer grows at a time.
+const GROWTH_STEP: usize = 16 << 10;
+
 /// Output from a rebuilt screen on, and the lines it scrolled off.
 #[derive(Debug)]
 pub struct RawSegment {
@@ -40,6 +43,12 @@ impl RawSegment {
     /// Adds output parsed after what the segment holds, which scrolled
     /// `lines` lines off.
     pub fn extend(&mut self, piece: &[u8], lines: usize) {
+        if self.output.capacity() - self.output.len() < piece.len() {
+            // Grown a step at a time, not doubled: a session holds a growing
+            // segment all the time, and doubling would keep up to as much
+            // again in reserve.
+            self.output.reserve_exact(piece.len().max(GROWTH_STEP));
+        }
         self.output.extend_from_slice(piece);
         self.lines += lines;
     }

@@ -10,8 +10,9 @@
 use super::line_code::encode_top_row;
 
 /// Lines vt100 itself keeps above the screen: enough to count and read
-/// every line that one piece (see [`piece_len`]) can scroll off.
-pub const VT100_SCROLLBACK: usize = 100;
+/// every line that one piece (see [`piece_len`]) can scroll off. Each costs
+/// 32 bytes a column (6.4 KB at 200 columns) in every session.
+pub const VT100_SCROLLBACK: usize = 50;
 
 pub const ESC: u8 = 0x1b;
 
@@ -128,11 +129,11 @@ mod tests {
     #[test]
     fn pieces_hold_one_escape_at_their_start_and_a_bounded_scroll() {
         assert_eq!(
-            pieces(b"ab\x1b[Scd\x1b[2Je", 50, false),
+            pieces(b"ab\x1b[Scd\x1b[2Je", 20, false),
             [&b"ab"[..], b"\x1b[Scd", b"\x1b[2Je"]
         );
-        // Two scroll-ups of a 50-line screen could scroll 100 lines.
-        assert_eq!(pieces(b"SS", 50, false), [b"S", b"S"]);
+        // Two scroll-ups of a 30-line screen could scroll 60 lines.
+        assert_eq!(pieces(b"SS", 30, false), [b"S", b"S"]);
         assert_eq!(
             pieces(b"\x1b[?1049lsh\x1bcok", 50, true),
             [&b"\x1b[?1049l"[..], b"sh", b"\x1bc", b"ok"]
