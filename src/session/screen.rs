@@ -734,6 +734,37 @@ mod tests {
         assert_eq!(view.contents(), reference.screen().contents());
     }
 
+    /// `CSI n S` scrolls a screenful in one byte; a read may cut it
+    /// anywhere, and text may follow it at once.
+    #[test]
+    fn a_screenful_scrolled_by_an_escape_cut_anywhere_is_kept() {
+        let mut output = Vec::new();
+        for i in 0..60 {
+            output.extend_from_slice(format!("line {i}\r\n").as_bytes());
+        }
+        let scroll = b"\x1b[48S";
+        let start = output.len();
+        output.extend_from_slice(scroll);
+        // Short lines: many lines in few bytes.
+        for i in 0..40 {
+            output.extend_from_slice(format!("{}\r\n", i % 10).as_bytes());
+        }
+        for cut in start..=start + scroll.len() {
+            let view = TermView::new(48, 20);
+            let mut reference = vt100::Parser::new(48, 20, 1_000);
+            for part in [&output[..cut], &output[cut..]] {
+                view.feed(part);
+                reference.process(part);
+            }
+            assert_eq!(
+                kept_scrollback(&view),
+                reference_scrollback(&mut reference),
+                "cut at {}",
+                cut - start
+            );
+        }
+    }
+
     #[test]
     fn erase_saved_lines_clears_the_scrollback_and_later_lines_are_kept() {
         let view = TermView::new(3, 20);

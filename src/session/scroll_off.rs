@@ -27,22 +27,62 @@ pub fn parser(rows: u16, cols: u16) -> vt100::Parser {
 /// `c` (what ends `CSI ? 1049 l` and a reset), so a switch back happens at
 /// its end. And it cannot scroll more lines than vt100 keeps: a byte scrolls
 /// at most one (a line feed, or a character that wraps), except the `S`
-/// ending `CSI n S`, which scrolls up to a screenful. (A single `CSI n S` of
-/// more than `VT100_SCROLLBACK` lines, on a screen that tall, keeps only the
-/// last ones.)
+/// ending `CSI n S`, which scrolls up to a screenful. That `S` can only be
+/// the final byte of the escape a piece starts with, or of one a read cut
+/// in two that the piece goes on with (see [`escape_head`]). (A single
+/// `CSI n S` of more than `VT100_SCROLLBACK` lines, on a screen that tall,
+/// keeps only the last ones.)
 pub fn piece_len(bytes: &[u8], rows: u16, alternate: bool) -> usize {
     let budget = VT100_SCROLLBACK - 1;
-    let scroll_cost = usize::from(rows).clamp(1, budget);
-    let mut cost = 0;
+    if alternate {
+        return alternate_piece_len(bytes, budget);
+    }
+    // Every byte costs one line, but a final `S` a screenful.
+    let (head, scrolls_screen) = escape_head(bytes);
+    let head_cost = if scrolls_screen {
+        head - 1 + usize::from(rows).clamp(1, budget)
+    } else {
+        head
+    };
+    if head_cost >= budget {
+        // The escape alone, then (it scrolls at most a screenful).
+        return head.max(1).min(bytes.len());
+    }
+    let limit = bytes.len().min(head + budget - head_cost);
+    let from = head.max(1).min(limit);
+    memchr::memchr(ESC, &bytes[from..limit]).map_or(limit, |at| from + at)
+}
+
+/// How long the escape that `bytes` starts with is, up to and including
+/// what could be its final byte, and whether that is the `S` of `CSI n S`.
+/// A read may have cut an escape in two, so bytes that do not start with
+/// `ESC` are read as if they might go on with one: an optional `[`,
+/// parameters and intermediates, then a final byte (text is counted the
+/// same way: it only ever costs more than it scrolls).
+fn escape_head(bytes: &[u8]) -> (usize, bool) {
+    let mut at = usize::from(bytes.first() == Some(&ESC));
+    if bytes.get(at) == Some(&b'[') {
+        at += 1;
+    }
+    while bytes.get(at).is_some_and(|b| (0x20..=0x3f).contains(b)) {
+        at += 1;
+    }
+    match bytes.get(at) {
+        // Another escape begins a new piece.
+        Some(&ESC) | None => (at, false),
+        Some(&final_byte) => (at + 1, final_byte == b'S'),
+    }
+}
+
+/// [`piece_len`] on the alternate screen: also ending after `l` or `c`.
+fn alternate_piece_len(bytes: &[u8], budget: usize) -> usize {
     for (at, &byte) in bytes.iter().enumerate() {
-        let byte_cost = if byte == b'S' { scroll_cost } else { 1 };
-        if at > 0 && (byte == ESC || cost + byte_cost > budget) {
+        if at > 0 && (byte == ESC || at >= budget) {
             return at;
         }
-        if alternate && matches!(byte, b'l' | b'c') {
+        if matches!(byte, b'l' | b'c') {
             return at + 1;
         }
-        cost += byte_cost;
     }
     bytes.len()
 }
@@ -132,8 +172,15 @@ mod tests {
             pieces(b"ab\x1b[Scd\x1b[2Je", 20, false),
             [&b"ab"[..], b"\x1b[Scd", b"\x1b[2Je"]
         );
-        // Two scroll-ups of a 30-line screen could scroll 60 lines.
-        assert_eq!(pieces(b"SS", 30, false), [b"S", b"S"]);
+        // Only the final byte of an escape scrolls a screenful; it may be
+        // the first byte of a read that cut the escape in two. Of 49
+        // lines' worth, a 30-line screen takes 30 and each other byte one.
+        for start in [&b"S"[..], b"5S", b"[5S", b"\x1b[5S"] {
+            let bytes = [start, &[b'x'; 60][..]].concat();
+            assert_eq!(pieces(&bytes, 30, false)[0].len(), 20, "{start:?}");
+        }
+        let text = b"An SOS: Some Short Sentences";
+        assert_eq!(pieces(text, 30, false), [&text[..]]);
         assert_eq!(
             pieces(b"\x1b[?1049lsh\x1bcok", 50, true),
             [&b"\x1b[?1049l"[..], b"sh", b"\x1bc", b"ok"]
