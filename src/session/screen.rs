@@ -150,9 +150,10 @@ impl Emulator {
             keeper.before_piece(piece, parser.screen(), history);
             let count = process_piece(parser, piece);
             if std::mem::take(&mut parser.callbacks_mut().clear_history) {
+                // At the piece's start (see `piece_len`): what it scrolled
+                // off after is kept.
                 history.clear();
                 keeper.interrupt(history);
-                return;
             }
             keeper.after_piece(piece, count, parser.screen_mut(), history);
         });

@@ -21,46 +21,111 @@ pub fn parser(rows: u16, cols: u16) -> vt100::Parser {
     vt100::Parser::new(rows, cols, VT100_SCROLLBACK)
 }
 
-/// How much of `bytes` to parse as the next piece. A piece holds at most one
-/// escape, at its start, so a switch of screens or a reset happens before
-/// anything in it scrolls; on the alternate screen it also ends after `l` or
-/// `c` (what ends `CSI ? 1049 l` and a reset), so a switch back happens at
-/// its end. And it cannot scroll more lines than vt100 keeps: a byte scrolls
-/// at most one (a line feed, or a character that wraps), except the `S`
-/// ending `CSI n S`, which scrolls up to a screenful. That `S` can only be
-/// the final byte of the escape a piece starts with, or of one a read cut
-/// in two that the piece goes on with (see [`escape_head`]). (A single
-/// `CSI n S` of more than `VT100_SCROLLBACK` lines, on a screen that tall,
-/// keeps only the last ones.)
-pub fn piece_len(bytes: &[u8], rows: u16, alternate: bool) -> usize {
+/// How much of `bytes` to parse as the next piece, on a screen of `rows` x
+/// `cols`. Two rules. A piece never scrolls more lines than vt100 keeps,
+/// counted from above: a line feed or any other control, and any escape,
+/// at most one line each (an escape or a control can move the cursor to the
+/// edge, where the next character wraps); text a line per half a row of
+/// bytes, and one more; the `S` of `CSI n S` a screenful. And an escape
+/// that changes how lines scroll off (a screen switch or any other `CSI ?`
+/// mode, a reset, a scroll region, an erase, `CSI n S`) starts a piece: so
+/// it happens before anything in the piece scrolls, and it is the only one.
+/// On the alternate screen, where nothing scrolls off, a piece also ends
+/// after `l` or `c` (what ends `CSI ? 1049 l` and a reset), so a switch back
+/// happens at its end. A piece that must be cut for length is cut before an
+/// escape where it can be (a segment of the history can start only there).
+/// (A single `CSI n S` of more than `VT100_SCROLLBACK` lines, on a screen
+/// that tall, keeps only the last ones.)
+pub fn piece_len(bytes: &[u8], rows: u16, cols: u16, alternate: bool) -> usize {
     let budget = VT100_SCROLLBACK - 1;
     if alternate {
         return alternate_piece_len(bytes, budget);
     }
-    // Every byte costs one line, but a final `S` a screenful.
-    let (head, scrolls_screen) = escape_head(bytes);
-    let head_cost = if scrolls_screen {
-        head - 1 + usize::from(rows).clamp(1, budget)
+    let wrap_every = usize::from(cols.saturating_sub(3) / 2).max(1);
+    // The escape the piece starts with, or the rest of one a read cut in two.
+    let (head, final_byte) = escape_head(bytes);
+    let mut lines = if final_byte == Some(b'S') {
+        usize::from(rows).clamp(1, budget)
     } else {
-        head
+        usize::from(head > 0)
     };
-    if head_cost >= budget {
-        // The escape alone, then (it scrolls at most a screenful).
-        return head.max(1).min(bytes.len());
+    if lines >= budget {
+        return head.max(1);
     }
-    let limit = bytes.len().min(head + budget - head_cost);
-    let from = head.max(1).min(limit);
-    memchr::memchr(ESC, &bytes[from..limit]).map_or(limit, |at| from + at)
+    let mut text = 0;
+    let mut last_escape = None;
+    let mut at = head;
+    while let Some(offset) = memchr::memchr(ESC, &bytes[at..]) {
+        let escape = at + offset;
+        let run = &bytes[at..escape];
+        let controls = count_controls(run);
+        if lines + controls + 1 + (text + run.len() - controls) / wrap_every > budget {
+            return last_escape
+                .unwrap_or_else(|| (at + fitting(run, lines, text, wrap_every, budget)).max(1));
+        }
+        lines += controls;
+        text += run.len() - controls;
+        let (len, final_byte) = escape_head(&bytes[escape..]);
+        // Cut off by the read, a reset, an erase, a scroll region, a scroll,
+        // or any `CSI ?` mode (the screen switches among them).
+        let changes_scrolling = matches!(final_byte, None | Some(b'J' | b'r' | b'S'))
+            || match bytes.get(escape + 1) {
+                Some(b'c') => true,
+                Some(b'[') => bytes.get(escape + 2) == Some(&b'?'),
+                _ => false,
+            };
+        if changes_scrolling || lines + 2 + text / wrap_every > budget {
+            return escape;
+        }
+        lines += 1;
+        last_escape = Some(escape);
+        at = escape + len;
+    }
+    let run = &bytes[at.min(bytes.len())..];
+    let controls = count_controls(run);
+    if lines + controls + 1 + (text + run.len() - controls) / wrap_every > budget {
+        return last_escape
+            .unwrap_or_else(|| (at + fitting(run, lines, text, wrap_every, budget)).max(1));
+    }
+    bytes.len()
+}
+
+/// Bytes below space (line feeds, carriage returns, tabs...).
+fn count_controls(run: &[u8]) -> usize {
+    run.iter().filter(|&&byte| byte < 0x20).count()
+}
+
+/// How much of `run` (escape-free) fits in the budget, given the lines
+/// and text counted before it.
+fn fitting(
+    run: &[u8],
+    mut lines: usize,
+    mut text: usize,
+    wrap_every: usize,
+    budget: usize,
+) -> usize {
+    for (at, &byte) in run.iter().enumerate() {
+        if byte < 0x20 {
+            lines += 1;
+        } else {
+            text += 1;
+        }
+        if lines + 1 + text / wrap_every > budget {
+            return at;
+        }
+    }
+    run.len()
 }
 
 /// How long the escape that `bytes` starts with is, up to and including
-/// what could be its final byte, and whether that is the `S` of `CSI n S`.
-/// A read may have cut an escape in two, so bytes that do not start with
-/// `ESC` are read as if they might go on with one: an optional `[`,
-/// parameters and intermediates, then a final byte (text is counted the
-/// same way: it only ever costs more than it scrolls).
-fn escape_head(bytes: &[u8]) -> (usize, bool) {
-    let mut at = usize::from(bytes.first() == Some(&ESC));
+/// what could be its final byte, and that byte (none if `bytes` ends
+/// first). A read may have cut an escape in two, so bytes that do not
+/// start with `ESC` are read as if they might go on with one: an optional
+/// `[`, parameters and intermediates, then a final byte; text that does
+/// not look like that is no escape (length 0).
+fn escape_head(bytes: &[u8]) -> (usize, Option<u8>) {
+    let began = bytes.first() == Some(&ESC);
+    let mut at = usize::from(began);
     if bytes.get(at) == Some(&b'[') {
         at += 1;
     }
@@ -68,9 +133,11 @@ fn escape_head(bytes: &[u8]) -> (usize, bool) {
         at += 1;
     }
     match bytes.get(at) {
-        // Another escape begins a new piece.
-        Some(&ESC) | None => (at, false),
-        Some(&final_byte) => (at + 1, final_byte == b'S'),
+        // Another escape begins there.
+        Some(&ESC) => (at, Some(ESC)),
+        Some(&final_byte) if began || at > 0 || final_byte == b'S' => (at + 1, Some(final_byte)),
+        Some(_) => (0, Some(0)),
+        None => (at, None),
     }
 }
 
@@ -96,7 +163,8 @@ pub fn for_each_piece<CB: vt100::Callbacks>(
 ) {
     while !bytes.is_empty() {
         let screen = parser.screen();
-        let len = piece_len(bytes, screen.size().0, screen.alternate_screen());
+        let (rows, cols) = screen.size();
+        let len = piece_len(bytes, rows, cols, screen.alternate_screen());
         let (piece, rest) = bytes.split_at(len);
         each(parser, piece);
         bytes = rest;
@@ -156,10 +224,10 @@ pub fn newest_lines(screen: &mut vt100::Screen, count: usize) -> Vec<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn pieces(mut bytes: &[u8], rows: u16, alternate: bool) -> Vec<&[u8]> {
+    fn pieces(mut bytes: &[u8], rows: u16, cols: u16, alternate: bool) -> Vec<&[u8]> {
         let mut out = Vec::new();
         while !bytes.is_empty() {
-            let (piece, rest) = bytes.split_at(piece_len(bytes, rows, alternate));
+            let (piece, rest) = bytes.split_at(piece_len(bytes, rows, cols, alternate));
             out.push(piece);
             bytes = rest;
         }
@@ -167,28 +235,101 @@ mod tests {
     }
 
     #[test]
-    fn pieces_hold_one_escape_at_their_start_and_a_bounded_scroll() {
+    fn escapes_that_change_scrolling_start_a_piece_and_others_do_not() {
         assert_eq!(
-            pieces(b"ab\x1b[Scd\x1b[2Je", 20, false),
-            [&b"ab"[..], b"\x1b[Scd", b"\x1b[2Je"]
+            pieces(
+                b"ab\x1b[31mc\x1b[Sd\x1b[2Je\x1b[1;5rf\x1b[?25lg\x1bch",
+                20,
+                80,
+                false
+            ),
+            [
+                &b"ab\x1b[31mc"[..],
+                b"\x1b[Sd",
+                b"\x1b[2Je",
+                b"\x1b[1;5rf",
+                b"\x1b[?25lg",
+                b"\x1bch"
+            ]
         );
-        // Only the final byte of an escape scrolls a screenful; it may be
-        // the first byte of a read that cut the escape in two. Of 49
-        // lines' worth, a 30-line screen takes 30 and each other byte one.
-        for start in [&b"S"[..], b"5S", b"[5S", b"\x1b[5S"] {
-            let bytes = [start, &[b'x'; 60][..]].concat();
-            assert_eq!(pieces(&bytes, 30, false)[0].len(), 20, "{start:?}");
-        }
-        let text = b"An SOS: Some Short Sentences";
-        assert_eq!(pieces(text, 30, false), [&text[..]]);
         assert_eq!(
-            pieces(b"\x1b[?1049lsh\x1bcok", 50, true),
+            pieces(b"\x1b[?1049lsh\x1bcok", 50, 80, true),
             [&b"\x1b[?1049l"[..], b"sh", b"\x1bc", b"ok"]
         );
-        let long = vec![b'x'; 1_000];
-        let cut = pieces(&long, 50, false);
-        assert!(cut.iter().all(|piece| piece.len() < VT100_SCROLLBACK));
-        assert_eq!(cut.iter().map(|p| p.len()).sum::<usize>(), 1_000);
+        // An escape a read cut off is left for the next piece.
+        assert_eq!(pieces(b"ab\x1b[3", 20, 80, false), [&b"ab"[..], b"\x1b[3"]);
+    }
+
+    /// Random output of everything that moves the cursor or scrolls, on
+    /// screens of every size, cut into pieces: no piece scrolls more lines
+    /// than vt100 keeps, and escapes that change scrolling start pieces.
+    #[test]
+    fn no_piece_scrolls_more_than_vt100_keeps() {
+        let mut random = crate::random::Seeded::new(0x0bad_5c01);
+        let mut next = move |n: usize| usize::try_from(random.below(n as u64)).unwrap();
+        let vocabulary: [&[u8]; 16] = [
+            b"\n",
+            b"\r\n",
+            b"\x0b",
+            b"\x0c",
+            b"\t",
+            b"word ",
+            b"\xe6\xbc\xa2",
+            b"\x1b[99C",
+            b"\x1b[3S",
+            b"\x1b[20S",
+            b"\x1bD",
+            b"\x1bE",
+            b"\x1b[31m",
+            b"\x08",
+            b"\x1b[1;1H",
+            b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ];
+        for _ in 0..300 {
+            let (rows, cols) = (
+                2 + u16::try_from(next(60)).unwrap(),
+                2 + u16::try_from(next(199)).unwrap(),
+            );
+            let mut output = Vec::new();
+            // Runs of one kind, of every length: a run scrolls fastest.
+            while output.len() < next(20_000) {
+                let item = vocabulary[next(vocabulary.len())];
+                for _ in 0..=next(100) {
+                    output.extend_from_slice(item);
+                }
+            }
+            let mut vt = vt100::Parser::new(rows, cols, 1_000_000);
+            let mut rest = &output[..];
+            // Reads cut anywhere, escapes included.
+            while !rest.is_empty() {
+                let read = &rest[..(1 + next(4_000)).min(rest.len())];
+                rest = &rest[read.len()..];
+                for piece in pieces(read, rows, cols, false) {
+                    let screen = vt.screen_mut();
+                    screen.set_scrollback(usize::MAX);
+                    let before = screen.scrollback();
+                    screen.set_scrollback(0);
+                    vt.process(piece);
+                    let screen = vt.screen_mut();
+                    screen.set_scrollback(usize::MAX);
+                    let scrolled = screen.scrollback() - before;
+                    screen.set_scrollback(0);
+                    let clamped_scroll = piece.starts_with(b"\x1b[20S") && rows > 49;
+                    assert!(
+                        scrolled < VT100_SCROLLBACK || clamped_scroll,
+                        "{rows}x{cols}: {scrolled} lines from {:?}",
+                        String::from_utf8_lossy(piece)
+                    );
+                    let later = piece.get(1..).unwrap_or_default();
+                    assert!(
+                        !later.windows(4).any(|w| w == b"\x1b[3S")
+                            && !later.windows(5).any(|w| w == b"\x1b[20S"),
+                        "{:?}",
+                        String::from_utf8_lossy(piece)
+                    );
+                }
+            }
+        }
     }
 
     #[test]
