@@ -315,6 +315,12 @@ impl TermView {
         }
     }
 
+    /// A copy of the live screen, to draw without holding up the reader
+    /// (a frame takes over a millisecond; the copy a tenth of that).
+    pub fn snapshot(&self) -> vt100::Screen {
+        self.lock().parser.screen().clone()
+    }
+
     /// Runs `f` on the live screen.
     pub fn with_screen<R>(&self, f: impl FnOnce(&vt100::Screen) -> R) -> R {
         f(self.lock().parser.screen())

@@ -87,14 +87,14 @@ fn draw_tab(
             .render(area, buf);
         return;
     }
-    view.with_screen(|screen| {
-        // The agent's own cursor only matters while typing into it.
-        let cursor = Cursor::default().visibility(focused);
-        PseudoTerminal::new(screen)
-            .block(block)
-            .cursor(cursor)
-            .render(area, buf);
-    });
+    // Drawn from a copy: the session's reader goes on parsing meanwhile.
+    let screen = view.snapshot();
+    // The agent's own cursor only matters while typing into it.
+    let cursor = Cursor::default().visibility(focused);
+    PseudoTerminal::new(&screen)
+        .block(block)
+        .cursor(cursor)
+        .render(area, buf);
 }
 
 fn draw_setup(app: &App, area: Rect, buf: &mut Buffer) {

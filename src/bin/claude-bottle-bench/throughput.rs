@@ -224,13 +224,12 @@ pub fn draw(
     terminal: &mut Terminal<CrosstermBackend<Sink>>,
     view: &TermView,
 ) -> anyhow::Result<()> {
+    let screen = view.snapshot();
     terminal.draw(|frame| {
-        view.with_screen(|screen| {
-            frame.render_widget(
-                PseudoTerminal::new(screen).block(Block::bordered()),
-                frame.area(),
-            );
-        });
+        frame.render_widget(
+            PseudoTerminal::new(&screen).block(Block::bordered()),
+            frame.area(),
+        );
     })?;
     Ok(())
 }
