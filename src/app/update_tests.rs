@@ -804,7 +804,9 @@ fn a_scrolled_back_pane_stays_on_its_text_while_output_arrives() {
     let numbered = |from: usize, to: usize| {
         (from..to).fold(String::new(), |text, i| text + &format!("line {i}\r\n"))
     };
-    let id = running(&mut a, "alpha", &numbered(0, 200));
+    // Enough fast output that the history keeps it as output, read back
+    // only when scrolled to.
+    let id = running(&mut a, "alpha", &numbered(0, 5_000));
     update(&mut a, shift(KeyCode::PageUp));
     // As the pane draws it: back by the screen's count now.
     let first_row = |a: &App| {
@@ -814,9 +816,12 @@ fn a_scrolled_back_pane_stays_on_its_text_while_output_arrives() {
     };
     let before = first_row(&a);
     let back = a.tabs[0].scroll_now();
-    assert!(before.starts_with("line "), "{before:?}");
+    let page = usize::from(a.areas().pty_size().0 / 2);
+    let rows = usize::from(screen(id).size().0);
+    // The screen holds the last rows - 1 lines and an empty one.
+    assert_eq!(before, format!("line {}", 5_000 - (rows - 1) - page));
 
-    screen(id).feed(numbered(200, 250).as_bytes());
+    screen(id).feed(numbered(5_000, 5_050).as_bytes());
     assert_eq!(first_row(&a), before, "drawn before the notice is handled");
     update(&mut a, output(id, false));
     assert_eq!(first_row(&a), before, "after the notice");
@@ -824,12 +829,11 @@ fn a_scrolled_back_pane_stays_on_its_text_while_output_arrives() {
 
     // Scrolling on from there moves from where the text is now.
     update(&mut a, shift(KeyCode::PageDown));
-    let page = usize::from(a.areas().pty_size().0 / 2);
     assert_eq!(a.tabs[0].scroll_now(), back + 50 - page);
 
     // Back at the live screen, output moves the view as usual.
     update(&mut a, ch('i'));
-    screen(id).feed(numbered(250, 260).as_bytes());
+    screen(id).feed(numbered(5_050, 5_060).as_bytes());
     update(&mut a, output(id, false));
     assert_eq!(a.tabs[0].scroll_now(), 0);
 }
