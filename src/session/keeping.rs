@@ -9,7 +9,7 @@
 
 use super::history::History;
 use super::raw_segment::{RawSegment, can_start_before};
-use super::scroll_off::newest_lines;
+use super::scroll_off::{for_each_piece, newest_lines, process_piece};
 
 /// Output read while lines are read out, to judge whether it scrolls fast.
 const JUDGE_BYTES: usize = 16 << 10;
@@ -42,9 +42,32 @@ pub struct Keeper {
 }
 
 impl Keeper {
+    /// Parses `bytes` a piece at a time (see [`super::scroll_off`]) and
+    /// keeps every line they scroll off in `history`. `cleared` says
+    /// whether the piece just parsed asked to erase the saved lines.
+    pub fn feed<CB: vt100::Callbacks>(
+        &mut self,
+        parser: &mut vt100::Parser<CB>,
+        history: &mut History,
+        bytes: &[u8],
+        mut cleared: impl FnMut(&mut CB) -> bool,
+    ) {
+        for_each_piece(parser, bytes, |parser, piece| {
+            self.before_piece(piece, parser.screen(), history);
+            let count = process_piece(parser, piece);
+            if cleared(parser.callbacks_mut()) {
+                // At the piece's start (see `piece_len`): what it scrolled
+                // off after is kept.
+                history.clear();
+                self.interrupt(history);
+            }
+            self.after_piece(piece, count, parser.screen_mut(), history);
+        });
+    }
+
     /// Before `piece` is parsed on `screen`: starts a segment there when the
     /// output scrolls fast and one can start.
-    pub fn before_piece(&mut self, piece: &[u8], screen: &vt100::Screen, history: &mut History) {
+    fn before_piece(&mut self, piece: &[u8], screen: &vt100::Screen, history: &mut History) {
         let keeps = history.cap() > 0;
         let growing = history.open_segment_mut();
         if growing.is_none()
@@ -64,7 +87,7 @@ impl Keeper {
     }
 
     /// After `piece` was parsed and scrolled `count` lines off `screen`.
-    pub fn after_piece(
+    fn after_piece(
         &mut self,
         piece: &[u8],
         count: usize,
@@ -138,16 +161,8 @@ mod tests {
         }
 
         fn feed(&mut self, bytes: &[u8]) {
-            let Self {
-                parser,
-                history,
-                keeper,
-            } = self;
-            scroll_off::for_each_piece(parser, bytes, |parser, piece| {
-                keeper.before_piece(piece, parser.screen(), history);
-                let count = scroll_off::process_piece(parser, piece);
-                keeper.after_piece(piece, count, parser.screen_mut(), history);
-            });
+            self.keeper
+                .feed(&mut self.parser, &mut self.history, bytes, |()| false);
         }
 
         fn growing_segment(&mut self) -> bool {

@@ -19,7 +19,7 @@ use super::history::History;
 use super::keeping::Keeper;
 use super::keys::InputModes;
 use super::line_code::{Decoder, row_line};
-use super::scroll_off::{VT100_SCROLLBACK, for_each_piece, process_piece};
+use super::scroll_off::VT100_SCROLLBACK;
 use super::sync_update::SyncHold;
 
 /// Lines kept above the screen; older ones are dropped, so memory is bounded.
@@ -140,23 +140,10 @@ impl Emulator {
     }
 
     fn feed_pieces(&mut self, bytes: &[u8]) {
-        let Self {
-            parser,
-            history,
-            keeper,
-            ..
-        } = self;
-        for_each_piece(parser, bytes, |parser, piece| {
-            keeper.before_piece(piece, parser.screen(), history);
-            let count = process_piece(parser, piece);
-            if std::mem::take(&mut parser.callbacks_mut().clear_history) {
-                // At the piece's start (see `piece_len`): what it scrolled
-                // off after is kept.
-                history.clear();
-                keeper.interrupt(history);
-            }
-            keeper.after_piece(piece, count, parser.screen_mut(), history);
-        });
+        self.keeper
+            .feed(&mut self.parser, &mut self.history, bytes, |replies| {
+                std::mem::take(&mut replies.clear_history)
+            });
     }
 }
 
