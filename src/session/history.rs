@@ -75,7 +75,7 @@ impl History {
         if self.cap == 0 {
             return;
         }
-        self.close_segment();
+        self.stop_growing();
         if let Some(Block::Lines(lines)) = self.blocks.back_mut() {
             lines.push_back(line);
         } else {
@@ -142,6 +142,11 @@ impl History {
 
     /// Stops growing the last segment: later lines go elsewhere.
     pub fn close_segment(&mut self) {
+        self.stop_growing();
+        self.drop_beyond_cap();
+    }
+
+    fn stop_growing(&mut self) {
         if !std::mem::take(&mut self.open) {
             return;
         }
@@ -153,9 +158,15 @@ impl History {
         }
     }
 
+    /// Drops (or, in a segment, hides) the oldest lines beyond the cap. A
+    /// segment still growing is never hidden into, so cutting it back
+    /// cannot leave hidden lines it no longer has: with a cap below a
+    /// segment's length, the history runs over it until the segment closes.
     fn drop_beyond_cap(&mut self) {
         while self.held - self.hidden > self.cap {
-            let open_front = self.open && self.blocks.len() == 1;
+            if self.open && self.blocks.len() == 1 {
+                return;
+            }
             match self.blocks.front_mut() {
                 Some(Block::Lines(lines)) => {
                     lines.pop_front();
@@ -166,7 +177,7 @@ impl History {
                 }
                 Some(Block::Raw { segment, .. }) => {
                     self.hidden += 1;
-                    if self.hidden == segment.lines() && !open_front {
+                    if self.hidden == segment.lines() {
                         self.held -= self.hidden;
                         self.hidden = 0;
                         self.blocks.pop_front();
@@ -203,7 +214,8 @@ impl History {
             }
         })?;
         if self.open && block + 1 == self.blocks.len() {
-            self.close_segment();
+            // Not dropping anything here: `block` and `at` stay right.
+            self.stop_growing();
         }
         match self.blocks.get(block)? {
             Block::Lines(lines) => lines.get(at).map(AsRef::as_ref),
@@ -305,6 +317,32 @@ mod tests {
         assert_eq!(all(&mut history), ["b", "c", "d", "e", "f", "g"]);
         assert_eq!(history.blocks.len(), 1);
         assert_eq!(history.pushed(), 10);
+    }
+
+    /// A cap smaller than a segment: the segment runs over it while it
+    /// grows (nothing of it hidden, so cutting it back is safe), and is
+    /// hidden into and dropped once closed.
+    #[test]
+    fn a_growing_segment_longer_than_the_cap_is_capped_once_closed() {
+        let mut history = History::new(2);
+        let mut parser = scroll_off::parser(2, 10);
+        parser.process(b"x\r\n");
+        history.open_segment(RawSegment::starting_from(parser.screen()));
+        let output = b"1\r\n2\r\n3\r\n4\r\n";
+        let count = scroll_off::process_piece(&mut parser, output);
+        assert_eq!(count, 4);
+        history.extend_segment(output, count);
+        assert_eq!(history.len(), 4, "over the cap while it grows");
+        history.cut_segment(0, 0, scroll_off::newest_lines(parser.screen_mut(), 4));
+        assert_eq!(all(&mut history), ["2", "3"]);
+        history.open_segment(RawSegment::starting_from(parser.screen()));
+        let output = b"5\r\n6\r\n7\r\n";
+        let count = scroll_off::process_piece(&mut parser, output);
+        history.extend_segment(output, count);
+        // The lines before it went; reading it stops it growing.
+        assert_eq!(all(&mut history), ["4", "5", "6"]);
+        history.push(b"8".to_vec());
+        assert_eq!(all(&mut history), ["6", "8"]);
     }
 
     #[test]
