@@ -26,10 +26,11 @@ pub enum ContextError {
     #[error("docker context {name:?} has no Docker endpoint")]
     NoEndpoint { name: String },
     #[error(
-        "docker context {name:?} reaches its engine over TLS, which claude-bottle does not \
-         support yet; use a context on a unix socket or plain tcp, or set DOCKER_HOST"
+        "docker context {name:?} skips verifying its engine's TLS certificate, which \
+         claude-bottle does not do; give the context the engine's CA (`docker context update \
+         {name} --docker host=...,ca=...,cert=...,key=...`)"
     )]
-    Tls { name: String },
+    SkipsVerify { name: String },
 }
 
 /// The docker CLI's config folder: `DOCKER_CONFIG`, else `~/.docker`.
@@ -58,9 +59,17 @@ pub fn current_context(dir: &Path) -> Result<Option<String>, ContextError> {
         .map(str::to_owned))
 }
 
-/// The engine address of context `name` (`from`: who named it, for the
-/// message); `None` for the default context.
-pub fn endpoint(dir: &Path, name: &str, from: &str) -> Result<Option<String>, ContextError> {
+/// A context's engine: its address, and the folder of its TLS files when it
+/// has them (`contexts/tls/<id>/docker`: `ca.pem`, `cert.pem`, `key.pem`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub tls: Option<PathBuf>,
+}
+
+/// The engine of context `name` (`from`: who named it, for the message);
+/// `None` for the default context.
+pub fn endpoint(dir: &Path, name: &str, from: &str) -> Result<Option<Endpoint>, ContextError> {
     if name == DEFAULT_CONTEXT {
         return Ok(None);
     }
@@ -93,12 +102,16 @@ pub fn endpoint(dir: &Path, name: &str, from: &str) -> Result<Option<String>, Co
         .and_then(|d| d.get("SkipTLSVerify"))
         .and_then(serde_json::Value::as_bool)
         .unwrap_or(false);
-    if skip_verify || dir.join("contexts/tls").join(&id).join("docker").exists() {
-        return Err(ContextError::Tls {
+    if skip_verify {
+        return Err(ContextError::SkipsVerify {
             name: name.to_owned(),
         });
     }
-    Ok(Some(host.to_owned()))
+    let tls = dir.join("contexts/tls").join(&id).join("docker");
+    Ok(Some(Endpoint {
+        host: host.to_owned(),
+        tls: tls.exists().then_some(tls),
+    }))
 }
 
 #[cfg(test)]
@@ -124,7 +137,10 @@ mod tests {
         context(dir.path(), "big-box", "tcp://10.0.0.5:2375");
         assert_eq!(
             endpoint(dir.path(), "big-box", "DOCKER_CONTEXT").unwrap(),
-            Some("tcp://10.0.0.5:2375".into())
+            Some(Endpoint {
+                host: "tcp://10.0.0.5:2375".into(),
+                tls: None
+            })
         );
         assert_eq!(endpoint(dir.path(), "default", "x").unwrap(), None);
         let missing = endpoint(dir.path(), "nope", "DOCKER_CONTEXT").unwrap_err();
@@ -141,14 +157,29 @@ mod tests {
     }
 
     #[test]
-    fn tls_contexts_are_refused_for_now() {
+    fn a_tls_context_names_its_certificates_and_one_that_skips_verifying_is_refused() {
         use sha2::Digest as _;
         let dir = tempfile::tempdir().unwrap();
         context(dir.path(), "secure", "tcp://10.0.0.5:2376");
         let id = format!("{:x}", sha2::Sha256::digest(b"secure"));
-        std::fs::create_dir_all(dir.path().join("contexts/tls").join(id).join("docker")).unwrap();
-        let refused = endpoint(dir.path(), "secure", "x").unwrap_err();
-        assert!(matches!(refused, ContextError::Tls { .. }), "{refused}");
+        let tls = dir.path().join("contexts/tls").join(id).join("docker");
+        std::fs::create_dir_all(&tls).unwrap();
+        let found = endpoint(dir.path(), "secure", "x").unwrap().unwrap();
+        assert_eq!(found.tls, Some(tls));
+
+        let meta = serde_json::json!({
+            "Name": "lax", "Metadata": {},
+            "Endpoints": { "docker": { "Host": "tcp://10.0.0.5:2376", "SkipTLSVerify": true } }
+        });
+        let id = format!("{:x}", sha2::Sha256::digest(b"lax"));
+        let folder = dir.path().join("contexts/meta").join(id);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("meta.json"), meta.to_string()).unwrap();
+        let refused = endpoint(dir.path(), "lax", "x").unwrap_err();
+        assert!(
+            matches!(refused, ContextError::SkipsVerify { .. }),
+            "{refused}"
+        );
     }
 
     #[test]

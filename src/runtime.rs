@@ -18,7 +18,7 @@ use tokio::time::Instant;
 pub use self::context::DashboardContext;
 use self::effects::{Effects, Msg, QuitRequest};
 use crate::app::{App, EngineStatus, Event, update};
-use crate::docker::engine::Engine;
+use crate::docker::engine::{Engine, EngineAddress};
 use crate::session::SessionNotice;
 use crate::terminal::{self, Tui};
 
@@ -69,9 +69,9 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     };
     let (tx, mut messages) = unbounded_channel::<Msg>();
     let (notice_tx, mut notices) = unbounded_channel::<SessionNotice>();
-    let docker_host = ctx.settings.docker_host.clone();
+    let engine_address = ctx.settings.engine.clone();
     let mut runtime = Effects::new(ctx, tx.clone(), notice_tx);
-    tokio::spawn(connect_engine(tx, docker_host));
+    tokio::spawn(connect_engine(tx, engine_address));
 
     let mut input = EventStream::new();
     // SIGTERM or Ctrl-C: tear down and leave. SIGHUP (the terminal closed):
@@ -163,10 +163,10 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
 /// so starting dockerd is noticed without restarting the dashboard; once
 /// connected, watches it (an idle event stream, no polling) and starts over
 /// when it goes away. The loop hears only of changes.
-async fn connect_engine(tx: tokio::sync::mpsc::UnboundedSender<Msg>, host: Option<String>) {
+async fn connect_engine(tx: tokio::sync::mpsc::UnboundedSender<Msg>, address: EngineAddress) {
     let mut last_error = None;
     loop {
-        let result = match Engine::connect(host.as_deref()).await {
+        let result = match Engine::connect(&address).await {
             Ok(engine) => engine.info().await.map(|info| (engine, info.version)),
             Err(e) => Err(e),
         };

@@ -5,7 +5,9 @@
 //! business: `manifest::resolve` reads those.)
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
+use crate::docker::engine::{EngineAddress, TLS_FILES};
 use crate::docker::image::{AgentImageSource, ImageError};
 use crate::docker::subnet::{Cidr, DEFAULT_POOL};
 use crate::egress::config::DEFAULT_PIPELOCK_IMAGE;
@@ -55,9 +57,9 @@ pub struct Settings {
     pub agent_command: Option<Vec<String>>,
     /// What the user's terminal says it draws (`COLORTERM`).
     pub colours: ColourDepth,
-    /// The engine's address (`DOCKER_HOST`, or the docker context's); `None`:
-    /// the local socket.
-    pub docker_host: Option<String>,
+    /// The engine's address (`DOCKER_HOST`, or the docker context's; none:
+    /// the local socket) and its TLS files.
+    pub engine: EngineAddress,
     /// How that address was chosen.
     pub engine_via: EngineVia,
 }
@@ -69,7 +71,7 @@ impl std::fmt::Debug for Settings {
             .field("pipelock_image", &self.pipelock_image)
             .field("agent_image", &self.agent_image)
             .field("subnet_pool", &self.subnet_pool)
-            .field("docker_host", &self.docker_host)
+            .field("engine", &self.engine)
             .finish_non_exhaustive()
     }
 }
@@ -84,16 +86,34 @@ pub enum SettingsError {
     SubnetPool(String),
     #[error(
         "{DOCKER_HOST_VAR}={0:?} is not an engine address claude-bottle can reach; use \
-         unix:///path/to/docker.sock or tcp://host:port (TLS and ssh:// are not supported), or \
-         unset it for the local socket"
+         unix:///path/to/docker.sock or tcp://host:port (with DOCKER_TLS_VERIFY=1 for TLS; ssh:// \
+         is not supported), or unset it for the local socket"
     )]
     DockerHost(String),
+    #[error(
+        "{what} reaches its engine over TLS, but {} lacks {}: the engine's CA as ca.pem and this \
+         client's certificate and key as cert.pem and key.pem (set DOCKER_CERT_PATH to the folder \
+         that holds them)",
+        dir.display(),
+        missing.join(", ")
+    )]
+    TlsFiles {
+        what: String,
+        dir: PathBuf,
+        missing: Vec<&'static str>,
+    },
+    #[error(
+        "DOCKER_TLS is set without DOCKER_TLS_VERIFY: the engine's certificate would not be \
+         checked, which claude-bottle does not do; set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH \
+         to a folder with ca.pem, cert.pem and key.pem"
+    )]
+    TlsUnverified,
     #[error(transparent)]
     Context(#[from] crate::docker_context::ContextError),
     #[error(
         "docker context {name:?} points at {host:?}, an engine address claude-bottle cannot \
-         reach yet (unix:// and tcp:// are supported; TLS and ssh:// are not); `docker context \
-         use default` or DOCKER_HOST picks another"
+         reach yet (unix:// and tcp://, with TLS or without, are supported; ssh:// is not); \
+         `docker context use default` or DOCKER_HOST picks another"
     )]
     ContextHost { name: String, host: String },
     #[error(transparent)]
@@ -118,7 +138,7 @@ impl Settings {
         let subnet_pool = Cidr::parse(&pool_text)
             .filter(|c| c.prefix <= 24)
             .ok_or(SettingsError::SubnetPool(pool_text))?;
-        let (docker_host, engine_via) = choose_engine(&text)?;
+        let (engine, engine_via) = choose_engine(&text)?;
         Ok(Self {
             token: text(TOKEN_VAR),
             pipelock_image: text(PIPELOCK_IMAGE_VAR)
@@ -129,19 +149,22 @@ impl Settings {
             agent_command: text(AGENT_COMMAND_VAR)
                 .map(|c| c.split_whitespace().map(str::to_owned).collect()),
             colours: ColourDepth::from_colorterm(text("COLORTERM").as_deref()),
-            docker_host,
+            engine,
             engine_via,
         })
     }
 
     /// How the engine is reached, for `doctor` and messages.
     pub fn engine_description(&self) -> String {
-        let host = self.docker_host.as_deref().unwrap_or("");
+        let host = self.engine.host.as_deref().unwrap_or("");
+        let tls = self.engine.tls.as_ref().map_or_else(String::new, |dir| {
+            format!(" over TLS (certificates in {})", dir.display())
+        });
         match &self.engine_via {
             EngineVia::LocalSocket => "the local socket /var/run/docker.sock".to_owned(),
-            EngineVia::DockerHost => format!("DOCKER_HOST={host}"),
+            EngineVia::DockerHost => format!("DOCKER_HOST={host}{tls}"),
             EngineVia::Context { name, from } => {
-                format!("docker context {name} ({from}) at {host}")
+                format!("docker context {name} ({from}) at {host}{tls}")
             }
         }
     }
@@ -155,38 +178,80 @@ impl Settings {
 /// Addresses claude-bottle reaches an engine at.
 const REACHABLE: [&str; 3] = ["unix://", "tcp://", "http://"];
 
-/// The engine as the docker CLI chooses it: `DOCKER_HOST`, else the context
-/// `DOCKER_CONTEXT` names, else the CLI config's current context, else the
-/// local socket.
+/// The engine as the docker CLI chooses it: `DOCKER_HOST` (over TLS with
+/// `DOCKER_TLS_VERIFY`, the files in `DOCKER_CERT_PATH` or the CLI's config
+/// folder), else the context `DOCKER_CONTEXT` names, else the CLI config's
+/// current context, else the local socket.
 fn choose_engine(
     text: &impl Fn(&str) -> Option<String>,
-) -> Result<(Option<String>, EngineVia), SettingsError> {
+) -> Result<(EngineAddress, EngineVia), SettingsError> {
+    let config = crate::docker_context::config_dir(
+        text("DOCKER_CONFIG").as_deref(),
+        text("HOME").as_deref(),
+    );
     if let Some(host) = text(DOCKER_HOST_VAR) {
         if !REACHABLE.iter().any(|scheme| host.starts_with(scheme)) {
             return Err(SettingsError::DockerHost(host));
         }
-        return Ok((Some(host), EngineVia::DockerHost));
+        let tls = if !host.starts_with("tcp://") {
+            None
+        } else if text("DOCKER_TLS_VERIFY").is_some() {
+            let dir = text("DOCKER_CERT_PATH")
+                .map(PathBuf::from)
+                .or(config)
+                .unwrap_or_default();
+            Some(tls_files(format!("{DOCKER_HOST_VAR}={host}"), dir)?)
+        } else if text("DOCKER_TLS").is_some() {
+            return Err(SettingsError::TlsUnverified);
+        } else {
+            None
+        };
+        let address = EngineAddress {
+            host: Some(host),
+            tls,
+        };
+        return Ok((address, EngineVia::DockerHost));
     }
-    let Some(dir) = crate::docker_context::config_dir(
-        text("DOCKER_CONFIG").as_deref(),
-        text("HOME").as_deref(),
-    ) else {
-        return Ok((None, EngineVia::LocalSocket));
+    let Some(dir) = config else {
+        return Ok((EngineAddress::default(), EngineVia::LocalSocket));
     };
     let (name, from) = match text(DOCKER_CONTEXT_VAR) {
         Some(name) => (name, DOCKER_CONTEXT_VAR.to_owned()),
         None => match crate::docker_context::current_context(&dir)? {
             Some(name) => (name, "the docker CLI's current context".to_owned()),
-            None => return Ok((None, EngineVia::LocalSocket)),
+            None => return Ok((EngineAddress::default(), EngineVia::LocalSocket)),
         },
     };
-    let Some(host) = crate::docker_context::endpoint(&dir, &name, &from)? else {
-        return Ok((None, EngineVia::LocalSocket));
+    let Some(endpoint) = crate::docker_context::endpoint(&dir, &name, &from)? else {
+        return Ok((EngineAddress::default(), EngineVia::LocalSocket));
     };
+    let host = endpoint.host;
     if !REACHABLE.iter().any(|scheme| host.starts_with(scheme)) {
         return Err(SettingsError::ContextHost { name, host });
     }
-    Ok((Some(host), EngineVia::Context { name, from }))
+    let tls = match endpoint.tls {
+        Some(tls) => Some(tls_files(format!("docker context {name:?}"), tls)?),
+        None => None,
+    };
+    let address = EngineAddress {
+        host: Some(host),
+        tls,
+    };
+    Ok((address, EngineVia::Context { name, from }))
+}
+
+/// `dir`, when it holds every TLS file (`what` reaches its engine through
+/// them).
+fn tls_files(what: String, dir: PathBuf) -> Result<PathBuf, SettingsError> {
+    let missing: Vec<&'static str> = TLS_FILES
+        .into_iter()
+        .filter(|file| !dir.join(file).is_file())
+        .collect();
+    if missing.is_empty() {
+        Ok(dir)
+    } else {
+        Err(SettingsError::TlsFiles { what, dir, missing })
+    }
 }
 
 /// `CLAUDE_BOTTLE_OAUTH_TOKEN` is not set.
@@ -223,7 +288,7 @@ mod tests {
                 .contains("claude setup-token")
         );
         assert_eq!(
-            (s.escape_key, s.agent_command, s.docker_host),
+            (s.escape_key, s.agent_command, s.engine.host),
             (None, None, None)
         );
         assert!(!s.colours.truecolor);
@@ -285,7 +350,7 @@ mod tests {
         }
         let via = |vars: &[(&str, &str)]| {
             let s = settings(vars).unwrap();
-            (s.docker_host.clone(), s.engine_description())
+            (s.engine.host.clone(), s.engine_description())
         };
         // No config: the local socket.
         assert_eq!(via(&[("DOCKER_CONFIG", &config)]).0, None);
@@ -314,9 +379,44 @@ mod tests {
         assert_eq!(said, "DOCKER_HOST=unix:///run/other.sock");
         // What cannot be reached yet, or does not exist, is refused with the fix.
         let far = settings(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "far")]).unwrap_err();
-        assert!(far.to_string().contains("ssh:// are not"), "{far}");
+        assert!(far.to_string().contains("ssh:// is not"), "{far}");
         let gone =
             settings(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "gone")]).unwrap_err();
         assert!(gone.to_string().contains("docker context ls"), "{gone}");
+    }
+
+    #[test]
+    fn tcp_with_tls_verify_uses_the_certificate_folder_and_says_what_is_missing() {
+        let certs = tempfile::tempdir().unwrap();
+        let path = certs.path().display().to_string();
+        let tcp = [
+            (DOCKER_HOST_VAR, "tcp://10.1.2.3:2376"),
+            ("DOCKER_TLS_VERIFY", "1"),
+            ("DOCKER_CERT_PATH", path.as_str()),
+        ];
+        let missing = settings(&tcp).unwrap_err().to_string();
+        assert!(
+            missing.contains("lacks key.pem, cert.pem, ca.pem") && missing.contains(&path),
+            "{missing}"
+        );
+        for file in TLS_FILES {
+            std::fs::write(certs.path().join(file), "pem").unwrap();
+        }
+        let s = settings(&tcp).unwrap();
+        assert_eq!(s.engine.tls.as_deref(), Some(certs.path()));
+        assert_eq!(
+            s.engine_description(),
+            format!("DOCKER_HOST=tcp://10.1.2.3:2376 over TLS (certificates in {path})")
+        );
+        // Without DOCKER_CERT_PATH: the docker CLI's config folder.
+        let s = settings(&[tcp[0], tcp[1], ("DOCKER_CONFIG", path.as_str())]).unwrap();
+        assert_eq!(s.engine.tls.as_deref(), Some(certs.path()));
+        // Plain tcp, and a unix socket whatever DOCKER_TLS_VERIFY says.
+        assert_eq!(settings(&[tcp[0]]).unwrap().engine.tls, None);
+        let unix = settings(&[(DOCKER_HOST_VAR, "unix:///run/d.sock"), tcp[1]]).unwrap();
+        assert_eq!(unix.engine.tls, None);
+        // TLS that checks nothing is refused.
+        let lax = settings(&[tcp[0], ("DOCKER_TLS", "1")]).unwrap_err();
+        assert!(lax.to_string().contains("DOCKER_TLS_VERIFY=1"), "{lax}");
     }
 }

@@ -34,7 +34,7 @@ fn prepare_test_base() -> PathBuf {
 
 async fn engine() -> Engine {
     let settings = claude_bottle::settings::Settings::from_env().expect("the test settings");
-    Engine::connect(settings.docker_host.as_deref())
+    Engine::connect(&settings.engine)
         .await
         .expect("a Docker engine must be running for this test")
 }

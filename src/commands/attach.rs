@@ -19,7 +19,7 @@ pub async fn run(
     name: &str,
     take_over: bool,
 ) -> anyhow::Result<i32> {
-    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let engine = Engine::connect(&settings.engine).await?;
     let session = find(&engine, name).await?;
     let Some((container, state)) = &session.agent_container else {
         anyhow::bail!(

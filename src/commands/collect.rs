@@ -39,7 +39,7 @@ pub async fn run(
     branch: Option<&str>,
     max_bytes: u64,
 ) -> anyhow::Result<i32> {
-    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let engine = Engine::connect(&settings.engine).await?;
     let found = find(&engine, name).await?;
     let Some(origin) = &found.workspace else {
         bail!(

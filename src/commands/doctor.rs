@@ -145,7 +145,7 @@ fn docker_cli() -> Check {
 
 async fn engine_checks(settings: &Settings, runtimes_needed: &[&str]) -> Vec<Check> {
     let reached = settings.engine_description();
-    let engine = match Engine::connect(settings.docker_host.as_deref()).await {
+    let engine = match Engine::connect(&settings.engine).await {
         Ok(engine) => engine,
         Err(e) => {
             return vec![Check::error(

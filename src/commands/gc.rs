@@ -35,7 +35,7 @@ pub async fn run(settings: &Settings, options: GcOptions) -> anyhow::Result<i32>
         images: with_images,
         kept: with_kept,
     } = options;
-    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let engine = Engine::connect(&settings.engine).await?;
     let sessions = reaper::list_sessions(&engine).await?;
     let kept: Vec<SessionResources> = sessions
         .iter()

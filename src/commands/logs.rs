@@ -104,7 +104,7 @@ pub async fn run(
     let Some(agent) = agent else {
         anyhow::bail!("name an agent, or give a saved log with --file PATH");
     };
-    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let engine = Engine::connect(&settings.engine).await?;
     let sidecars = sidecar::running_for_agent(&engine, agent).await?;
     let Some(newest) = sidecars.first() else {
         eprintln!(

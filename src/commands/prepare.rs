@@ -58,7 +58,7 @@ pub async fn prepare(
     let resolved = manifest::resolve(&loaded, agent, &source.resolve_context(&loaded))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let token = settings.require_token()?.to_owned();
-    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let engine = Engine::connect(&settings.engine).await?;
     warn_about_leftovers(&engine).await;
 
     let workspace = locate_workspace(&resolved)?;

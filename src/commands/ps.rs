@@ -38,7 +38,7 @@ pub struct BottleRow {
 }
 
 pub async fn run(settings: &Settings, json: bool) -> anyhow::Result<i32> {
-    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let engine = Engine::connect(&settings.engine).await?;
     let sessions = reaper::list_sessions(&engine).await?;
     let mut rows = Vec::new();
     for session in &sessions {

@@ -9,7 +9,7 @@ use crate::docker::reaper;
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, name: &str, yes: bool, discard: bool) -> anyhow::Result<i32> {
-    let engine = Engine::connect(settings.docker_host.as_deref()).await?;
+    let engine = Engine::connect(&settings.engine).await?;
     let session = find(&engine, name).await?;
     let before = match (discard, yes) {
         (true, _) => Before::Discard,

@@ -18,6 +18,21 @@ pub enum EngineError {
     TooLarge { what: String, limit: u64 },
 }
 
+/// Where the engine is and how it is reached (chosen by `settings` as the
+/// docker CLI chooses).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineAddress {
+    /// `unix://...` or `tcp://...`; `None`: the local socket.
+    pub host: Option<String>,
+    /// Over TLS, verified both ways: the folder holding `ca.pem` (the CA
+    /// the engine's certificate must chain to), `cert.pem` and `key.pem`
+    /// (this client's), as `DOCKER_CERT_PATH` and TLS contexts hold them.
+    pub tls: Option<std::path::PathBuf>,
+}
+
+/// The files of a TLS folder, in the order bollard takes them.
+pub const TLS_FILES: [&str; 3] = ["key.pem", "cert.pem", "ca.pem"];
+
 /// The engine's socket when `DOCKER_HOST` is not set.
 const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
 /// bollard's own default: an image build through the API can take this long.
@@ -39,15 +54,26 @@ pub struct EngineInfo {
 }
 
 impl Engine {
-    /// Connects to `host` (`DOCKER_HOST`, see `settings`) or the local socket and negotiates the API
+    /// Connects to the engine at `address` (see `settings`) and negotiates the API
     /// version, so that an older engine (API 1.41) is spoken to in its own version.
-    pub async fn connect(host: Option<&str>) -> Result<Self, EngineError> {
+    pub async fn connect(address: &EngineAddress) -> Result<Self, EngineError> {
         let unreachable = |e: bollard::errors::Error| EngineError::Unreachable {
             detail: e.to_string(),
         };
-        let docker = match host {
-            Some(host) => Docker::connect_with_host(host),
-            None => Docker::connect_with_unix(
+        let docker = match (&address.host, &address.tls) {
+            (Some(host), Some(dir)) => {
+                let [key, cert, ca] = TLS_FILES.map(|file| dir.join(file));
+                Docker::connect_with_ssl(
+                    host,
+                    &key,
+                    &cert,
+                    &ca,
+                    REQUEST_TIMEOUT_SECONDS,
+                    bollard::API_DEFAULT_VERSION,
+                )
+            }
+            (Some(host), None) => Docker::connect_with_host(host),
+            (None, _) => Docker::connect_with_unix(
                 DEFAULT_SOCKET,
                 REQUEST_TIMEOUT_SECONDS,
                 bollard::API_DEFAULT_VERSION,

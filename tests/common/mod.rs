@@ -12,7 +12,7 @@ use claude_bottle::docker::engine::Engine;
 /// Connects to the engine or fails the test with the reason.
 pub async fn engine() -> Engine {
     let settings = claude_bottle::settings::Settings::from_env().expect("the test settings");
-    match Engine::connect(settings.docker_host.as_deref()).await {
+    match Engine::connect(&settings.engine).await {
         Ok(engine) => engine,
         Err(e) => {
             panic!("these tests need a Docker engine; run scripts/test.sh, which starts one: {e}")

@@ -130,7 +130,7 @@ pub async fn images(engine: &Engine) -> anyhow::Result<LaunchSettings> {
 /// The engine the environment names, as `claude-bottle` reaches it.
 pub async fn connect() -> anyhow::Result<Engine> {
     let settings = Settings::from_env()?;
-    Engine::connect(settings.docker_host.as_deref())
+    Engine::connect(&settings.engine)
         .await
         .context("connect to the Docker engine")
 }
