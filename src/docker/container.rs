@@ -136,32 +136,13 @@ pub async fn download_file(
     dest: &std::path::Path,
 ) -> Result<bool, EngineError> {
     use std::io::Write as _;
-    let options = bollard::query_parameters::DownloadFromContainerOptions {
-        path: path.to_owned(),
-    };
-    let mut stream = engine
-        .docker
-        .download_from_container(container, Some(options));
     let mut archive = tempfile::tempfile()?;
-    let mut received: u64 = 0;
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => {
-                received += bytes.len() as u64;
-                // The tar framing adds a little to the file itself.
-                if received > limit + 64 * 1024 {
-                    return Err(EngineError::TooLarge {
-                        what: format!("{path} in {container}"),
-                        limit,
-                    });
-                }
-                archive.write_all(&bytes)?;
-            }
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => return Ok(false),
-            Err(e) => return Err(e.into()),
-        }
+    if !archive_of(engine, container, path, limit, |bytes| {
+        archive.write_all(bytes)
+    })
+    .await?
+    {
+        return Ok(false);
     }
     let dest = dest.to_path_buf();
     tokio::task::spawn_blocking(move || crate::docker::files::extract_first_file(archive, &dest))
@@ -179,30 +160,53 @@ pub async fn read_file(
     path: &str,
     limit: u64,
 ) -> Result<Option<Vec<u8>>, EngineError> {
+    let mut archive = Vec::new();
+    let found = archive_of(engine, container, path, limit, |bytes| {
+        archive.extend_from_slice(bytes);
+        Ok(())
+    })
+    .await?;
+    Ok(found
+        .then(|| crate::docker::files::first_regular_file(&archive))
+        .flatten())
+}
+
+/// Streams the archive the engine makes of `path` into `keep`, stopping
+/// past `limit` bytes of file (the tar framing adds a little); `false` when
+/// there is nothing at `path`.
+async fn archive_of(
+    engine: &Engine,
+    container: &str,
+    path: &str,
+    limit: u64,
+    mut keep: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<bool, EngineError> {
     let options = bollard::query_parameters::DownloadFromContainerOptions {
         path: path.to_owned(),
     };
     let mut stream = engine
         .docker
         .download_from_container(container, Some(options));
-    let mut archive = Vec::new();
+    let mut received: u64 = 0;
     while let Some(chunk) = stream.next().await {
         match chunk {
-            Ok(bytes) => archive.extend_from_slice(&bytes),
+            Ok(bytes) => {
+                received += bytes.len() as u64;
+                if received > limit + 64 * 1024 {
+                    return Err(EngineError::TooLarge {
+                        what: format!("{path} in {container}"),
+                        limit,
+                    });
+                }
+                keep(&bytes)?;
+            }
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
-            }) => return Ok(None),
+            }) => return Ok(false),
             Err(e) => return Err(e.into()),
         }
-        // The tar framing adds a little to the file itself.
-        if archive.len() as u64 > limit + 64 * 1024 {
-            return Err(EngineError::TooLarge {
-                what: format!("{path} in {container}"),
-                limit,
-            });
-        }
     }
-    Ok(crate::docker::files::first_regular_file(&archive))
+    Ok(true)
 }
 
 /// The outcome of a command run to completion inside a container.
