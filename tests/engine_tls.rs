@@ -142,8 +142,20 @@ impl Drop for SecondEngine {
     }
 }
 
+/// The variables that reach an engine over TLS with the files in `certs`.
+fn tls_vars(certs: &Path) -> [(&'static str, &std::ffi::OsStr); 2] {
+    [
+        ("DOCKER_TLS_VERIFY", std::ffi::OsStr::new("1")),
+        ("DOCKER_CERT_PATH", certs.as_os_str()),
+    ]
+}
+
 /// Runs the real binary with only the engine variables given.
-fn claude_bottle(args: &[&str], vars: &[(&str, &Path)], host: Option<&str>) -> (i32, String) {
+fn claude_bottle(
+    args: &[&str],
+    vars: &[(&str, &std::ffi::OsStr)],
+    host: Option<&str>,
+) -> (i32, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_claude-bottle"));
     cmd.args(args)
         .env_remove("DOCKER_HOST")
@@ -194,14 +206,7 @@ fn an_engine_over_tls_is_reached_as_the_docker_cli_reaches_it_and_only_with_its_
     let host = engine.host.clone();
 
     // DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH.
-    let tls_vars = |certs: &Path| {
-        vec![
-            ("DOCKER_TLS_VERIFY", Path::new("1").to_path_buf()),
-            ("DOCKER_CERT_PATH", certs.to_path_buf()),
-        ]
-    };
     let vars = tls_vars(&good);
-    let vars: Vec<(&str, &Path)> = vars.iter().map(|(k, v)| (*k, v.as_path())).collect();
     let (code, report) = claude_bottle(&["doctor"], &vars, Some(&host));
     assert!(
         report.contains(&format!(
@@ -217,8 +222,8 @@ fn an_engine_over_tls_is_reached_as_the_docker_cli_reaches_it_and_only_with_its_
     let config = work.path().join("config");
     tls_context(&config, "far-box", &host, &good);
     let context_vars = [
-        ("DOCKER_CONFIG", config.as_path()),
-        ("DOCKER_CONTEXT", Path::new("far-box")),
+        ("DOCKER_CONFIG", config.as_os_str()),
+        ("DOCKER_CONTEXT", std::ffi::OsStr::new("far-box")),
     ];
     let (code, report) = claude_bottle(&["doctor"], &context_vars, None);
     assert!(
@@ -233,7 +238,6 @@ fn an_engine_over_tls_is_reached_as_the_docker_cli_reaches_it_and_only_with_its_
     let wrong = work.path().join("wrong");
     stranger.client_folder(&wrong, &stranger);
     let vars = tls_vars(&wrong);
-    let vars: Vec<(&str, &Path)> = vars.iter().map(|(k, v)| (*k, v.as_path())).collect();
     let (code, refused) = claude_bottle(&["ps"], &vars, Some(&host));
     assert_ne!(code, 0, "{refused}");
     assert!(
@@ -248,7 +252,6 @@ fn an_engine_over_tls_is_reached_as_the_docker_cli_reaches_it_and_only_with_its_
     let empty = work.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let vars = tls_vars(&empty);
-    let vars: Vec<(&str, &Path)> = vars.iter().map(|(k, v)| (*k, v.as_path())).collect();
     let (code, refused) = claude_bottle(&["ps"], &vars, Some(&host));
     assert_eq!(code, 2, "{refused}");
     assert!(

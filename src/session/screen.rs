@@ -589,15 +589,7 @@ mod tests {
         let screen = reference.screen_mut();
         screen.set_scrollback(usize::MAX);
         let len = screen.scrollback();
-        let lines = (1..=len)
-            .rev()
-            .map(|offset| {
-                screen.set_scrollback(offset);
-                super::super::line_code::encode_top_row(screen)
-            })
-            .collect();
-        screen.set_scrollback(0);
-        lines
+        super::super::scroll_off::newest_lines(screen, len)
     }
 
     /// One piece of [`lines_kept_as_output_or_read_out_are_exactly_what_vt100_keeps`]'s

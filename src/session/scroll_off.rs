@@ -55,9 +55,10 @@ pub fn piece_len(bytes: &[u8], rows: u16, cols: u16, alternate: bool) -> usize {
     let mut text = 0;
     let mut last_escape = None;
     let mut at = head;
-    while let Some(offset) = memchr::memchr(ESC, &bytes[at..]) {
-        let escape = at + offset;
-        let run = &bytes[at..escape];
+    loop {
+        // The text up to the next escape (or the end), then that escape.
+        let escape = memchr::memchr(ESC, &bytes[at..]).map(|offset| at + offset);
+        let run = &bytes[at..escape.unwrap_or(bytes.len())];
         let controls = count_controls(run);
         if lines + controls + 1 + (text + run.len() - controls) / wrap_every > budget {
             return last_escape
@@ -65,6 +66,9 @@ pub fn piece_len(bytes: &[u8], rows: u16, cols: u16, alternate: bool) -> usize {
         }
         lines += controls;
         text += run.len() - controls;
+        let Some(escape) = escape else {
+            return bytes.len();
+        };
         let (len, final_byte) = escape_head(&bytes[escape..]);
         // Cut off by the read, a reset, an erase, a scroll region, a scroll,
         // or any `CSI ?` mode (the screen switches among them).
@@ -81,13 +85,6 @@ pub fn piece_len(bytes: &[u8], rows: u16, cols: u16, alternate: bool) -> usize {
         last_escape = Some(escape);
         at = escape + len;
     }
-    let run = &bytes[at.min(bytes.len())..];
-    let controls = count_controls(run);
-    if lines + controls + 1 + (text + run.len() - controls) / wrap_every > budget {
-        return last_escape
-            .unwrap_or_else(|| (at + fitting(run, lines, text, wrap_every, budget)).max(1));
-    }
-    bytes.len()
 }
 
 /// Bytes below space (line feeds, carriage returns, tabs...).
