@@ -78,11 +78,13 @@ ensure_engine() {
 # Debian packages the tests use: tmux drives the dashboard as a person would;
 # busybox-static and debootstrap make the offline test images; the isolation
 # tests make a throwaway ssh key and signal `claude-bottle run` with kill;
+# an OpenSSH server on loopback stands in for an engine reached over ssh;
 # openssl makes the outside servers' test CA.
 ensure_test_tools() {
     local missing=()
     command -v tmux >/dev/null 2>&1 || missing+=(tmux)
     command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+    [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
     [ -x /bin/kill ] || [ -x /usr/bin/kill ] || missing+=(procps)
     [ -x /bin/busybox ] || missing+=(busybox-static)
     command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)

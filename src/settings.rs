@@ -85,11 +85,11 @@ pub enum SettingsError {
     )]
     SubnetPool(String),
     #[error(
-        "{DOCKER_HOST_VAR}={0:?} is not an engine address claude-bottle can reach; use \
-         unix:///path/to/docker.sock or tcp://host:port (with DOCKER_TLS_VERIFY=1 for TLS; ssh:// \
-         is not supported), or unset it for the local socket"
+        "{DOCKER_HOST_VAR}={host:?} is not an engine address claude-bottle can reach ({why}); \
+         use unix:///path/to/docker.sock, tcp://host:port (with DOCKER_TLS_VERIFY=1 for TLS) or \
+         ssh://[user@]host[:port], or unset it for the local socket"
     )]
-    DockerHost(String),
+    DockerHost { host: String, why: String },
     #[error(
         "{what} reaches its engine over TLS, but {} lacks {}: the engine's CA as ca.pem and this \
          client's certificate and key as cert.pem and key.pem (set DOCKER_CERT_PATH to the folder \
@@ -112,10 +112,14 @@ pub enum SettingsError {
     Context(#[from] crate::docker_context::ContextError),
     #[error(
         "docker context {name:?} points at {host:?}, an engine address claude-bottle cannot \
-         reach yet (unix:// and tcp://, with TLS or without, are supported; ssh:// is not); \
-         `docker context use default` or DOCKER_HOST picks another"
+         reach ({why}; unix://, tcp:// with TLS or without, and ssh://[user@]host[:port] are \
+         supported); `docker context use default` or DOCKER_HOST picks another"
     )]
-    ContextHost { name: String, host: String },
+    ContextHost {
+        name: String,
+        host: String,
+        why: String,
+    },
     #[error(transparent)]
     AgentImage(#[from] ImageError),
 }
@@ -157,9 +161,13 @@ impl Settings {
     /// How the engine is reached, for `doctor` and messages.
     pub fn engine_description(&self) -> String {
         let host = self.engine.host.as_deref().unwrap_or("");
-        let tls = self.engine.tls.as_ref().map_or_else(String::new, |dir| {
-            format!(" over TLS (certificates in {})", dir.display())
-        });
+        let tls = match &self.engine.tls {
+            Some(dir) => format!(" over TLS (certificates in {})", dir.display()),
+            None if host.starts_with("ssh://") => {
+                " over ssh (`docker system dial-stdio` there)".to_owned()
+            }
+            None => String::new(),
+        };
         match &self.engine_via {
             EngineVia::LocalSocket => "the local socket /var/run/docker.sock".to_owned(),
             EngineVia::DockerHost => format!("DOCKER_HOST={host}{tls}"),
@@ -176,7 +184,18 @@ impl Settings {
 }
 
 /// Addresses claude-bottle reaches an engine at.
-const REACHABLE: [&str; 3] = ["unix://", "tcp://", "http://"];
+const REACHABLE: [&str; 4] = ["unix://", "tcp://", "http://", "ssh://"];
+
+/// Why claude-bottle cannot reach the engine at `host`, if it cannot.
+fn unreachable_because(host: &str) -> Option<String> {
+    if !REACHABLE.iter().any(|scheme| host.starts_with(scheme)) {
+        return Some("an unknown scheme".to_owned());
+    }
+    if host.starts_with("ssh://") {
+        return crate::docker::ssh_relay::SshTarget::parse(host).err();
+    }
+    None
+}
 
 /// The engine as the docker CLI chooses it: `DOCKER_HOST` (over TLS with
 /// `DOCKER_TLS_VERIFY`, the files in `DOCKER_CERT_PATH` or the CLI's config
@@ -190,8 +209,8 @@ fn choose_engine(
         text("HOME").as_deref(),
     );
     if let Some(host) = text(DOCKER_HOST_VAR) {
-        if !REACHABLE.iter().any(|scheme| host.starts_with(scheme)) {
-            return Err(SettingsError::DockerHost(host));
+        if let Some(why) = unreachable_because(&host) {
+            return Err(SettingsError::DockerHost { host, why });
         }
         let tls = if !host.starts_with("tcp://") {
             None
@@ -226,8 +245,8 @@ fn choose_engine(
         return Ok((EngineAddress::default(), EngineVia::LocalSocket));
     };
     let host = endpoint.host;
-    if !REACHABLE.iter().any(|scheme| host.starts_with(scheme)) {
-        return Err(SettingsError::ContextHost { name, host });
+    if let Some(why) = unreachable_because(&host) {
+        return Err(SettingsError::ContextHost { name, host, why });
     }
     let tls = match endpoint.tls {
         Some(tls) => Some(tls_files(format!("docker context {name:?}"), tls)?),
@@ -319,7 +338,11 @@ mod tests {
         let pool = settings(&[(SUBNET_POOL_VAR, "10.0.0.0/30")]).unwrap_err();
         assert!(pool.to_string().contains("e.g. 10.213.0.0/16"), "{pool}");
         assert!(settings(&[(SUBNET_POOL_VAR, "ten")]).is_err());
-        for host in ["/var/run/docker.sock", "ssh://me@box"] {
+        for host in [
+            "/var/run/docker.sock",
+            "ssh://me:pw@box",
+            "ssh://-oProxyCommand=x",
+        ] {
             let error = settings(&[(DOCKER_HOST_VAR, host)]).unwrap_err();
             assert!(
                 error.to_string().contains("unix:///path/to/docker.sock"),
@@ -340,7 +363,11 @@ mod tests {
         use sha2::Digest as _;
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().display().to_string();
-        for (name, host) in [("box", "tcp://10.1.2.3:2375"), ("far", "ssh://me@far")] {
+        for (name, host) in [
+            ("box", "tcp://10.1.2.3:2375"),
+            ("far", "ssh://me@far:2200"),
+            ("odd", "ssh://far/path"),
+        ] {
             let id = format!("{:x}", sha2::Sha256::digest(name.as_bytes()));
             let meta = dir.path().join("contexts/meta").join(id);
             std::fs::create_dir_all(&meta).unwrap();
@@ -377,9 +404,17 @@ mod tests {
         ]);
         assert_eq!(host.as_deref(), Some("unix:///run/other.sock"));
         assert_eq!(said, "DOCKER_HOST=unix:///run/other.sock");
-        // What cannot be reached yet, or does not exist, is refused with the fix.
-        let far = settings(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "far")]).unwrap_err();
-        assert!(far.to_string().contains("ssh:// is not"), "{far}");
+        // ssh, as the CLI reaches it.
+        let (host, said) = via(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "far")]);
+        assert_eq!(host.as_deref(), Some("ssh://me@far:2200"));
+        assert_eq!(
+            said,
+            "docker context far (DOCKER_CONTEXT) at ssh://me@far:2200 over ssh \
+             (`docker system dial-stdio` there)"
+        );
+        // What cannot be reached, or does not exist, is refused with the fix.
+        let odd = settings(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "odd")]).unwrap_err();
+        assert!(odd.to_string().contains("no path"), "{odd}");
         let gone =
             settings(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "gone")]).unwrap_err();
         assert!(gone.to_string().contains("docker context ls"), "{gone}");

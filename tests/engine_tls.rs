@@ -7,7 +7,9 @@
 //! it with certificates of another CA.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should stop the test where it happened
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -180,15 +182,7 @@ fn claude_bottle(
 /// as `docker context create NAME --docker host=...,ca=...,cert=...,key=...`
 /// writes it.
 fn tls_context(config: &Path, name: &str, host: &str, certs: &Path) {
-    use sha2::Digest as _;
-    let id = format!("{:x}", sha2::Sha256::digest(name.as_bytes()));
-    let meta = config.join("contexts/meta").join(&id);
-    std::fs::create_dir_all(&meta).unwrap();
-    let json = format!(
-        r#"{{"Name":"{name}","Metadata":{{}},"Endpoints":{{"docker":{{"Host":"{host}","SkipTLSVerify":false}}}}}}"#
-    );
-    std::fs::write(meta.join("meta.json"), json).unwrap();
-    let tls: PathBuf = config.join("contexts/tls").join(&id).join("docker");
+    let tls = common::write_context(config, name, host);
     std::fs::create_dir_all(&tls).unwrap();
     for file in ["ca.pem", "cert.pem", "key.pem"] {
         std::fs::copy(certs.join(file), tls.join(file)).unwrap();

@@ -2,6 +2,8 @@
 
 use bollard::Docker;
 
+use super::ssh_relay::{SshRelay, SshTarget};
+
 /// What went wrong talking to the engine, with the fix where there is one.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -10,6 +12,19 @@ pub enum EngineError {
          or `dockerd`), or point DOCKER_HOST at a running engine"
     )]
     Unreachable { detail: String },
+    #[error(
+        "cannot reach the Docker engine at {address} over ssh: {detail}. Check that \
+         `{try_command}` works without asking anything (claude-bottle runs ssh with \
+         BatchMode=yes: the key in ssh-agent or named in ~/.ssh/config, the host in \
+         known_hosts) and that the docker CLI is installed there"
+    )]
+    Ssh {
+        address: String,
+        try_command: String,
+        detail: String,
+    },
+    #[error("{0} is not an ssh address claude-bottle can use: {1}")]
+    SshAddress(String, String),
     #[error("the Docker engine answered with an error: {0}")]
     Api(#[from] bollard::errors::Error),
     #[error("preparing files for a container: {0}")]
@@ -22,7 +37,7 @@ pub enum EngineError {
 /// docker CLI chooses).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EngineAddress {
-    /// `unix://...` or `tcp://...`; `None`: the local socket.
+    /// `unix://...`, `tcp://...` or `ssh://...`; `None`: the local socket.
     pub host: Option<String>,
     /// Over TLS, verified both ways: the folder holding `ca.pem` (the CA
     /// the engine's certificate must chain to), `cert.pem` and `key.pem`
@@ -42,6 +57,9 @@ const REQUEST_TIMEOUT_SECONDS: u64 = 120;
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub docker: Docker,
+    /// For an `ssh://` engine: the relay bollard's connections go through,
+    /// stopped when the last clone of this engine is dropped.
+    _relay: Option<std::sync::Arc<SshRelay>>,
 }
 
 /// What the engine says about itself.
@@ -60,6 +78,9 @@ impl Engine {
         let unreachable = |e: bollard::errors::Error| EngineError::Unreachable {
             detail: e.to_string(),
         };
+        if let Some(host) = address.host.as_deref().filter(|h| h.starts_with("ssh://")) {
+            return Self::connect_over_ssh(host).await;
+        }
         let docker = match (&address.host, &address.tls) {
             (Some(host), Some(dir)) => {
                 let [key, cert, ca] = TLS_FILES.map(|file| dir.join(file));
@@ -81,7 +102,40 @@ impl Engine {
         }
         .map_err(unreachable)?;
         let docker = docker.negotiate_version().await.map_err(unreachable)?;
-        Ok(Self { docker })
+        Ok(Self {
+            docker,
+            _relay: None,
+        })
+    }
+
+    /// Connects through an [`SshRelay`]; a failure says what ssh said.
+    async fn connect_over_ssh(address: &str) -> Result<Self, EngineError> {
+        let target = SshTarget::parse(address)
+            .map_err(|why| EngineError::SshAddress(address.to_owned(), why))?;
+        let failed = |detail: String| EngineError::Ssh {
+            address: address.to_owned(),
+            try_command: target.try_command(),
+            detail,
+        };
+        let relay = SshRelay::start(target.clone())
+            .map_err(|e| failed(format!("cannot make its local socket: {e}")))?;
+        let socket = format!("unix://{}", relay.socket().display());
+        let docker = Docker::connect_with_unix(
+            &socket,
+            REQUEST_TIMEOUT_SECONDS,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .map_err(|e| failed(e.to_string()))?;
+        match docker.negotiate_version().await {
+            Ok(docker) => Ok(Self {
+                docker,
+                _relay: Some(std::sync::Arc::new(relay)),
+            }),
+            Err(e) => {
+                let detail = relay.last_failure().unwrap_or_else(|| e.to_string());
+                Err(failed(detail.trim_end_matches('.').to_owned()))
+            }
+        }
     }
 
     /// Waits until the engine stops answering, and says how it went. Follows

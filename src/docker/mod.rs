@@ -1,6 +1,7 @@
 //! Every call to the Docker engine lives under this module (bollard only).
 //!
 //! - [`engine`]: connect, negotiate the API version, info and runtimes.
+//! - [`ssh_relay`]: engines at `ssh://`, each connection over its own ssh.
 //! - [`image`]: the agent image, built through the engine when its inputs change.
 //! - [`labels`], [`subnet`], [`network`]: labelled resources on small subnets.
 //! - [`files`], [`grants`], [`container`]: files copied in, hardened containers, exec.
@@ -22,5 +23,6 @@ pub mod logs;
 pub mod network;
 pub mod reaper;
 pub mod sidecar;
+pub mod ssh_relay;
 pub mod subnet;
 pub mod workspace;

@@ -148,3 +148,18 @@ pub fn test_image_env() -> Vec<(&'static str, String)> {
         ),
     ]
 }
+
+/// A docker context named `name` at `host` in the CLI config folder
+/// `config`, as `docker context create NAME --docker host=HOST` writes it;
+/// returns the folder its TLS files would go in.
+pub fn write_context(config: &std::path::Path, name: &str, host: &str) -> std::path::PathBuf {
+    use sha2::Digest as _;
+    let id = format!("{:x}", sha2::Sha256::digest(name.as_bytes()));
+    let meta = config.join("contexts/meta").join(&id);
+    std::fs::create_dir_all(&meta).unwrap();
+    let json = format!(
+        r#"{{"Name":"{name}","Metadata":{{}},"Endpoints":{{"docker":{{"Host":"{host}","SkipTLSVerify":false}}}}}}"#
+    );
+    std::fs::write(meta.join("meta.json"), json).unwrap();
+    config.join("contexts/tls").join(&id).join("docker")
+}
