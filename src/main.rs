@@ -94,18 +94,18 @@ async fn dispatch(cli: Cli, settings: &Settings) -> i32 {
             };
             commands::gc::run(settings, options).await
         }
-        Some(Command::Ps { json }) => commands::ps::run(settings, json).await,
+        Some(Command::Ps { json }) => commands::ps::run(&source, settings, json).await,
         Some(Command::Attach { name, take }) => {
             commands::attach::run(&source, settings, &name, take).await
         }
         Some(Command::Stop { name, yes, discard }) => {
-            commands::stop::run(settings, &name, yes, discard).await
+            commands::stop::run(&source, settings, &name, yes, discard).await
         }
         Some(Command::Collect {
             name,
             branch,
             max_size,
-        }) => commands::collect::run(settings, &name, branch.as_deref(), max_size).await,
+        }) => commands::collect::run(&source, settings, &name, branch.as_deref(), max_size).await,
         None => {
             claude_bottle::runtime::run_dashboard(
                 claude_bottle::runtime::DashboardContext::from_process(&cli.manifest, settings),

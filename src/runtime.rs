@@ -69,9 +69,8 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     };
     let (tx, mut messages) = unbounded_channel::<Msg>();
     let (notice_tx, mut notices) = unbounded_channel::<SessionNotice>();
-    let engine_address = ctx.settings.engine.clone();
-    let mut runtime = Effects::new(ctx, tx.clone(), notice_tx);
-    tokio::spawn(connect_engine(tx, engine_address));
+    connect_engines(&ctx, &tx);
+    let mut runtime = Effects::new(ctx, tx, notice_tx);
 
     let mut input = EventStream::new();
     // SIGTERM or Ctrl-C: tear down and leave. SIGHUP (the terminal closed):
@@ -159,11 +158,29 @@ async fn event_loop(tui: &mut Tui, ctx: DashboardContext) -> anyhow::Result<(i32
     }
 }
 
+/// One connection per engine, each reconnecting on its own; an engine a
+/// context cannot name stays unavailable (the model knows why).
+fn connect_engines(ctx: &DashboardContext, tx: &tokio::sync::mpsc::UnboundedSender<Msg>) {
+    for (name, address) in ctx.engines() {
+        if let Ok(address) = address {
+            tokio::spawn(connect_engine(tx.clone(), name, address));
+        }
+    }
+}
+
 /// Connects to the engine, trying again every few seconds while it is away,
 /// so starting dockerd is noticed without restarting the dashboard; once
 /// connected, watches it (an idle event stream, no polling) and starts over
 /// when it goes away. The loop hears only of changes.
-async fn connect_engine(tx: tokio::sync::mpsc::UnboundedSender<Msg>, address: EngineAddress) {
+async fn connect_engine(
+    tx: tokio::sync::mpsc::UnboundedSender<Msg>,
+    name: String,
+    address: EngineAddress,
+) {
+    let send = |result| {
+        let name = name.clone();
+        tx.send(Msg::Engine { name, result }).is_ok()
+    };
     let mut last_error = None;
     loop {
         let result = match Engine::connect(&address).await {
@@ -172,12 +189,12 @@ async fn connect_engine(tx: tokio::sync::mpsc::UnboundedSender<Msg>, address: En
         };
         match result {
             Ok((engine, version)) => {
-                if tx.send(Msg::Engine(Ok((engine.clone(), version)))).is_err() {
+                if !send(Ok((engine.clone(), version))) {
                     return;
                 }
                 let reason = engine.wait_until_lost().await;
                 let text = format!("the Docker engine stopped answering ({reason})");
-                if tx.send(Msg::Engine(Err(text.clone()))).is_err() {
+                if !send(Err(text.clone())) {
                     return;
                 }
                 last_error = Some(text);
@@ -185,7 +202,7 @@ async fn connect_engine(tx: tokio::sync::mpsc::UnboundedSender<Msg>, address: En
             Err(e) => {
                 let text = e.to_string();
                 if last_error.as_ref() != Some(&text) {
-                    if tx.send(Msg::Engine(Err(text.clone()))).is_err() {
+                    if !send(Err(text.clone())) {
                         return;
                     }
                     last_error = Some(text);
@@ -286,15 +303,21 @@ fn changes_screen(app: &App, event: &Event) -> bool {
 fn on_message(runtime: &mut Effects, app: &App, msg: Msg) -> Option<Event> {
     match msg {
         Msg::Event(event) => Some(event),
-        Msg::Engine(Ok((engine, version))) => {
-            runtime.engine_ready(engine);
-            Some(Event::EngineState(EngineStatus::Ready { version }))
+        Msg::Engine {
+            name,
+            result: Ok((engine, version)),
+        } => {
+            runtime.engine_ready(&name, engine);
+            Some(Event::EngineState(name, EngineStatus::Ready { version }))
         }
         Msg::SidecarRestarted { id, since } => {
             runtime.sidecar_restarted(id, since);
             None
         }
-        Msg::Engine(Err(reason)) => Some(Event::EngineState(EngineStatus::Unavailable(reason))),
+        Msg::Engine {
+            name,
+            result: Err(reason),
+        } => Some(Event::EngineState(name, EngineStatus::Unavailable(reason))),
         Msg::BottleUp { id, bottle, plan } => {
             runtime.bottle_up(id, *bottle, plan, app.areas().pty_size(), true)
         }

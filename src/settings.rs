@@ -5,7 +5,7 @@
 //! business: `manifest::resolve` reads those.)
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::docker::engine::{EngineAddress, TLS_FILES};
 use crate::docker::image::{AgentImageSource, ImageError};
@@ -62,7 +62,37 @@ pub struct Settings {
     pub engine: EngineAddress,
     /// How that address was chosen.
     pub engine_via: EngineVia,
+    /// The docker CLI's config folder (`DOCKER_CONFIG`, else `~/.docker`),
+    /// where the contexts bottles name are read.
+    pub docker_config: Option<PathBuf>,
+    /// The engine of the context called `default`: `DOCKER_HOST`'s, else
+    /// the local socket (as the docker CLI has it).
+    pub default_context_engine: EngineAddress,
 }
+
+/// An engine bottles run on: the one claude-bottle reaches by default, or
+/// the one of a docker context a bottle names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineChoice {
+    /// The context a bottle named; `None`: the default engine.
+    pub context: Option<String>,
+    pub address: EngineAddress,
+}
+
+impl EngineChoice {
+    /// How people see it: the context's name, or `default`.
+    pub fn label(&self) -> &str {
+        engine_label(self.context.as_deref())
+    }
+}
+
+/// The name an engine goes by: the context a bottle names, or `default`.
+pub fn engine_label(context: Option<&str>) -> &str {
+    context.unwrap_or(DEFAULT_ENGINE)
+}
+
+/// What the engine of bottles that name no context is called.
+pub const DEFAULT_ENGINE: &str = "default";
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,6 +173,11 @@ impl Settings {
             .filter(|c| c.prefix <= 24)
             .ok_or(SettingsError::SubnetPool(pool_text))?;
         let (engine, engine_via) = choose_engine(&text)?;
+        let docker_config = crate::docker_context::config_dir(
+            text("DOCKER_CONFIG").as_deref(),
+            text("HOME").as_deref(),
+        );
+        let default_context_engine = docker_host_engine(&text)?.unwrap_or_default();
         Ok(Self {
             token: text(TOKEN_VAR),
             pipelock_image: text(PIPELOCK_IMAGE_VAR)
@@ -155,7 +190,52 @@ impl Settings {
             colours: ColourDepth::from_colorterm(text("COLORTERM").as_deref()),
             engine,
             engine_via,
+            docker_config,
+            default_context_engine,
         })
+    }
+
+    /// The engine claude-bottle reaches when a bottle names no context.
+    pub fn default_engine(&self) -> EngineChoice {
+        EngineChoice {
+            context: None,
+            address: self.engine.clone(),
+        }
+    }
+
+    /// The engine of a bottle that names `context` (`None`: the default).
+    pub fn engine_for(&self, context: Option<&str>) -> Result<EngineChoice, SettingsError> {
+        let Some(name) = context else {
+            return Ok(self.default_engine());
+        };
+        let dir = (self.docker_config.clone()).unwrap_or_else(|| PathBuf::from("~/.docker"));
+        let address = context_engine(&dir, name, "named by a bottle in the manifest")?
+            .unwrap_or_else(|| self.default_context_engine.clone());
+        Ok(EngineChoice {
+            context: Some(name.to_owned()),
+            address,
+        })
+    }
+
+    /// The default engine and those of `contexts`, each engine once (a
+    /// context at the default's address is the default), and why the
+    /// contexts that cannot be used cannot.
+    pub fn engines_for<'a>(
+        &self,
+        contexts: impl IntoIterator<Item = &'a str>,
+    ) -> (Vec<EngineChoice>, Vec<SettingsError>) {
+        let mut engines = vec![self.default_engine()];
+        let mut problems = Vec::new();
+        for name in contexts {
+            match self.engine_for(Some(name)) {
+                Ok(choice) if engines.iter().all(|e| e.address != choice.address) => {
+                    engines.push(choice);
+                }
+                Ok(_) => {}
+                Err(e) => problems.push(e),
+            }
+        }
+        (engines, problems)
     }
 
     /// How the engine is reached, for `doctor` and messages.
@@ -208,6 +288,33 @@ fn choose_engine(
         text("DOCKER_CONFIG").as_deref(),
         text("HOME").as_deref(),
     );
+    if let Some(address) = docker_host_engine(text)? {
+        return Ok((address, EngineVia::DockerHost));
+    }
+    let Some(dir) = config else {
+        return Ok((EngineAddress::default(), EngineVia::LocalSocket));
+    };
+    let (name, from) = match text(DOCKER_CONTEXT_VAR) {
+        Some(name) => (name, DOCKER_CONTEXT_VAR.to_owned()),
+        None => match crate::docker_context::current_context(&dir)? {
+            Some(name) => (name, "the docker CLI's current context".to_owned()),
+            None => return Ok((EngineAddress::default(), EngineVia::LocalSocket)),
+        },
+    };
+    match context_engine(&dir, &name, &from)? {
+        Some(address) => Ok((address, EngineVia::Context { name, from })),
+        None => Ok((EngineAddress::default(), EngineVia::LocalSocket)),
+    }
+}
+
+/// The engine `DOCKER_HOST` names (with its TLS files), if it is set.
+fn docker_host_engine(
+    text: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<EngineAddress>, SettingsError> {
+    let config = crate::docker_context::config_dir(
+        text("DOCKER_CONFIG").as_deref(),
+        text("HOME").as_deref(),
+    );
     if let Some(host) = text(DOCKER_HOST_VAR) {
         if let Some(why) = unreachable_because(&host) {
             return Err(SettingsError::DockerHost { host, why });
@@ -225,25 +332,25 @@ fn choose_engine(
         } else {
             None
         };
-        let address = EngineAddress {
+        return Ok(Some(EngineAddress {
             host: Some(host),
             tls,
-        };
-        return Ok((address, EngineVia::DockerHost));
+        }));
     }
-    let Some(dir) = config else {
-        return Ok((EngineAddress::default(), EngineVia::LocalSocket));
+    Ok(None)
+}
+
+/// The engine of the docker context `name` in the config folder `dir`
+/// (`from` named it); `None`: the context is `default`.
+fn context_engine(
+    dir: &Path,
+    name: &str,
+    from: &str,
+) -> Result<Option<EngineAddress>, SettingsError> {
+    let Some(endpoint) = crate::docker_context::endpoint(dir, name, from)? else {
+        return Ok(None);
     };
-    let (name, from) = match text(DOCKER_CONTEXT_VAR) {
-        Some(name) => (name, DOCKER_CONTEXT_VAR.to_owned()),
-        None => match crate::docker_context::current_context(&dir)? {
-            Some(name) => (name, "the docker CLI's current context".to_owned()),
-            None => return Ok((EngineAddress::default(), EngineVia::LocalSocket)),
-        },
-    };
-    let Some(endpoint) = crate::docker_context::endpoint(&dir, &name, &from)? else {
-        return Ok((EngineAddress::default(), EngineVia::LocalSocket));
-    };
+    let name = name.to_owned();
     let host = endpoint.host;
     if let Some(why) = unreachable_because(&host) {
         return Err(SettingsError::ContextHost { name, host, why });
@@ -252,11 +359,10 @@ fn choose_engine(
         Some(tls) => Some(tls_files(format!("docker context {name:?}"), tls)?),
         None => None,
     };
-    let address = EngineAddress {
+    Ok(Some(EngineAddress {
         host: Some(host),
         tls,
-    };
-    Ok((address, EngineVia::Context { name, from }))
+    }))
 }
 
 /// `dir`, when it holds every TLS file (`what` reaches its engine through
@@ -453,5 +559,44 @@ mod tests {
         // TLS that checks nothing is refused.
         let lax = settings(&[tcp[0], ("DOCKER_TLS", "1")]).unwrap_err();
         assert!(lax.to_string().contains("DOCKER_TLS_VERIFY=1"), "{lax}");
+    }
+
+    #[test]
+    fn a_bottle_s_context_picks_its_engine_and_each_engine_is_looked_at_once() {
+        use sha2::Digest as _;
+        let dir = tempfile::tempdir().unwrap();
+        for (name, host) in [
+            ("big-box", "ssh://ops@big-box"),
+            ("same-as-default", "unix:///run/first.sock"),
+        ] {
+            let id = format!("{:x}", sha2::Sha256::digest(name.as_bytes()));
+            let meta = dir.path().join("contexts/meta").join(id);
+            std::fs::create_dir_all(&meta).unwrap();
+            let json =
+                format!(r#"{{"Name":"{name}","Endpoints":{{"docker":{{"Host":"{host}"}}}}}}"#);
+            std::fs::write(meta.join("meta.json"), json).unwrap();
+        }
+        let config = dir.path().display().to_string();
+        let s = settings(&[
+            ("DOCKER_CONFIG", &config),
+            (DOCKER_HOST_VAR, "unix:///run/first.sock"),
+        ])
+        .unwrap();
+        assert_eq!(s.engine_for(None).unwrap(), s.default_engine());
+        let far = s.engine_for(Some("big-box")).unwrap();
+        assert_eq!(far.label(), "big-box");
+        assert_eq!(far.address.host.as_deref(), Some("ssh://ops@big-box"));
+        // `default` is DOCKER_HOST's engine, as the docker CLI has it.
+        let default = s.engine_for(Some("default")).unwrap();
+        assert_eq!(
+            default.address.host.as_deref(),
+            Some("unix:///run/first.sock")
+        );
+        let missing = s.engine_for(Some("gone")).unwrap_err().to_string();
+        assert!(missing.contains("docker context ls"), "{missing}");
+        let (engines, problems) = s.engines_for(["big-box", "same-as-default", "big-box", "gone"]);
+        let labels: Vec<&str> = engines.iter().map(EngineChoice::label).collect();
+        assert_eq!(labels, ["default", "big-box"], "each engine once");
+        assert_eq!(problems.len(), 1);
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::docker::holder;
 
+use super::event::EngineStatus;
 use super::event::{BottleId, Effect, Event, KeptBottle, Progress};
 use super::inbox::{InboxItem, InboxKind};
 use super::state::{App, Focus, Modal, PendingLaunch, SaveHost, Tab, TabState};
@@ -64,7 +65,7 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
             ));
         }
         Event::Egress { id, line } => on_egress(app, id, line),
-        Event::EngineState(status) => app.engine = status,
+        Event::EngineState(name, status) => on_engine_state(app, &name, status),
         Event::EgressDown { id, reason } => on_egress_down(app, id, &reason),
         Event::EgressUp { id } => {
             app.inbox
@@ -78,11 +79,14 @@ pub(super) fn on_background(app: &mut App, event: Event) -> Vec<Effect> {
             }
         }
         Event::KeptFound(kept) => return adopt_kept(app, kept),
-        Event::Leftovers(leftovers) => {
-            if !leftovers.is_empty() && matches!(app.modal, None | Some(Modal::Help)) {
+        Event::Leftovers(leftovers) => match &mut app.modal {
+            // Found on another engine while the first ones are asked about.
+            Some(Modal::Leftovers(shown)) => shown.extend(leftovers),
+            None | Some(Modal::Help) if !leftovers.is_empty() => {
                 app.modal = Some(Modal::Leftovers(leftovers));
             }
-        }
+            _ => {}
+        },
         Event::LeftoversRemoved(result) => match result {
             Ok(n) => app.info(format!("{n} leftover bottle(s) removed")),
             Err(reason) => app.error(format!(
@@ -314,4 +318,23 @@ fn on_kill_done(app: &mut App, id: BottleId, result: Result<(), String>) -> Vec<
         }
     }
     Vec::new()
+}
+
+/// An engine answers again or stops answering: say so when bottles run on
+/// it (its own bottles only; the others go on).
+fn on_engine_state(app: &mut App, name: &str, status: EngineStatus) {
+    let has_bottles = app.tabs.iter().any(|t| t.engine == name);
+    let was_ready = matches!(app.engine_status(name), EngineStatus::Ready { .. });
+    if has_bottles && app.several_engines() {
+        match &status {
+            EngineStatus::Unavailable(why) if was_ready => {
+                app.error(format!("engine {name} stopped answering: {why}"));
+            }
+            EngineStatus::Ready { .. } if !was_ready => {
+                app.info(format!("engine {name} answers again"));
+            }
+            _ => {}
+        }
+    }
+    app.set_engine(name, status);
 }

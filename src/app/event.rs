@@ -144,7 +144,8 @@ pub enum Event {
         id: BottleId,
         line: LogLine,
     },
-    EngineState(EngineStatus),
+    /// The engine called `.0` answers now, or no longer.
+    EngineState(String, EngineStatus),
     /// The bottle's egress sidecar stopped (or its log could not be
     /// followed): the agent has no way out until it is restarted.
     EgressDown {

@@ -38,20 +38,25 @@ pub fn app() -> App {
             AgentEntry {
                 name: "alpha".into(),
                 bottle: "web".into(),
+                engine: "default".into(),
                 errors: None,
             },
             AgentEntry {
                 name: "beta".into(),
                 bottle: "offline".into(),
+                engine: "default".into(),
                 errors: None,
             },
         ],
         None,
         true,
     );
-    app.engine = EngineStatus::Ready {
-        version: "20.10.24".into(),
-    };
+    app.set_engine(
+        "default",
+        EngineStatus::Ready {
+            version: "20.10.24".into(),
+        },
+    );
     app.screen = Rect::new(0, 0, 120, 40);
     app
 }
@@ -77,6 +82,7 @@ pub fn resolved(agent: &str) -> Box<ResolvedAgent> {
             name: "web".into(),
             source: "/project/claude-bottle.json".into(),
             runtime: Runtime::Runsc,
+            context: None,
             env: vec![],
             ssh: vec![SshHost {
                 host: "gh".into(),

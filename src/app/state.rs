@@ -14,6 +14,9 @@ use crate::session::ScrollState;
 pub struct AgentEntry {
     pub name: String,
     pub bottle: String,
+    /// The engine its bottles run on: `default`, or the docker context its
+    /// bottle names.
+    pub engine: String,
     /// The manifest errors that keep it from launching (its own and its
     /// bottle's), one per line; `None` when it can launch.
     pub errors: Option<String>,
@@ -62,6 +65,8 @@ pub struct Tab {
     pub id: BottleId,
     pub agent: String,
     pub bottle: String,
+    /// The engine it runs on (as [`AgentEntry::engine`]).
+    pub engine: String,
     /// The bottle's session, once known (a kept bottle found again).
     pub session: Option<String>,
     pub state: TabState,
@@ -104,6 +109,7 @@ impl Tab {
             id,
             agent: resolved.agent.name.clone(),
             bottle: resolved.bottle.name.clone(),
+            engine: crate::settings::engine_label(resolved.bottle.context.as_deref()).to_owned(),
             session: None,
             state,
             terminal: false,
@@ -260,7 +266,9 @@ pub struct App {
     /// per line.
     pub entry_errors: Option<String>,
     pub token_present: bool,
-    pub engine: EngineStatus,
+    /// Each engine bottles run on, by name, the default one first, and
+    /// whether it answers.
+    pub engines: Vec<(String, EngineStatus)>,
     pub selected_agent: usize,
     pub tabs: Vec<Tab>,
     /// Index into `tabs`.
@@ -281,6 +289,29 @@ pub struct App {
 }
 
 impl App {
+    /// Whether the engine called `name` answers (an engine not heard of is
+    /// still being connected to).
+    pub fn engine_status(&self, name: &str) -> &EngineStatus {
+        self.engines
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(&EngineStatus::Connecting, |(_, status)| status)
+    }
+
+    /// Records whether the engine called `name` answers.
+    pub fn set_engine(&mut self, name: &str, status: EngineStatus) {
+        match self.engines.iter_mut().find(|(n, _)| n == name) {
+            Some((_, old)) => *old = status,
+            None => self.engines.push((name.to_owned(), status)),
+        }
+    }
+
+    /// Whether bottles run on more than the default engine, so each says
+    /// which.
+    pub fn several_engines(&self) -> bool {
+        self.engines.len() > 1
+    }
+
     pub fn new(
         agents: Vec<AgentEntry>,
         manifest_problem: Option<ManifestProblem>,
@@ -291,7 +322,10 @@ impl App {
             manifest_problem,
             entry_errors: None,
             token_present,
-            engine: EngineStatus::Connecting,
+            engines: vec![(
+                crate::settings::DEFAULT_ENGINE.to_owned(),
+                EngineStatus::Connecting,
+            )],
             selected_agent: 0,
             tabs: Vec::new(),
             current_tab: 0,

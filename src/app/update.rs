@@ -317,14 +317,25 @@ fn request_launch(app: &mut App) -> Vec<Effect> {
         app.error(text);
         return Vec::new();
     }
-    match &app.engine {
+    let engine = app
+        .agents
+        .get(app.selected_agent)
+        .map_or(crate::settings::DEFAULT_ENGINE, |a| a.engine.as_str());
+    let on = if app.several_engines() {
+        format!(" {engine}")
+    } else {
+        String::new()
+    };
+    match app.engine_status(engine) {
         EngineStatus::Unavailable(why) => {
-            let text = format!("cannot launch: {why}");
+            let text = format!("cannot launch on engine{on}: {why}");
             app.error(text);
             return Vec::new();
         }
         EngineStatus::Connecting => {
-            app.info("still connecting to the Docker engine; launch again in a moment");
+            app.info(format!(
+                "still connecting to the Docker engine{on}; launch again in a moment"
+            ));
             return Vec::new();
         }
         EngineStatus::Ready { .. } => {}

@@ -42,7 +42,10 @@ fn enter_and_l_ask_to_resolve_the_selected_agent() {
 #[test]
 fn launch_is_refused_with_the_fix_when_something_is_missing() {
     let mut a = app();
-    a.engine = EngineStatus::Unavailable("cannot reach the Docker engine".into());
+    a.set_engine(
+        "default",
+        EngineStatus::Unavailable("cannot reach the Docker engine".into()),
+    );
     assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
     assert!(
         a.message
@@ -51,7 +54,7 @@ fn launch_is_refused_with_the_fix_when_something_is_missing() {
             .text
             .contains("cannot reach the Docker engine")
     );
-    a.engine = EngineStatus::Connecting;
+    a.set_engine("default", EngineStatus::Connecting);
     assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
     assert!(
         a.message
@@ -541,9 +544,12 @@ fn engine_state_and_failures_are_recorded() {
     let mut a = app();
     update(
         &mut a,
-        Event::EngineState(EngineStatus::Unavailable("down".into())),
+        Event::EngineState("default".into(), EngineStatus::Unavailable("down".into())),
     );
-    assert_eq!(a.engine, EngineStatus::Unavailable("down".into()));
+    assert_eq!(
+        a.engine_status("default"),
+        &EngineStatus::Unavailable("down".into())
+    );
     update(&mut a, Event::Failure("tail ended".into()));
     assert!(a.message.as_ref().unwrap().is_error);
     update(&mut a, ch('j'));

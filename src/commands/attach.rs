@@ -3,8 +3,8 @@
 //! working. A bottle stopped by a restart of the engine or the machine is
 //! started again first, claude continuing its conversation.
 
+use super::engines::find_anywhere;
 use super::prepare::ask_answers;
-use super::ps::find;
 use crate::docker::bottle;
 use crate::docker::engine::Engine;
 use crate::docker::holder::{self, HolderStatus};
@@ -19,8 +19,8 @@ pub async fn run(
     name: &str,
     take_over: bool,
 ) -> anyhow::Result<i32> {
-    let engine = Engine::connect(&settings.engine).await?;
-    let session = find(&engine, name).await?;
+    let (reached, session) = find_anywhere(source, settings, name).await?;
+    let engine = reached.engine;
     let Some((container, state)) = &session.agent_container else {
         anyhow::bail!(
             "session {} has no agent container; `claude-bottle stop {}` removes what is left",
@@ -60,6 +60,7 @@ pub async fn run(
         who: holder::viewer_name("claude-bottle attach"),
         take_over,
         detach_key: true,
+        context: reached.choice.context.clone(),
     };
     let status = viewer.command().status().await?;
     Ok(status.code().unwrap_or(1))

@@ -7,10 +7,11 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use anyhow::bail;
 
-use super::ps::find;
+use super::engines::find_anywhere;
 use crate::docker::engine::Engine;
 use crate::docker::labels::WorkspaceOrigin;
 use crate::docker::workspace::{self, CollectError, CollectTarget, Collected};
+use crate::manifest::source::ManifestSource;
 use crate::settings::Settings;
 
 /// A bottle whose work may be collected.
@@ -34,13 +35,14 @@ impl WorkOf<'_> {
 }
 
 pub async fn run(
+    source: &ManifestSource,
     settings: &Settings,
     name: &str,
     branch: Option<&str>,
     max_bytes: u64,
 ) -> anyhow::Result<i32> {
-    let engine = Engine::connect(&settings.engine).await?;
-    let found = find(&engine, name).await?;
+    let (reached, found) = find_anywhere(source, settings, name).await?;
+    let engine = reached.engine;
     let Some(origin) = &found.workspace else {
         bail!(
             "the bottle of {} (session {}) has no workspace: nothing to collect",

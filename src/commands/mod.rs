@@ -4,6 +4,7 @@ pub mod collect;
 pub mod completions;
 pub mod confirm;
 pub mod doctor;
+pub mod engines;
 pub mod gc;
 pub mod init;
 pub mod list;

@@ -16,13 +16,15 @@ use crate::docker::reaper;
 use crate::manifest::source::ManifestSource;
 use crate::manifest::{self, ResolvedAgent, ResolvedEnvValue};
 use crate::session::exec_plan::agent_env;
-use crate::settings::Settings;
+use crate::settings::{EngineChoice, Settings};
 use crate::workspace::Located;
 
 /// A launched bottle and the environment for the processes run in it.
 #[derive(Debug)]
 pub struct Prepared {
     pub engine: Engine,
+    /// Which engine that is: the default, or the context the bottle names.
+    pub engine_choice: EngineChoice,
     pub resolved: ResolvedAgent,
     pub bottle: Bottle,
     /// `NAME=value` pairs for the exec: manifest env, answers, and the token.
@@ -58,7 +60,8 @@ pub async fn prepare(
     let resolved = manifest::resolve(&loaded, agent, &source.resolve_context(&loaded))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let token = settings.require_token()?.to_owned();
-    let engine = Engine::connect(&settings.engine).await?;
+    let engine_choice = settings.engine_for(resolved.bottle.context.as_deref())?;
+    let engine = Engine::connect(&engine_choice.address).await?;
     warn_about_leftovers(&engine).await;
 
     let workspace = locate_workspace(&resolved)?;
@@ -94,6 +97,7 @@ pub async fn prepare(
     .await?;
     Ok(Prepared {
         engine,
+        engine_choice,
         resolved,
         bottle,
         exec_env,

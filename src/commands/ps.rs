@@ -1,5 +1,6 @@
-//! `claude-bottle ps`: every bottle on the engine, with what its agent is
-//! doing; and finding one bottle by agent or session for `attach` and `stop`.
+//! `claude-bottle ps`: every bottle on the engines (the default one and
+//! those the manifest's bottles name), with what its agent is doing; and
+//! picking one bottle by agent or session for `attach`, `stop`, `collect`.
 
 use std::fmt::Write as _;
 
@@ -10,6 +11,7 @@ use crate::docker::holder::{self, HolderStatus};
 use crate::docker::logs::raw_lines;
 use crate::docker::reaper::{self, SessionResources};
 use crate::egress::log::{LogLine, parse_line};
+use crate::manifest::source::ManifestSource;
 use crate::settings::Settings;
 
 /// Claude wrote nothing for this long: it waits for the user (claude's
@@ -19,6 +21,8 @@ const WAITING_AFTER_MS: u64 = 5_000;
 /// One bottle as `ps` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BottleRow {
+    /// The engine it runs on: `default`, or the docker context its bottle names.
+    pub engine: String,
     pub agent: String,
     pub session: String,
     pub bottle: String,
@@ -37,25 +41,31 @@ pub struct BottleRow {
     pub workspace: Option<String>,
 }
 
-pub async fn run(settings: &Settings, json: bool) -> anyhow::Result<i32> {
-    let engine = Engine::connect(&settings.engine).await?;
-    let sessions = reaper::list_sessions(&engine).await?;
+pub async fn run(source: &ManifestSource, settings: &Settings, json: bool) -> anyhow::Result<i32> {
+    let reached = super::engines::connect_all(source, settings).await?;
     let mut rows = Vec::new();
-    for session in &sessions {
-        rows.push(row(&engine, session).await);
+    for one in &reached {
+        for session in &reaper::list_sessions(&one.engine).await? {
+            rows.push(row(&one.engine, one.choice.label(), session).await);
+        }
     }
     rows.sort_by_key(|r| r.age_secs);
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else if rows.is_empty() {
-        println!("No bottles on the engine.");
+        let on = if reached.len() > 1 {
+            "engines"
+        } else {
+            "engine"
+        };
+        println!("No bottles on the {on}.");
     } else {
         print!("{}", table(&rows));
     }
     Ok(0)
 }
 
-async fn row(engine: &Engine, session: &SessionResources) -> BottleRow {
+async fn row(engine: &Engine, label: &str, session: &SessionResources) -> BottleRow {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -71,6 +81,7 @@ async fn row(engine: &Engine, session: &SessionResources) -> BottleRow {
         None => 0,
     };
     BottleRow {
+        engine: label.to_owned(),
         agent: session.agent.clone(),
         session: session.session.clone(),
         bottle: session.bottle.clone(),
@@ -129,9 +140,28 @@ fn age(secs: u64) -> String {
 }
 
 fn table(rows: &[BottleRow]) -> String {
+    // The engine column only when a bottle runs elsewhere than the default.
+    let engine_w = if rows.iter().all(|r| r.engine == "default") {
+        0
+    } else {
+        rows.iter()
+            .map(|r| r.engine.len())
+            .max()
+            .unwrap_or(0)
+            .max(6)
+            + 1
+    };
+    let engine = |text: &str| format!("{text:<engine_w$}");
     let mut out = format!(
-        "{:<16} {:<9} {:>4}  {:<9} {:>7}  {:<10} {}\n",
-        "AGENT", "SESSION", "AGE", "STATE", "DENIALS", "KEPT", "VIEWER"
+        "{}{:<16} {:<9} {:>4}  {:<9} {:>7}  {:<10} {}\n",
+        engine(if engine_w > 0 { "ENGINE" } else { "" }),
+        "AGENT",
+        "SESSION",
+        "AGE",
+        "STATE",
+        "DENIALS",
+        "KEPT",
+        "VIEWER"
     );
     for r in rows {
         let kept = match (r.kept, r.owner_alive) {
@@ -141,7 +171,8 @@ fn table(rows: &[BottleRow]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<16} {:<9} {:>4}  {:<9} {:>7}  {:<10} {}",
+            "{}{:<16} {:<9} {:>4}  {:<9} {:>7}  {:<10} {}",
+            engine(if engine_w > 0 { &r.engine } else { "" }),
             r.agent,
             r.session,
             age(r.age_secs),
@@ -154,28 +185,34 @@ fn table(rows: &[BottleRow]) -> String {
     out
 }
 
-/// The one bottle `name` picks: a session id, or an agent with exactly one
-/// bottle on the engine.
-pub async fn find(engine: &Engine, name: &str) -> anyhow::Result<SessionResources> {
-    let sessions = reaper::list_sessions(engine).await?;
-    pick(sessions, name)
-}
-
-fn pick(sessions: Vec<SessionResources>, name: &str) -> anyhow::Result<SessionResources> {
+/// The one bottle `name` picks among `sessions` (each with the engine it
+/// is on): a session id, or an agent with exactly one bottle; `engines`
+/// names where was looked, for the message.
+pub fn pick_from<T>(
+    sessions: Vec<(T, SessionResources)>,
+    name: &str,
+    engines: &[&str],
+) -> anyhow::Result<(T, SessionResources)> {
     let (by_session, others): (Vec<_>, Vec<_>) =
-        sessions.into_iter().partition(|s| s.session == name);
+        sessions.into_iter().partition(|(_, s)| s.session == name);
     if let Some(found) = by_session.into_iter().next() {
         return Ok(found);
     }
-    let mut of_agent: Vec<SessionResources> =
-        others.into_iter().filter(|s| s.agent == name).collect();
+    let mut of_agent: Vec<_> = others
+        .into_iter()
+        .filter(|(_, s)| s.agent == name)
+        .collect();
+    let on = match engines {
+        [] | [_] => "the engine".to_owned(),
+        several => format!("the engines {}", several.join(", ")),
+    };
     match of_agent.len() {
         0 => anyhow::bail!(
-            "no bottle of agent or session {name:?} is on the engine; `claude-bottle ps` lists them"
+            "no bottle of agent or session {name:?} is on {on}; `claude-bottle ps` lists them"
         ),
         1 => Ok(of_agent.remove(0)),
         n => {
-            let ids: Vec<&str> = of_agent.iter().map(|s| s.session.as_str()).collect();
+            let ids: Vec<&str> = of_agent.iter().map(|(_, s)| s.session.as_str()).collect();
             anyhow::bail!(
                 "agent {name:?} has {n} bottles (sessions {}); name the session",
                 ids.join(", ")
@@ -201,20 +238,28 @@ mod tests {
     fn a_bottle_is_found_by_session_or_by_an_agent_with_one() {
         let all = || {
             vec![
-                session("aa11", "coder", Some("running")),
-                session("bb22", "coder", Some("running")),
-                session("cc33", "docs", Some("running")),
+                ("default", session("aa11", "coder", Some("running"))),
+                ("default", session("bb22", "coder", Some("running"))),
+                ("big-box", session("cc33", "docs", Some("running"))),
             ]
         };
-        assert_eq!(pick(all(), "bb22").unwrap().session, "bb22");
-        assert_eq!(pick(all(), "docs").unwrap().session, "cc33");
-        let two = pick(all(), "coder").unwrap_err().to_string();
+        let on = |engine: &'static str, s: SessionResources| (engine, s);
+        let pick = |name: &str| pick_from(all(), name, &["default", "big-box"]);
+        assert_eq!(pick("bb22").unwrap().1.session, "bb22");
+        assert_eq!(
+            pick("docs").unwrap(),
+            on("big-box", session("cc33", "docs", Some("running")))
+        );
+        let two = pick("coder").unwrap_err().to_string();
         assert!(
             two.contains("aa11, bb22") && two.contains("name the session"),
             "{two}"
         );
-        let none = pick(all(), "nobody").unwrap_err().to_string();
-        assert!(none.contains("claude-bottle ps"), "{none}");
+        let none = pick("nobody").unwrap_err().to_string();
+        assert!(
+            none.contains("claude-bottle ps") && none.contains("engines default, big-box"),
+            "{none}"
+        );
     }
 
     #[test]

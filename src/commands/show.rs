@@ -84,6 +84,9 @@ pub fn to_text(r: &ResolvedAgent) -> String {
         r.bottle.source.display()
     );
     let _ = writeln!(out, "runtime  {}", r.bottle.runtime.engine_name());
+    if let Some(context) = &r.bottle.context {
+        let _ = writeln!(out, "engine   docker context {context}");
+    }
     if let Some(prompt) = &r.agent.prompt {
         let _ = writeln!(out, "prompt   {prompt}");
     }
@@ -159,6 +162,7 @@ pub fn to_json(r: &ResolvedAgent) -> serde_json::Value {
         "bottle": r.bottle.name,
         "bottle_source": r.bottle.source,
         "runtime": r.bottle.runtime.engine_name(),
+        "context": r.bottle.context,
         "prompt": r.agent.prompt,
         "env": r.env.iter().map(|e| {
             let (kind, detail) = env_kind(&e.source);

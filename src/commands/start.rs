@@ -72,6 +72,7 @@ async fn attach_claude(prepared: &Prepared, colours: ColourDepth) -> anyhow::Res
         who: holder::viewer_name("claude-bottle start"),
         take_over: true,
         detach_key: false,
+        context: prepared.engine_choice.context.clone(),
     };
     let mut cmd = viewer.command();
     // A signal to us ends the session: the viewer must not outlive it.

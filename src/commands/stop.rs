@@ -3,14 +3,20 @@
 
 use super::collect::{self, Before};
 use super::confirm::ask_yes_no;
-use super::ps::find;
-use crate::docker::engine::Engine;
+use super::engines::find_anywhere;
 use crate::docker::reaper;
+use crate::manifest::source::ManifestSource;
 use crate::settings::Settings;
 
-pub async fn run(settings: &Settings, name: &str, yes: bool, discard: bool) -> anyhow::Result<i32> {
-    let engine = Engine::connect(&settings.engine).await?;
-    let session = find(&engine, name).await?;
+pub async fn run(
+    source: &ManifestSource,
+    settings: &Settings,
+    name: &str,
+    yes: bool,
+    discard: bool,
+) -> anyhow::Result<i32> {
+    let (reached, session) = find_anywhere(source, settings, name).await?;
+    let engine = reached.engine;
     let before = match (discard, yes) {
         (true, _) => Before::Discard,
         (false, true) => Before::Collect,

@@ -138,6 +138,16 @@ pub fn check_skill_name(name: &str) -> Result<(), Problem> {
     }
 }
 
+/// A docker context name as the docker CLI accepts one
+/// (`^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$`); it also names a folder, so no `/`.
+pub fn is_context_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() >= 2
+        && name.len() <= 100
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
+}
+
 /// A DNS host name: dot-separated labels of letters, digits and inner `-`.
 pub fn is_host_name(host: &str) -> bool {
     !host.is_empty()

@@ -6,7 +6,7 @@
 /// Keys of the top-level object.
 pub const TOP_KEYS: &[&str] = &["$schema", "bottles", "agents"];
 /// Keys of a `bottles.<name>` object.
-pub const BOTTLE_KEYS: &[&str] = &["runtime", "env", "ssh", "egress", "resources"];
+pub const BOTTLE_KEYS: &[&str] = &["runtime", "context", "env", "ssh", "egress", "resources"];
 /// Keys of one `ssh` entry; they follow `ssh_config` spelling.
 pub const SSH_KEYS: &[&str] = &[
     "Host",

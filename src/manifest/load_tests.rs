@@ -341,3 +341,36 @@ fn workspaces_read_true_or_an_object_and_bad_ones_say_where() {
         assert!(all.contains(expected), "{expected:?} not in:\n{all}");
     }
 }
+
+#[test]
+fn a_bottle_names_the_docker_context_it_runs_on() {
+    let t = tempfile::tempdir().unwrap();
+    let f = write(
+        &t.path().join("m.json"),
+        r#"{"bottles": {"far": {"context": "big-box"}, "near": {}},
+            "agents": {"a": {"bottle": "far"}}}"#,
+    );
+    let m = load::load_files(&[f], None).unwrap();
+    assert_eq!(m.bottles["far"].context.as_deref(), Some("big-box"));
+    assert_eq!(m.bottles["near"].context, None);
+    for (bad, col) in [
+        (r#""-H ssh://x""#, 33),
+        (r#""a/b""#, 33),
+        ("3", 33),
+        (r#""x""#, 33),
+    ] {
+        let f = write(
+            &t.path().join("bad.json"),
+            &format!(r#"{{"bottles": {{"far": {{"context": {bad}}}}}, "agents": {{}}}}"#),
+        );
+        let err = load::load_files(&[f], None).unwrap_err();
+        let text = messages(&err, t.path()).join("\n");
+        assert!(
+            text.starts_with(&format!("T/bad.json:1:{col}: bottles.far.context: ")),
+            "{bad}: {text}"
+        );
+        if bad != "3" {
+            assert!(text.contains("docker context ls"), "{text}");
+        }
+    }
+}

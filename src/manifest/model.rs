@@ -90,6 +90,10 @@ pub struct Bottle {
     /// The manifest file this entry came from.
     pub source: PathBuf,
     pub runtime: Runtime,
+    /// `context`: the docker context whose engine runs this bottle; `None`:
+    /// the engine claude-bottle reaches by default (`DOCKER_HOST`,
+    /// `DOCKER_CONTEXT`, the docker CLI's current context).
+    pub context: Option<String>,
     pub env: Vec<EnvVar>,
     pub ssh: Vec<SshHost>,
     /// Host patterns exactly as normalised from the manifest (no defaults added).

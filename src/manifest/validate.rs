@@ -228,6 +228,7 @@ impl Checker<'_> {
             name: m.key.clone(),
             source: self.file.to_path_buf(),
             runtime: Runtime::default(),
+            context: None,
             env: Vec::new(),
             ssh: Vec::new(),
             allowlist: Vec::new(),
@@ -243,6 +244,7 @@ impl Checker<'_> {
             let fpath = key_path(&path, &f.key);
             match f.key.as_str() {
                 "runtime" => bottle.runtime = self.runtime(&fpath, &f.value).unwrap_or_default(),
+                "context" => bottle.context = self.context(&fpath, &f.value),
                 "env" => bottle.env = self.env(&fpath, &f.value),
                 "ssh" => bottle.ssh = self.ssh_list(&fpath, &f.value),
                 "egress" => self.egress(&fpath, &f.value, &mut bottle),
@@ -269,6 +271,24 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// A docker context's name, as `docker context create` accepts one.
+    fn context(&mut self, path: &str, node: &Node) -> Option<String> {
+        let name = self.string(path, node)?;
+        if fields::is_context_name(name) {
+            return Some(name.to_owned());
+        }
+        let p = Problem::new(format!(
+            "`{}` is not a docker context name",
+            fields::shown(name)
+        ))
+        .hint(
+            "name a context `docker context ls` lists (letters, digits, `_`, `.`, `+`, `-`; \
+             at least two characters), or leave `context` out for the default engine",
+        );
+        self.error(path, node.pos, p);
+        None
     }
 
     fn env(&mut self, path: &str, node: &Node) -> Vec<EnvVar> {

@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use crate::app::keymap::EscapeKey;
-use crate::app::{AgentEntry, App, ManifestProblem};
+use crate::app::{AgentEntry, App, EngineStatus, ManifestProblem};
 use crate::docker::bottle::LaunchSettings;
+use crate::docker::engine::EngineAddress;
 use crate::manifest::source::ManifestSource;
 use crate::manifest::{LeftOut, Manifest, ManifestErrors, ResolveContext};
-use crate::settings::Settings;
+use crate::settings::{DEFAULT_ENGINE, Settings, engine_label};
 
 #[derive(Debug, Clone)]
 pub struct DashboardContext {
@@ -63,13 +64,58 @@ impl DashboardContext {
         }
     }
 
+    /// The engines the dashboard connects to, by name: the default one,
+    /// then each docker context the manifest's bottles name (or why that
+    /// context cannot be used).
+    pub fn engines(&self) -> Vec<(String, Result<EngineAddress, String>)> {
+        let mut engines = vec![(DEFAULT_ENGINE.to_owned(), Ok(self.settings.engine.clone()))];
+        let Ok(manifest) = &self.manifest else {
+            return engines;
+        };
+        for context in manifest
+            .bottles
+            .values()
+            .filter_map(|b| b.context.as_deref())
+        {
+            if engines.iter().any(|(name, _)| name == context) {
+                continue;
+            }
+            let address = self.settings.engine_for(Some(context));
+            let address = address.map(|c| c.address).map_err(|e| e.to_string());
+            engines.push((context.to_owned(), address));
+        }
+        engines
+    }
+
+    /// The engine an agent's bottles run on, by name.
+    pub fn engine_of_agent(&self, agent: &str) -> String {
+        let Ok(manifest) = &self.manifest else {
+            return DEFAULT_ENGINE.to_owned();
+        };
+        let context = (manifest.agents.get(agent))
+            .and_then(|a| manifest.bottles.get(&a.bottle))
+            .and_then(|b| b.context.as_deref());
+        engine_label(context).to_owned()
+    }
+
     /// The model's starting state.
     pub fn initial_app(&self) -> App {
-        let (agents, problem) = match &self.manifest {
+        let (mut agents, problem) = match &self.manifest {
             Ok(m) => (agent_entries(m, &self.left_out), None),
             Err(problem) => (Vec::new(), Some(problem.clone())),
         };
+        for agent in &mut agents {
+            agent.engine = self.engine_of_agent(&agent.name);
+        }
+        let engines = self.engines().into_iter().map(|(name, address)| {
+            let status = match address {
+                Ok(_) => EngineStatus::Connecting,
+                Err(why) => EngineStatus::Unavailable(why),
+            };
+            (name, status)
+        });
         let mut app = App::new(agents, problem, self.settings.token.is_some());
+        app.engines = engines.collect();
         if !self.entry_errors.0.is_empty() {
             app.entry_errors = Some(self.entry_errors.to_string());
         }
@@ -96,11 +142,13 @@ fn agent_entries(manifest: &Manifest, left_out: &[LeftOut]) -> Vec<AgentEntry> {
         .map(|a| AgentEntry {
             name: a.name.clone(),
             bottle: a.bottle.clone(),
+            engine: DEFAULT_ENGINE.to_owned(),
             errors: None,
         })
         .chain(left_out.iter().map(|l| AgentEntry {
             name: l.agent.clone(),
             bottle: l.bottle.clone(),
+            engine: DEFAULT_ENGINE.to_owned(),
             errors: Some(l.errors.to_string()),
         }))
         .collect();

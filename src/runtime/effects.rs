@@ -29,8 +29,11 @@ use crate::workspace::Located;
 pub enum Msg {
     /// Something for the model.
     Event(Event),
-    /// The engine answered (with its version), or why not.
-    Engine(Result<(Engine, String), String>),
+    /// The engine called `name` answered (with its version), or why not.
+    Engine {
+        name: String,
+        result: Result<(Engine, String), String>,
+    },
     /// A launch failed.
     LaunchFailed { id: BottleId, reason: String },
     /// A bottle is up; the loop starts its terminal.
@@ -85,6 +88,8 @@ struct LiveBottle {
     session: Option<Session>,
     /// The task following its sidecar's log.
     tail: Option<JoinHandle<()>>,
+    /// The engine it runs on, by name.
+    engine: String,
     /// Killed while launching: removed as soon as the launch ends (stopping
     /// the launch half-way would leave what it made so far).
     killed: bool,
@@ -107,15 +112,17 @@ impl crate::ui::Screens for Effects {
     }
 }
 
-/// Runs the model's effects: owns the engine connection and every live bottle.
+/// Runs the model's effects: owns the engine connections and every live bottle.
 pub struct Effects {
     pub ctx: DashboardContext,
-    engine: Option<Engine>,
+    /// The engines that answer now, by name.
+    engines: HashMap<String, Engine>,
     tx: UnboundedSender<Msg>,
     notices: UnboundedSender<SessionNotice>,
     bottles: HashMap<BottleId, LiveBottle>,
-    /// Whether leftovers were looked for (once, at the first connection).
-    looked_for_leftovers: bool,
+    /// The engines leftovers were looked for on (once each, at its first
+    /// connection).
+    looked_for_leftovers: std::collections::HashSet<String>,
     /// One image build at a time: a second launch waits and then finds the
     /// image the first one built, instead of building it again.
     image_lock: Arc<tokio::sync::Mutex<()>>,
@@ -131,11 +138,11 @@ impl Effects {
     ) -> Self {
         Self {
             ctx,
-            engine: None,
+            engines: HashMap::new(),
             tx,
             notices,
             bottles: HashMap::new(),
-            looked_for_leftovers: false,
+            looked_for_leftovers: std::collections::HashSet::new(),
             image_lock: Arc::default(),
             work: work::WorkWatchers::default(),
         }
@@ -175,6 +182,18 @@ impl Effects {
 
     fn bottle(&self, id: BottleId) -> Option<&Bottle> {
         self.bottles.get(&id)?.up.as_ref().map(|(bottle, _)| bottle)
+    }
+
+    /// The engine a bottle runs on, while it answers.
+    fn engine_of(&self, id: BottleId) -> Option<Engine> {
+        self.engines.get(&self.bottles.get(&id)?.engine).cloned()
+    }
+
+    /// The engine an agent's bottles run on, while it answers, and its name.
+    fn engine_for(&self, resolved: &ResolvedAgent) -> (String, Option<Engine>) {
+        let name = crate::settings::engine_label(resolved.bottle.context.as_deref()).to_owned();
+        let engine = self.engines.get(&name).cloned();
+        (name, engine)
     }
 
     fn send(&self, event: Event) {
@@ -244,10 +263,11 @@ impl Effects {
         answers: &[(String, Secret)],
         size: (u16, u16),
     ) {
-        let Some(engine) = self.engine.clone() else {
+        let (name, engine) = self.engine_for(&resolved);
+        let Some(engine) = engine else {
             self.send(Event::LaunchFailed {
                 id,
-                reason: "the Docker engine is not connected".into(),
+                reason: format!("the Docker engine {name} is not connected"),
             });
             return;
         };
@@ -285,14 +305,16 @@ impl Effects {
             };
             let _ = tx.send(msg);
         });
-        self.bottles.entry(id).or_default().launch = Some(task);
+        let live = self.bottles.entry(id).or_default();
+        live.launch = Some(task);
+        live.engine = name;
     }
 
     /// Finds a kept bottle again: starts it if it stopped, starts claude in
     /// it if claude ended (with `--continue`, so the conversation goes on),
     /// then shows it without displacing another viewer.
     fn adopt(&mut self, id: BottleId, session: String, resolved: &ResolvedAgent, size: (u16, u16)) {
-        let Some(engine) = self.engine.clone() else {
+        let (name, Some(engine)) = self.engine_for(resolved) else {
             return;
         };
         let mut plan = self.exec_plan(resolved, &[]);
@@ -338,7 +360,9 @@ impl Effects {
             };
             let _ = tx.send(msg);
         });
-        self.bottles.entry(id).or_default().launch = Some(task);
+        let live = self.bottles.entry(id).or_default();
+        live.launch = Some(task);
+        live.engine = name;
     }
 
     /// The values go to the terminal process's environment only.
@@ -381,13 +405,15 @@ impl Effects {
         take_over: bool,
     ) -> Option<Event> {
         if self.bottles.get(&id).is_none_or(|live| live.killed) {
+            let engine = self.engine_of(id);
             self.bottles.remove(&id);
-            self.tear_down(id, bottle);
+            self.tear_down_on(engine, id, bottle);
             return None;
         }
+        let context = self.bottles.get(&id).map(|live| live.engine.clone());
         let viewer = Viewer {
             take_over,
-            ..viewer(&bottle)
+            ..viewer(&bottle, context.as_deref())
         };
         let result = Session::spawn(id, &viewer.pty_spec(size.0, size.1), self.notices.clone());
         if let Some(origin) = &bottle.workspace {
@@ -422,7 +448,7 @@ impl Effects {
     /// stopped, unless the engine is away (then it is followed again when the
     /// engine is back).
     fn follow_egress(&mut self, id: BottleId, since: i32) {
-        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottle(id)) else {
+        let (Some(engine), Some(bottle)) = (self.engine_of(id), self.bottle(id)) else {
             return;
         };
         let sidecar = bottle.sidecar_container.clone();
@@ -457,27 +483,35 @@ impl Effects {
         }
     }
 
-    /// The engine answers (again): use it, follow every bottle's sidecar
-    /// again, and look once for bottles a gone dashboard left behind.
-    pub fn engine_ready(&mut self, engine: Engine) {
-        self.engine = Some(engine.clone());
+    /// The engine called `name` answers (again): use it, follow the
+    /// sidecars of its bottles again, and look once for bottles a gone
+    /// dashboard left behind on it.
+    pub fn engine_ready(&mut self, name: &str, engine: Engine) {
+        self.engines.insert(name.to_owned(), engine.clone());
         let since = unix_now();
         let ids: Vec<BottleId> = self
             .bottles
             .iter()
-            .filter(|(_, live)| live.up.is_some())
+            .filter(|(_, live)| live.up.is_some() && live.engine == name)
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
             self.follow_egress(id, since);
         }
-        if std::mem::replace(&mut self.looked_for_leftovers, true) {
+        if !self.looked_for_leftovers.insert(name.to_owned()) {
             return;
         }
         let Ok(manifest) = &self.ctx.manifest else {
             return;
         };
-        let agents: Vec<String> = manifest.agents.values().map(|a| a.name.clone()).collect();
+        // Only the agents whose bottles run on this engine: an engine
+        // reached under two names is looked at once for each agent.
+        let agents: Vec<String> = manifest
+            .agents
+            .values()
+            .map(|a| a.name.clone())
+            .filter(|agent| self.ctx.engine_of_agent(agent) == name)
+            .collect();
         let manifest = manifest.clone();
         let resolve_context = self.ctx.resolve_context();
         let tx = self.tx.clone();
@@ -490,6 +524,7 @@ impl Effects {
                 // Kept by any dashboard, gone or not: one shown elsewhere
                 // shows here as held, and can be taken over.
                 .filter(|s| s.kept && s.agent_container.is_some())
+                .filter(|s| agents.contains(&s.agent))
                 .filter_map(|s| {
                     let rc = resolve_context.as_ref()?;
                     let resolved = crate::manifest::resolve(&manifest, &s.agent, rc).ok()?;
@@ -523,7 +558,7 @@ impl Effects {
     }
 
     fn restart_sidecar(&self, id: BottleId) {
-        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottle(id)) else {
+        let (Some(engine), Some(bottle)) = (self.engine_of(id), self.bottle(id)) else {
             self.send(Event::Failure("the bottle is not running".into()));
             return;
         };
@@ -550,7 +585,7 @@ impl Effects {
     /// any other.
     fn reopen(&mut self, id: BottleId, rows: u16, cols: u16) {
         let up = self.bottles.get(&id).and_then(|live| live.up.as_ref());
-        let (Some(engine), Some((bottle, plan))) = (self.engine.clone(), up) else {
+        let (Some(engine), Some((bottle, plan))) = (self.engine_of(id), up) else {
             self.send(Event::SessionExited { id, code: None });
             self.send(Event::Failure("the bottle is gone".into()));
             return;
@@ -588,7 +623,7 @@ impl Effects {
         let Some((bottle, _)) = &live.up else {
             return;
         };
-        let spec = viewer(bottle).pty_spec(rows, cols);
+        let spec = viewer(bottle, Some(&live.engine)).pty_spec(rows, cols);
         if let Some(mut old) = live.session.take() {
             // A watching terminal replaced by one that types: its end is
             // no news to the tab.
@@ -606,29 +641,37 @@ impl Effects {
         }
     }
 
+    /// Removes leftovers from whichever engine holds each.
     fn remove_leftovers(&self, sessions: Vec<String>) {
-        let Some(engine) = self.engine.clone() else {
+        if self.engines.is_empty() {
             self.send(Event::LeftoversRemoved(Err(
                 "the Docker engine is not connected".into(),
             )));
             return;
-        };
+        }
+        let engines: Vec<Engine> = self.engines.values().cloned().collect();
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let mut removed = 0;
             let mut failures = Vec::new();
-            let found = reaper::list_sessions(&engine).await.unwrap_or_default();
+            let mut found = Vec::new();
+            for engine in &engines {
+                for resources in reaper::list_sessions(engine).await.unwrap_or_default() {
+                    found.push((engine, resources));
+                }
+            }
             for session in &sessions {
+                let Some((engine, resources)) = found.iter().find(|(_, s)| s.session == *session)
+                else {
+                    continue;
+                };
                 // An agent's work in a leftover is collected as a branch first;
                 // a leftover whose work cannot be collected stays.
-                if let Some(resources) = found.iter().find(|s| s.session == *session)
-                    && let Err(e) =
-                        crate::docker::workspace::collect_session(&engine, resources).await
-                {
+                if let Err(e) = crate::docker::workspace::collect_session(engine, resources).await {
                     failures.push(format!("{session} kept: its work was not collected ({e})"));
                     continue;
                 }
-                match reaper::remove_session(&engine, session).await {
+                match reaper::remove_session(engine, session).await {
                     Ok(()) => removed += 1,
                     Err(e) => failures.push(e.to_string()),
                 }
@@ -655,21 +698,22 @@ impl Effects {
             }
         }
         // Dropping it ends its terminal and its tasks.
+        let engine = self.engine_of(id);
         let bottle = self
             .bottles
             .remove(&id)
             .and_then(|mut live| live.up.take())
             .map(|(bottle, _)| bottle);
         match bottle {
-            Some(bottle) => self.tear_down(id, bottle),
+            Some(bottle) => self.tear_down_on(engine, id, bottle),
             None => self.send(Event::KillDone { id, result: Ok(()) }),
         }
         self.rewatch_overlaps();
     }
 
-    /// Removes the bottle from the engine, off the loop.
-    fn tear_down(&self, id: BottleId, bottle: Bottle) {
-        let Some(engine) = self.engine.clone() else {
+    /// Removes the bottle from its engine, off the loop.
+    fn tear_down_on(&self, engine: Option<Engine>, id: BottleId, bottle: Bottle) {
+        let Some(engine) = engine else {
             self.send(Event::KillDone {
                 id,
                 result: Err(
@@ -688,7 +732,7 @@ impl Effects {
     }
 
     fn allow(&mut self, id: BottleId, host: String) {
-        let (Some(engine), Some(bottle)) = (self.engine.clone(), self.bottle(id)) else {
+        let (Some(engine), Some(bottle)) = (self.engine_of(id), self.bottle(id)) else {
             self.send(Event::AllowDone {
                 id,
                 host,
@@ -730,26 +774,27 @@ impl Effects {
     /// With `collect`, each bottle's uncollected work is collected first;
     /// a bottle whose work could not be collected is left (and said so).
     pub async fn shutdown(&mut self, quit: QuitRequest) -> Result<(), String> {
-        let with_work: Vec<Bottle> = self
+        let with_work: Vec<(Bottle, Option<Engine>)> = self
             .bottles
-            .values()
-            .filter_map(|live| live.up.as_ref().map(|(bottle, _)| bottle.clone()))
-            .filter(|bottle| bottle.workspace.is_some())
+            .iter()
+            .filter_map(|(id, live)| Some((live.up.as_ref()?.0.clone(), self.engine_of(*id))))
+            .filter(|(bottle, _)| bottle.workspace.is_some())
             .collect();
         // Dropping each ends its terminal and its tasks.
         self.bottles.clear();
         self.work = work::WorkWatchers::default();
-        let Some(engine) = &self.engine else {
-            return Ok(());
-        };
         if !quit.teardown {
             return Ok(());
         }
         let mut kept = Vec::new();
         let mut failures: Vec<String> = Vec::new();
         if quit.collect {
-            for bottle in &with_work {
-                if let Err(why) = work::collect_bottle(engine, bottle).await {
+            for (bottle, engine) in &with_work {
+                let collected = match engine {
+                    Some(engine) => work::collect_bottle(engine, bottle).await,
+                    None => Err("its engine does not answer".to_owned()),
+                };
+                if let Err(why) = collected {
                     failures.push(format!(
                         "{}'s work could not be collected ({why}); its bottle stays \
                          (`claude-bottle collect {}`)",
@@ -760,19 +805,25 @@ impl Effects {
             }
         }
         let me = labels::Owner::current();
-        let sessions = reaper::list_sessions(engine)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mine = sessions
-            .iter()
-            .filter(|s| s.owner.as_ref() == Some(&me) && !kept.contains(&s.session));
-        let removals = mine.map(|s| reaper::remove_session(engine, &s.session));
-        failures.extend(
-            futures_util::future::join_all(removals)
-                .await
-                .into_iter()
-                .filter_map(|r| r.err().map(|e| e.to_string())),
-        );
+        for (name, engine) in &self.engines {
+            let sessions = match reaper::list_sessions(engine).await {
+                Ok(sessions) => sessions,
+                Err(e) => {
+                    failures.push(format!("engine {name}: {e}"));
+                    continue;
+                }
+            };
+            let mine = sessions
+                .iter()
+                .filter(|s| s.owner.as_ref() == Some(&me) && !kept.contains(&s.session));
+            let removals = mine.map(|s| reaper::remove_session(engine, &s.session));
+            failures.extend(
+                futures_util::future::join_all(removals)
+                    .await
+                    .into_iter()
+                    .filter_map(|r| r.err().map(|e| e.to_string())),
+            );
+        }
         if failures.is_empty() {
             Ok(())
         } else {
@@ -792,12 +843,17 @@ fn unix_now() -> i32 {
 /// Launches the bottle, reporting each step.
 /// The dashboard's terminal on a bottle's claude: it takes over from any
 /// other viewer (the user asked for this tab), and every key is claude's.
-fn viewer(bottle: &Bottle) -> Viewer {
+/// `engine`: the name of the engine it runs on (a docker context, or the
+/// default).
+fn viewer(bottle: &Bottle, engine: Option<&str>) -> Viewer {
     Viewer {
         container: bottle.agent_container.clone(),
         who: holder::viewer_name("a dashboard"),
         take_over: true,
         detach_key: false,
+        context: engine
+            .filter(|name| *name != crate::settings::DEFAULT_ENGINE)
+            .map(str::to_owned),
     }
 }
 

@@ -115,12 +115,22 @@ pub struct Viewer {
     /// The detach key works (`attach`); in `start` and the dashboard every
     /// key is claude's.
     pub detach_key: bool,
+    /// The docker context of the bottle's engine, when its bottle names one
+    /// (`docker --context NAME`); `None`: the CLI's own choice, which is
+    /// claude-bottle's default engine (both read the same variables).
+    pub context: Option<String>,
 }
 
 impl Viewer {
     /// The docker CLI's arguments.
     pub fn docker_args(&self) -> Vec<String> {
-        holder::attach_args(&self.container, &self.who, self.take_over, self.detach_key)
+        let on = match &self.context {
+            Some(name) => vec!["--context".to_owned(), name.clone()],
+            None => Vec::new(),
+        };
+        let attach =
+            holder::attach_args(&self.container, &self.who, self.take_over, self.detach_key);
+        on.into_iter().chain(attach).collect()
     }
 
     /// The viewer under a PTY of `rows` x `cols`, for the dashboard.
@@ -196,6 +206,7 @@ mod tests {
             who: "dashboard".into(),
             take_over: false,
             detach_key: false,
+            context: None,
         };
         let spec = viewer.pty_spec(30, 100);
         assert!(spec.env.is_empty());

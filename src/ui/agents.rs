@@ -48,42 +48,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
     block.render(area, buf);
     let mut lines = Vec::new();
     for (i, agent) in app.agents.iter().enumerate() {
-        let selected = i == app.selected_agent;
-        let marker = if selected { "▶ " } else { "  " };
-        let name_style = if selected {
-            Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
-        } else {
-            Style::new().add_modifier(Modifier::BOLD)
-        };
-        lines.push(Line::from(vec![
-            Span::raw(marker),
-            Span::styled(agent.name.clone(), name_style),
-            Span::styled(format!("  {}", agent.bottle), super::dim()),
-        ]));
-        let (text, style) = describe(&app.agent_status(&agent.name));
-        lines.push(Line::from(vec![
-            Span::raw("    "),
-            Span::styled(text, style),
-        ]));
-        if let Some(tab) = app.latest_tab_of(&agent.name) {
-            let (files, others) = crate::app::work::overlap(app, tab.id);
-            if !files.is_empty() {
-                let others: Vec<&str> = others.iter().map(String::as_str).collect();
-                let warn = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
-                lines.push(Line::styled(
-                    format!(
-                        "    ⚠ {} file{} also changed",
-                        files.len(),
-                        if files.len() == 1 { "" } else { "s" },
-                    ),
-                    warn,
-                ));
-                lines.push(Line::styled(
-                    format!("      by {}", others.join(", ")),
-                    warn,
-                ));
-            }
-        }
+        lines.extend(agent_lines(app, i, agent));
     }
     if app.agents.is_empty() {
         lines.push(Line::styled(
@@ -92,6 +57,68 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         ));
     }
     Paragraph::new(lines).render(inner, buf);
+}
+
+/// The lines of one agent: name, bottle (and engine beside others), what
+/// it does, and the files another agent changed too.
+fn agent_lines(app: &App, i: usize, agent: &crate::app::AgentEntry) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let selected = i == app.selected_agent;
+    let marker = if selected { "▶ " } else { "  " };
+    let name_style = if selected {
+        Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+    } else {
+        Style::new().add_modifier(Modifier::BOLD)
+    };
+    let mut head = vec![
+        Span::raw(marker),
+        Span::styled(agent.name.clone(), name_style),
+        Span::styled(format!("  {}", agent.bottle), super::dim()),
+    ];
+    // Beside other engines, each agent says which it runs on, and an
+    // engine that does not answer marks only its own agents.
+    let engine_away = matches!(
+        app.engine_status(&agent.engine),
+        crate::app::EngineStatus::Unavailable(_)
+    );
+    if app.several_engines() {
+        let style = if engine_away {
+            super::error_style()
+        } else {
+            super::dim()
+        };
+        head.push(Span::styled(format!(" @{}", agent.engine), style));
+    }
+    lines.push(Line::from(head));
+    let (text, style) = if engine_away && app.several_engines() {
+        ("engine unreachable".to_owned(), super::error_style())
+    } else {
+        describe(&app.agent_status(&agent.name))
+    };
+    lines.push(Line::from(vec![
+        Span::raw("    "),
+        Span::styled(text, style),
+    ]));
+    if let Some(tab) = app.latest_tab_of(&agent.name) {
+        let (files, others) = crate::app::work::overlap(app, tab.id);
+        if !files.is_empty() {
+            let others: Vec<&str> = others.iter().map(String::as_str).collect();
+            let warn = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+            lines.push(Line::styled(
+                format!(
+                    "    ⚠ {} file{} also changed",
+                    files.len(),
+                    if files.len() == 1 { "" } else { "s" },
+                ),
+                warn,
+            ));
+            lines.push(Line::styled(
+                format!("      by {}", others.join(", ")),
+                warn,
+            ));
+        }
+    }
+    lines
 }
 
 /// An agent's state in a few words, coloured by how much it needs the user.

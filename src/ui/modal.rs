@@ -185,6 +185,9 @@ fn preflight(app: &App, pending: &PendingLaunch) -> Vec<Line<'static>> {
         )),
         Line::raw(format!("Runtime: {}", r.bottle.runtime.engine_name())),
     ];
+    if let Some(context) = &r.bottle.context {
+        lines.push(Line::raw(format!("Engine: docker context {context}")));
+    }
     if let Some(prompt) = &r.agent.prompt {
         lines.push(Line::raw(format!("Prompt: {prompt}")));
     }

@@ -28,9 +28,12 @@ fn text(terminal: &Terminal<TestBackend>) -> String {
 #[test]
 fn no_manifest_says_how_to_fix_it() {
     let mut a = App::new(vec![], Some(ManifestProblem::Missing), true);
-    a.engine = EngineStatus::Ready {
-        version: "20.10.24".into(),
-    };
+    a.set_engine(
+        "default",
+        EngineStatus::Ready {
+            version: "20.10.24".into(),
+        },
+    );
     let t = render(&a);
     assert!(text(&t).contains("claude-bottle init"));
     insta::assert_snapshot!(t.backend());
@@ -45,9 +48,12 @@ fn invalid_manifest_lists_the_errors() {
         )),
         true,
     );
-    a.engine = EngineStatus::Ready {
-        version: "20.10.24".into(),
-    };
+    a.set_engine(
+        "default",
+        EngineStatus::Ready {
+            version: "20.10.24".into(),
+        },
+    );
     insta::assert_snapshot!(render(&a).backend());
 }
 
@@ -68,9 +74,9 @@ fn entries_with_errors_are_left_out_and_said_while_the_rest_can_launch() {
 fn no_engine_and_no_token_say_what_to_do() {
     let mut a = app();
     a.token_present = false;
-    a.engine = EngineStatus::Unavailable(
+    a.set_engine("default", EngineStatus::Unavailable(
         "cannot reach the Docker engine (socket not found). Start it (e.g. `sudo systemctl start docker` or `dockerd`), or point DOCKER_HOST at a running engine".into(),
-    );
+    ));
     let t = render(&a);
     let s = text(&t);
     assert!(s.contains("No Docker engine") && s.contains("claude setup-token"));
@@ -457,4 +463,94 @@ fn the_inbox_lists_what_needs_the_user_newest_first() {
     let s = text(&t);
     assert!(s.contains("Inbox: 4") && s.contains("n inbox 4"), "{s}");
     insta::assert_snapshot!(s);
+}
+
+#[test]
+fn an_engine_that_does_not_answer_marks_only_its_own_agents_and_tabs() {
+    let mut a = app();
+    a.agents[1].engine = "big-box".into();
+    a.set_engine(
+        "big-box",
+        EngineStatus::Ready {
+            version: "27.1.0".into(),
+        },
+    );
+    running(&mut a, "alpha", "alpha works");
+    running(&mut a, "beta", "beta works");
+    a.tabs[1].engine = "big-box".into();
+    let s = text(&render(&a));
+    assert!(
+        s.contains("default 20.10.24") && s.contains("big-box 27.1.0"),
+        "{s}"
+    );
+    assert!(
+        s.contains(" 1 alpha@default ") && s.contains(" 2 beta@big-box "),
+        "{s}"
+    );
+    assert!(
+        s.contains("offline @big-box"),
+        "the agent says its engine:\n{s}"
+    );
+
+    update(
+        &mut a,
+        Event::EngineState("big-box".into(), EngineStatus::Unavailable("gone".into())),
+    );
+    let t = render(&a);
+    let s = text(&t);
+    assert!(
+        s.contains("big-box: unreachable") && s.contains("default 20.10.24"),
+        "{s}"
+    );
+    assert!(s.contains(" 2 beta@big-box ✗ "), "its tab is marked:\n{s}");
+    assert!(
+        s.contains(" 1 alpha@default "),
+        "the other tab is not:\n{s}"
+    );
+    assert!(
+        s.contains("offline @big-box") && s.contains("engine unreachable"),
+        "{s}"
+    );
+    assert!(
+        a.message
+            .as_ref()
+            .is_some_and(|m| m.is_error && m.text.contains("big-box")),
+        "{:?}",
+        a.message
+    );
+    insta::assert_snapshot!(t.backend());
+
+    // Launching on it is refused, naming it; the other engine's agents launch.
+    update(
+        &mut a,
+        Event::Key(crossterm::event::KeyEvent::from(KeyCode::Esc)),
+    );
+    a.focus = crate::app::Focus::Agents;
+    a.selected_agent = 1;
+    assert!(update(&mut a, key(KeyCode::Enter)).is_empty());
+    let refused = &a.message.as_ref().unwrap().text;
+    assert!(
+        refused.contains("cannot launch on engine big-box: gone"),
+        "{refused}"
+    );
+    a.selected_agent = 0;
+    assert!(
+        !update(&mut a, key(KeyCode::Enter)).is_empty(),
+        "alpha launches"
+    );
+
+    update(
+        &mut a,
+        Event::EngineState(
+            "big-box".into(),
+            EngineStatus::Ready {
+                version: "27.1.0".into(),
+            },
+        ),
+    );
+    let s = text(&render(&a));
+    assert!(
+        s.contains(" 2 beta@big-box ") && !s.contains('✗'),
+        "back:\n{s}"
+    );
 }

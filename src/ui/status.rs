@@ -9,24 +9,47 @@ use ratatui::widgets::Widget;
 use crate::app::keymap::{Scope, bindings};
 use crate::app::{App, EngineStatus, Focus};
 
-pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
-    let (engine, engine_style) = match &app.engine {
-        EngineStatus::Connecting => ("engine: connecting".to_owned(), super::dim()),
-        EngineStatus::Ready { version } => {
+/// One engine as the status line says it: `engine 20.10.24` alone, or
+/// `default 20.10.24` beside others.
+fn engine_span(name: Option<&str>, status: &EngineStatus) -> Span<'static> {
+    let (text, style) = match (name, status) {
+        (None, EngineStatus::Connecting) => ("engine: connecting".to_owned(), super::dim()),
+        (None, EngineStatus::Ready { version }) => {
             (format!("engine {version}"), Style::new().fg(Color::Green))
         }
-        EngineStatus::Unavailable(_) => ("engine: unreachable".to_owned(), super::error_style()),
+        (None, EngineStatus::Unavailable(_)) => {
+            ("engine: unreachable".to_owned(), super::error_style())
+        }
+        (Some(name), EngineStatus::Connecting) => (format!("{name}: connecting"), super::dim()),
+        (Some(name), EngineStatus::Ready { version }) => {
+            (format!("{name} {version}"), Style::new().fg(Color::Green))
+        }
+        (Some(name), EngineStatus::Unavailable(_)) => {
+            (format!("{name}: unreachable"), super::error_style())
+        }
+    };
+    Span::styled(format!(" {text} "), style)
+}
+
+pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
+    let mut spans: Vec<Span<'static>> = if app.several_engines() {
+        (app.engines.iter())
+            .map(|(name, status)| engine_span(Some(name), status))
+            .collect()
+    } else {
+        (app.engines.iter())
+            .map(|(_, status)| engine_span(None, status))
+            .collect()
     };
     let bottles = app.live_bottles();
-    let mut spans = vec![
-        Span::styled(format!(" {engine} "), engine_style),
+    spans.extend([
         Span::raw("│ "),
         Span::raw(format!(
             "{bottles} bottle{} ",
             if bottles == 1 { "" } else { "s" }
         )),
         Span::raw("│ "),
-    ];
+    ]);
     if !app.inbox.is_empty() {
         let style = Style::new().fg(Color::Yellow);
         spans.push(Span::styled("n", style.add_modifier(Modifier::BOLD)));

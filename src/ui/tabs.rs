@@ -30,7 +30,21 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
             style = style.add_modifier(Modifier::REVERSED | Modifier::BOLD);
         }
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(format!(" {} {} ", i + 1, tab.agent), style));
+        if app.several_engines() {
+            // A tab whose engine does not answer is marked; the others go on.
+            let away = matches!(
+                app.engine_status(&tab.engine),
+                crate::app::EngineStatus::Unavailable(_)
+            );
+            if away {
+                style = style.fg(Color::Red);
+            }
+            let mark = if away { " ✗" } else { "" };
+            let label = format!(" {} {}@{}{mark} ", i + 1, tab.agent, tab.engine);
+            spans.push(Span::styled(label, style));
+        } else {
+            spans.push(Span::styled(format!(" {} {} ", i + 1, tab.agent), style));
+        }
         if tab.needs_attention {
             spans.push(Span::styled(
                 ATTENTION_MARK,

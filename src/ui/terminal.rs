@@ -99,18 +99,31 @@ fn draw_tab(
 
 fn draw_setup(app: &App, area: Rect, buf: &mut Buffer) {
     let mut lines = Vec::new();
-    match &app.engine {
-        EngineStatus::Connecting => lines.push(Line::styled(
-            "Connecting to the Docker engine…",
-            super::dim(),
-        )),
-        EngineStatus::Ready { version } => lines.push(Line::styled(
-            format!("Docker engine {version} is ready."),
-            Style::new().fg(Color::Green),
-        )),
-        EngineStatus::Unavailable(why) => {
-            lines.push(Line::styled("No Docker engine.", super::error_style()));
-            lines.push(Line::raw(why.clone()));
+    for (name, status) in &app.engines {
+        // Named only beside others: most people have one engine.
+        let engine = if app.several_engines() {
+            format!("Docker engine {name}")
+        } else {
+            "Docker engine".to_owned()
+        };
+        match status {
+            EngineStatus::Connecting => lines.push(Line::styled(
+                format!("Connecting to the {engine}…"),
+                super::dim(),
+            )),
+            EngineStatus::Ready { version } => lines.push(Line::styled(
+                format!("{engine} {version} is ready."),
+                Style::new().fg(Color::Green),
+            )),
+            EngineStatus::Unavailable(why) => {
+                let no = if app.several_engines() {
+                    format!("{engine} does not answer.")
+                } else {
+                    "No Docker engine.".to_owned()
+                };
+                lines.push(Line::styled(no, super::error_style()));
+                lines.push(Line::raw(why.clone()));
+            }
         }
     }
     lines.push(Line::raw(""));

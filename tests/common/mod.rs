@@ -39,6 +39,7 @@ pub fn resolved_agent(name: &str, allow: &[&str]) -> claude_bottle::manifest::Re
             name: "test-bottle".into(),
             source: "test".into(),
             runtime: Runtime::Runc,
+            context: None,
             env: vec![],
             ssh: vec![],
             allowlist: allow.iter().map(|s| (*s).to_owned()).collect(),

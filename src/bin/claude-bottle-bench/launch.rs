@@ -171,6 +171,7 @@ pub fn resolved_agent(name: &str, inspect: bool) -> ResolvedAgent {
             name: "bench".into(),
             source: "bench".into(),
             runtime: Runtime::Runc,
+            context: None,
             env: vec![],
             ssh: vec![],
             allowlist: vec![ALLOWED.into()],

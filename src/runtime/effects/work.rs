@@ -56,7 +56,7 @@ impl Effects {
     fn workspace_bottle(&self, id: BottleId) -> Option<(Engine, Bottle)> {
         let bottle = self.bottle(id)?;
         bottle.workspace.as_ref()?;
-        Some((self.engine.clone()?, bottle.clone()))
+        Some((self.engine_of(id)?, bottle.clone()))
     }
 
     /// `c`: collect, off the loop.
@@ -113,29 +113,24 @@ impl Effects {
 
     /// Which bottles hold work not collected.
     pub(super) fn check_work(&self, ids: Vec<BottleId>, then: AfterCheck) {
-        let Some(engine) = self.engine.clone() else {
-            self.send(Event::WorkChecked {
-                then,
-                pending: Vec::new(),
-                unreadable: ids
-                    .into_iter()
-                    .map(|id| (id, "the Docker engine is not connected".to_owned()))
-                    .collect(),
-            });
-            return;
-        };
-        let bottles: Vec<(BottleId, String)> = ids
-            .iter()
-            .filter_map(|id| {
-                self.workspace_bottle(*id)
-                    .map(|(_, b)| (*id, b.agent_container))
-            })
-            .collect();
+        let mut unreadable = Vec::new();
+        let mut bottles: Vec<(BottleId, Engine, String)> = Vec::new();
+        for id in ids {
+            match (self.bottle(id), self.engine_of(id)) {
+                (Some(bottle), _) if bottle.workspace.is_none() => {}
+                (Some(bottle), Some(engine)) => {
+                    bottles.push((id, engine, bottle.agent_container.clone()));
+                }
+                (Some(_), None) => {
+                    unreadable.push((id, "the Docker engine is not connected".to_owned()));
+                }
+                (None, _) => {}
+            }
+        }
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let mut pending = Vec::new();
-            let mut unreadable = Vec::new();
-            for (id, container) in bottles {
+            for (id, engine, container) in bottles {
                 match workspace::state(&engine, &container).await {
                     Ok(Some(state)) if state.has_uncollected_work() => {
                         pending.push((id, state.describe()));
@@ -225,9 +220,11 @@ impl Effects {
             old.abort();
         }
         self.work.overlap_ids.clone_from(&ids);
-        let Some(engine) = self.engine.clone() else {
-            return;
-        };
+        // Each bottle asked on its own engine (one that is away is skipped).
+        let shared: Vec<(BottleId, Engine, String)> = shared
+            .into_iter()
+            .filter_map(|(id, container)| Some((id, self.engine_of(id)?, container)))
+            .collect();
         if shared.is_empty() {
             return;
         }
@@ -235,8 +232,8 @@ impl Effects {
         self.work.overlap = Some(tokio::spawn(async move {
             let mut last: HashMap<BottleId, Vec<FileChange>> = HashMap::new();
             loop {
-                for (id, container) in &shared {
-                    let Ok(files) = workspace::changes(&engine, container).await else {
+                for (id, engine, container) in &shared {
+                    let Ok(files) = workspace::changes(engine, container).await else {
                         continue;
                     };
                     if last.get(id) != Some(&files) {
