@@ -34,7 +34,9 @@ tier_targets() {
 }
 
 started_dockerd=""
+second_dir=""
 cleanup() {
+    stop_second_engine
     if [ -n "$started_dockerd" ]; then
         echo "test.sh: stopping the dockerd it started (pid $started_dockerd)"
         kill "$started_dockerd" 2>/dev/null || true
@@ -79,12 +81,14 @@ ensure_engine() {
 # busybox-static and debootstrap make the offline test images; the isolation
 # tests make a throwaway ssh key and signal `claude-bottle run` with kill;
 # an OpenSSH server on loopback stands in for an engine reached over ssh;
+# ip makes the second engine's network namespace;
 # openssl makes the outside servers' test CA.
 ensure_test_tools() {
     local missing=()
     command -v tmux >/dev/null 2>&1 || missing+=(tmux)
     command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
     [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+    command -v ip >/dev/null 2>&1 || missing+=(iproute2)
     [ -x /bin/kill ] || [ -x /usr/bin/kill ] || missing+=(procps)
     [ -x /bin/busybox ] || missing+=(busybox-static)
     command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
@@ -97,6 +101,56 @@ ensure_test_tools() {
     echo "test.sh: installing ${missing[*]}"
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+# A second engine, as a remote one would be: its own dockerd, data root,
+# exec root and address pool, in a network namespace of its own (so its
+# iptables rules and bridges are its own, as on another machine). The
+# boundary suites run again against it, from inside that namespace.
+SECOND_NETNS=claude-bottle-second
+start_second_engine() {
+    second_dir=$(mktemp -d /tmp/claude-bottle-second.XXXXXX)
+    ip netns delete "$SECOND_NETNS" 2>/dev/null || true
+    ip netns add "$SECOND_NETNS"
+    nsenter --net="/run/netns/$SECOND_NETNS" ip link set lo up
+    # nsenter, not `ip netns exec`: that one remounts /sys, hiding the cgroups.
+    nsenter --net="/run/netns/$SECOND_NETNS" dockerd \
+        -H "unix://$second_dir/docker.sock" --data-root "$second_dir/data" \
+        --exec-root "$second_dir/exec" --pidfile "$second_dir/dockerd.pid" \
+        --default-address-pool base=10.99.0.0/16,size=24 \
+        >"$second_dir/dockerd.log" 2>&1 &
+    for _ in $(seq 1 120); do
+        DOCKER_HOST="unix://$second_dir/docker.sock" docker info >/dev/null 2>&1 && return
+        sleep 0.5
+    done
+    echo "test.sh: the second dockerd did not answer within 60 s; its log:" >&2
+    tail -n 40 "$second_dir/dockerd.log" >&2
+    exit 1
+}
+stop_second_engine() {
+    [ -n "$second_dir" ] || return 0
+    local pid
+    pid=$(cat "$second_dir/dockerd.pid" 2>/dev/null || true)
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    fi
+    # dockerd leaves its data root bind-mounted on itself.
+    umount "$second_dir/data" 2>/dev/null || true
+    ip netns delete "$SECOND_NETNS" 2>/dev/null || true
+    rm -rf "$second_dir" 2>/dev/null || true
+    second_dir=""
+}
+second_engine_suites() {
+    echo "== the boundary suites again, on a second engine in its own network namespace"
+    start_second_engine
+    docker save claude-bottle-test/pipelock:latest claude-bottle-test/busybox:latest \
+        claude-bottle-test/debian-base:bookworm |
+        DOCKER_HOST="unix://$second_dir/docker.sock" docker load -q
+    nsenter --net="/run/netns/$SECOND_NETNS" env DOCKER_HOST="unix://$second_dir/docker.sock" \
+        CLAUDE_BOTTLE_SUBNET_POOL=10.214.0.0/16 \
+        cargo test --locked --test engine_isolation --test engine_adversary
+    stop_second_engine
 }
 
 echo "== rustfmt"
@@ -126,6 +180,12 @@ echo "== tests ($tier)"
 export CLAUDE_BOTTLE_REQUIRE_ENGINE=1
 if [ "$tier" = all ]; then
     cargo test --locked --all-targets
+    second_engine_suites
+elif [ "$tier" = engine ]; then
+    # shellcheck disable=SC2046 # one word per target
+    cargo test --locked $(tier_targets "$tier")
+    second_engine_suites
+    exit 0
 else
     # shellcheck disable=SC2046 # one word per target
     cargo test --locked $(tier_targets "$tier")

@@ -92,7 +92,7 @@ async fn dispatch(cli: Cli, settings: &Settings) -> i32 {
                 images,
                 kept,
             };
-            commands::gc::run(settings, options).await
+            commands::gc::run(&source, settings, options).await
         }
         Some(Command::Ps { json }) => commands::ps::run(&source, settings, json).await,
         Some(Command::Attach { name, take }) => {

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::docker::engine::{Engine, version_at_least};
 use crate::manifest::source::ManifestSource;
-use crate::settings::{Settings, TOKEN_VAR};
+use crate::settings::{EngineChoice, Settings, TOKEN_VAR};
 
 /// The first engine release with the fix for CVE-2024-29018 (DNS from
 /// `--internal` networks). Bottles close that hole by design on any engine.
@@ -68,25 +68,22 @@ impl fmt::Display for Check {
 
 /// Runs every check for this invocation's manifest.
 pub async fn run_for(source: &ManifestSource, settings: &Settings) -> i32 {
-    let (runtimes, line) = match source.load_usable() {
+    let (needs, line) = match source.load_usable() {
         Ok(u) if u.manifest.files.is_empty() => (
-            vec![],
+            EngineNeeds::new(),
             Check::warning(
                 "no manifest found",
                 "run `claude-bottle init` to write a starter one",
             ),
         ),
         Ok(u) => {
-            // Entries with errors aside, the sound bottles' runtimes are
-            // still worth checking.
-            let mut runtimes: Vec<&str> = u
-                .manifest
-                .bottles
-                .values()
-                .map(|b| b.runtime.engine_name())
-                .collect();
-            runtimes.sort_unstable();
-            runtimes.dedup();
+            // Entries with errors aside, the sound bottles' engines and
+            // runtimes are still worth checking.
+            let mut needs = EngineNeeds::new();
+            for bottle in u.manifest.bottles.values() {
+                let runtimes = needs.entry(bottle.context.clone()).or_default();
+                runtimes.insert(bottle.runtime.engine_name());
+            }
             let outcome = if u.errors.is_empty() {
                 Ok(format!(
                     "manifest valid: {} bottle(s), {} agent(s) in {}",
@@ -97,17 +94,40 @@ pub async fn run_for(source: &ManifestSource, settings: &Settings) -> i32 {
             } else {
                 Err(u.errors.to_string())
             };
-            (runtimes, manifest_line(outcome))
+            (needs, manifest_line(outcome))
         }
-        Err(errors) => (vec![], manifest_line(Err(errors.to_string()))),
+        Err(errors) => (EngineNeeds::new(), manifest_line(Err(errors.to_string()))),
     };
-    run(settings, &runtimes, line).await
+    run(settings, &needs, line).await
 }
 
+/// The runtimes the bottles need, by the docker context whose engine runs
+/// them (`None`: the default engine).
+type EngineNeeds =
+    std::collections::BTreeMap<Option<String>, std::collections::BTreeSet<&'static str>>;
+
 /// Runs every check; exit 1 if any is an error.
-pub async fn run(settings: &Settings, runtimes_needed: &[&str], manifest_check: Check) -> i32 {
+async fn run(settings: &Settings, needs: &EngineNeeds, manifest_check: Check) -> i32 {
     let mut checks = vec![docker_cli()];
-    checks.extend(engine_checks(settings, runtimes_needed).await);
+    let none = std::collections::BTreeSet::new();
+    let default_needs: Vec<&str> = needs.get(&None).unwrap_or(&none).iter().copied().collect();
+    let reached = settings.engine_description();
+    checks.extend(engine_checks(&settings.default_engine(), &reached, &default_needs).await);
+    for (context, runtimes) in needs {
+        let Some(name) = context else { continue };
+        let runtimes: Vec<&str> = runtimes.iter().copied().collect();
+        match settings.engine_for(Some(name)) {
+            Ok(choice) => {
+                let host = choice.address.host.as_deref().unwrap_or("the local socket");
+                let reached = format!("docker context {name} (named by a bottle) at {host}");
+                checks.extend(engine_checks(&choice, &reached, &runtimes).await);
+            }
+            Err(e) => checks.push(Check::error(
+                format!("engine of docker context {name}: {e}"),
+                "create the context (`docker context create`) or correct the bottle's `context`",
+            )),
+        }
+    }
     checks.push(token(settings));
     checks.push(manifest_check);
     for check in &checks {
@@ -143,9 +163,12 @@ fn docker_cli() -> Check {
     }
 }
 
-async fn engine_checks(settings: &Settings, runtimes_needed: &[&str]) -> Vec<Check> {
-    let reached = settings.engine_description();
-    let engine = match Engine::connect(&settings.engine).await {
+async fn engine_checks(
+    choice: &EngineChoice,
+    reached: &str,
+    runtimes_needed: &[&str],
+) -> Vec<Check> {
+    let engine = match Engine::connect(&choice.address).await {
         Ok(engine) => engine,
         Err(e) => {
             return vec![Check::error(

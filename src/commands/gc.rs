@@ -10,6 +10,7 @@ use crate::docker::image::{
     stale_agent_images,
 };
 use crate::docker::reaper::{self, SessionResources};
+use crate::manifest::source::ManifestSource;
 use crate::settings::Settings;
 
 use super::confirm::ask_yes_no;
@@ -28,15 +29,36 @@ pub struct GcOptions {
     pub kept: bool,
 }
 
-pub async fn run(settings: &Settings, options: GcOptions) -> anyhow::Result<i32> {
+/// Cleans up on every engine the manifest names, one after the other.
+pub async fn run(
+    source: &ManifestSource,
+    settings: &Settings,
+    options: GcOptions,
+) -> anyhow::Result<i32> {
+    let reached = super::engines::connect_all(source, settings).await?;
+    let several = reached.len() > 1;
+    let mut code = 0;
+    for one in reached {
+        if several {
+            println!("On engine {}:", one.choice.label());
+        }
+        code = code.max(on_engine(&one.engine, settings, options).await?);
+    }
+    Ok(code)
+}
+
+async fn on_engine(
+    engine: &Engine,
+    settings: &Settings,
+    options: GcOptions,
+) -> anyhow::Result<i32> {
     let GcOptions {
         dry_run,
         yes,
         images: with_images,
         kept: with_kept,
     } = options;
-    let engine = Engine::connect(&settings.engine).await?;
-    let sessions = reaper::list_sessions(&engine).await?;
+    let sessions = reaper::list_sessions(engine).await?;
     let kept: Vec<SessionResources> = sessions
         .iter()
         .filter(|s| s.is_kept_alone())
@@ -56,7 +78,7 @@ pub async fn run(settings: &Settings, options: GcOptions) -> anyhow::Result<i32>
         );
     }
     let stale = match current_agent_tag(&settings.agent_image) {
-        Ok(current) => stale_agent_images(&engine, &current).await?,
+        Ok(current) => stale_agent_images(engine, &current).await?,
         Err(why) => {
             println!("Not looking at agent images: {why}");
             Vec::new()
@@ -101,7 +123,7 @@ pub async fn run(settings: &Settings, options: GcOptions) -> anyhow::Result<i32>
     for session in &orphans {
         // A crashed `start` or `run` may have left an agent's work: it is
         // collected as a branch before its bottle goes.
-        if !super::collect::before_removing(&engine, session, super::collect::Before::Collect)
+        if !super::collect::before_removing(engine, session, super::collect::Before::Collect)
             .await?
         {
             println!(
@@ -110,11 +132,11 @@ pub async fn run(settings: &Settings, options: GcOptions) -> anyhow::Result<i32>
             );
             continue;
         }
-        reaper::remove_session(&engine, &session.session).await?;
+        reaper::remove_session(engine, &session.session).await?;
         println!("removed session {}", session.session);
     }
     for image in &images {
-        match remove_stale_image(&engine, &image.tag).await? {
+        match remove_stale_image(engine, &image.tag).await? {
             Removal::Removed => println!("removed image {}", image.tag),
             Removal::InUse => println!("kept image {}: a container still uses it", image.tag),
         }

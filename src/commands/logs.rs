@@ -4,7 +4,6 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::docker::engine::Engine;
 use crate::docker::sidecar;
 use crate::egress::log::{LogLine, format_human, parse_line};
 use crate::egress::propose::Proposal;
@@ -104,9 +103,19 @@ pub async fn run(
     let Some(agent) = agent else {
         anyhow::bail!("name an agent, or give a saved log with --file PATH");
     };
-    let engine = Engine::connect(&settings.engine).await?;
-    let sidecars = sidecar::running_for_agent(&engine, agent).await?;
-    let Some(newest) = sidecars.first() else {
+    // The agent's bottles run on the engine its bottle names; every engine
+    // the manifest names is asked, so an edited manifest still finds them.
+    let mut sidecars = Vec::new();
+    let mut engine = None;
+    for one in super::engines::connect_all(source, settings).await? {
+        let found = sidecar::running_for_agent(&one.engine, agent).await?;
+        if !found.is_empty() {
+            sidecars = found;
+            engine = Some(one.engine);
+            break;
+        }
+    }
+    let (Some(engine), Some(newest)) = (engine, sidecars.first()) else {
         eprintln!(
             "claude-bottle: no running bottle of agent {agent:?} (its egress log goes with it); \
              `claude-bottle logs --file PATH` reads a saved one"

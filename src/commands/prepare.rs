@@ -11,12 +11,13 @@ use super::confirm::ask_yes_no;
 use super::{gc, show};
 use crate::docker::bottle::{self, Bottle, LaunchSettings};
 use crate::docker::engine::Engine;
-use crate::docker::image::{self, BuildProgress};
+use crate::docker::image::BuildProgress;
+use crate::docker::image_ready::{CopySource, images_ready};
 use crate::docker::reaper;
 use crate::manifest::source::ManifestSource;
 use crate::manifest::{self, ResolvedAgent, ResolvedEnvValue};
 use crate::session::exec_plan::agent_env;
-use crate::settings::{EngineChoice, Settings};
+use crate::settings::{DEFAULT_ENGINE, EngineChoice, Settings};
 use crate::workspace::Located;
 
 /// A launched bottle and the environment for the processes run in it.
@@ -83,7 +84,7 @@ pub async fn prepare(
     // anywhere, the sidecar's secrets file included.
     let watched = resolved.granted_values(&exec_env);
 
-    let images = launch_settings(&engine, settings).await?;
+    let images = launch_settings((&engine, &engine_choice), settings).await?;
     let bottle = bottle::launch_with_workspace(
         &engine,
         &resolved,
@@ -123,9 +124,11 @@ pub fn locate_workspace(resolved: &ResolvedAgent) -> anyhow::Result<Option<Locat
         })
 }
 
-/// The images for a launch, building the agent image if it is missing.
+/// The images for a launch on `engine`: the agent image copied from the
+/// default engine or built if it is missing, the sidecar image pulled or
+/// copied.
 pub async fn launch_settings(
-    engine: &Engine,
+    (engine, choice): (&Engine, &EngineChoice),
     settings: &Settings,
 ) -> anyhow::Result<LaunchSettings> {
     let mut on_progress = |p: &BuildProgress| match p {
@@ -136,8 +139,19 @@ pub async fn launch_settings(
             eprintln!("  {}", line.trim_end());
         }
     };
-    let agent_image =
-        image::ensure_agent_image(engine, &settings.agent_image, &mut on_progress).await?;
+    // Only a bottle on another engine copies from the default one.
+    let default = match &choice.context {
+        Some(_) => Engine::connect(&settings.engine).await.ok(),
+        None => None,
+    };
+    let from = default.as_ref().map(|engine| CopySource {
+        name: DEFAULT_ENGINE,
+        engine,
+    });
+    let images = (&settings.agent_image, settings.pipelock_image.as_str());
+    let agent_image = images_ready(engine, choice.label(), images, from, &mut on_progress)
+        .await
+        .map_err(anyhow::Error::msg)?;
     Ok(LaunchSettings {
         agent_image,
         sidecar_image: settings.pipelock_image.clone(),

@@ -3,6 +3,7 @@
 //! - [`engine`]: connect, negotiate the API version, info and runtimes.
 //! - [`ssh_relay`]: engines at `ssh://`, each connection over its own ssh.
 //! - [`image`]: the agent image, built through the engine when its inputs change.
+//! - [`image_ready`]: both images on a bottle's engine: there, pulled, or copied from the default one.
 //! - [`labels`], [`subnet`], [`network`]: labelled resources on small subnets.
 //! - [`files`], [`grants`], [`container`]: files copied in, hardened containers, exec.
 //! - [`sidecar`], [`agent`], [`bottle`]: one bottle, start to finish.
@@ -18,6 +19,7 @@ pub mod files;
 pub mod grants;
 pub mod holder;
 pub mod image;
+pub mod image_ready;
 pub mod labels;
 pub mod logs;
 pub mod network;

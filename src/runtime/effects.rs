@@ -13,7 +13,8 @@ use super::context::DashboardContext;
 use crate::app::{BottleId, Effect, Event, KeptBottle, Leftover, Progress, Secret};
 use crate::docker::bottle::{self, Bottle, LaunchSettings};
 use crate::docker::engine::Engine;
-use crate::docker::image::{BuildProgress, ensure_agent_image};
+use crate::docker::image::BuildProgress;
+use crate::docker::image_ready::{CopySource, images_ready};
 use crate::docker::{holder, labels, logs, reaper, sidecar};
 use crate::egress::config::SidecarSettings;
 use crate::manifest::ResolvedAgent;
@@ -21,7 +22,7 @@ use crate::manifest::edit::add_allow_host_to_file;
 use crate::session::exec_plan::{ExecPlan, Viewer, agent_env};
 use crate::session::keys::{InputModes, encode_key, encode_paste};
 use crate::session::{Session, SessionNotice};
-use crate::settings::Settings;
+use crate::settings::{DEFAULT_ENGINE, Settings};
 use crate::workspace::Located;
 
 /// What background tasks send the loop.
@@ -277,6 +278,11 @@ impl Effects {
         let settings = self.ctx.settings.clone();
         let tx = self.tx.clone();
         let image_lock = Arc::clone(&self.image_lock);
+        // Images missing on another engine are copied from the default one.
+        let default = (name != DEFAULT_ENGINE)
+            .then(|| self.engines.get(DEFAULT_ENGINE).cloned())
+            .flatten();
+        let engine_name = name.clone();
         let task = tokio::spawn(async move {
             let progress = |p: Progress| {
                 let _ = tx.send(Msg::Event(Event::LaunchProgress { id, progress: p }));
@@ -285,7 +291,8 @@ impl Effects {
                 Ok(images)
             } else {
                 let _one_build = image_lock.lock().await;
-                find_images(&engine, &settings, &progress).await
+                let on = (&engine, engine_name.as_str(), default.as_ref());
+                find_images(on, &settings, &progress).await
             };
             let result = match (images, locate_workspace(&resolved).await) {
                 (Ok(images), Ok(workspace)) => {
@@ -907,10 +914,11 @@ async fn locate_workspace(resolved: &ResolvedAgent) -> Result<Option<Located>, S
         .map_err(|e| e.to_string())
 }
 
-/// The agent image (built now if missing, with its output as progress) and
-/// the sidecar image.
+/// The agent image (copied from the default engine or built now if
+/// missing, with its output as progress) and the sidecar image (pulled or
+/// copied if missing), on the engine called `name`.
 async fn find_images(
-    engine: &Engine,
+    (engine, name, default): (&Engine, &str, Option<&Engine>),
     settings: &Settings,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<LaunchSettings, String> {
@@ -923,9 +931,12 @@ async fn find_images(
             progress(Progress::BuildingImage(line));
         }
     };
-    let agent_image = ensure_agent_image(engine, &settings.agent_image, &mut on_build)
-        .await
-        .map_err(|e| e.to_string())?;
+    let from = default.map(|engine| CopySource {
+        name: DEFAULT_ENGINE,
+        engine,
+    });
+    let images = (&settings.agent_image, settings.pipelock_image.as_str());
+    let agent_image = images_ready(engine, name, images, from, &mut on_build).await?;
     Ok(LaunchSettings {
         agent_image,
         sidecar_image: settings.pipelock_image.clone(),

@@ -5,6 +5,7 @@
 //! (`scripts/test.sh` starts one itself when run as root).
 #![allow(dead_code)]
 
+pub mod second_engine;
 pub mod wait;
 
 use claude_bottle::docker::engine::Engine;

@@ -1,0 +1,189 @@
+//! A second Docker engine on this machine standing in for a remote one: its
+//! own dockerd, data root, exec root and address pool, in a network
+//! namespace of its own (its bridges and iptables rules are its own, as on
+//! another machine), reached over its own unix socket. `--live-restore`:
+//! stopping it leaves its containers running, as a remote engine that stops
+//! answering does. Removed, with everything on it, on drop.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct SecondEngine {
+    netns: String,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl SecondEngine {
+    /// Starts it; needs root (a network namespace) and dockerd.
+    pub fn start(tag: &str) -> Self {
+        let netns = format!("cb-{tag}-{}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &netns])
+            .status();
+        let made = Command::new("ip").args(["netns", "add", &netns]).status();
+        assert!(
+            made.is_ok_and(|s| s.success()),
+            "a second engine needs a network namespace of its own: `ip netns add` must work \
+             (root, iproute2)"
+        );
+        let mut engine = Self {
+            netns,
+            dir: tempfile::Builder::new()
+                .prefix("cb-second-")
+                .tempdir()
+                .unwrap(),
+            child: None,
+        };
+        let lo_up = engine.in_netns("ip", &["link", "set", "lo", "up"]).status();
+        assert!(lo_up.is_ok_and(|s| s.success()), "ip link set lo up");
+        engine.start_again();
+        engine
+    }
+
+    fn in_netns(&self, program: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new("nsenter");
+        // nsenter, not `ip netns exec`: that one remounts /sys, hiding the
+        // cgroups dockerd needs.
+        cmd.arg(format!("--net=/run/netns/{}", self.netns))
+            .arg(program)
+            .args(args);
+        cmd
+    }
+
+    /// The address that reaches it.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.dir.path().join("docker.sock").display())
+    }
+
+    /// `docker -H <it> args`, its output (the command must succeed).
+    pub fn docker(&self, args: &[&str]) -> String {
+        let out = Command::new("docker")
+            .args(["-H", &self.host()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docker {args:?} on the second engine: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Starts its dockerd (again) and waits until it answers.
+    pub fn start_again(&mut self) {
+        let dir = self.dir.path();
+        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+        let arg = |name: &str| dir.join(name).display().to_string();
+        let child = self
+            .in_netns(
+                "dockerd",
+                &[
+                    "-H",
+                    &self.host(),
+                    "--data-root",
+                    &arg("data"),
+                    "--exec-root",
+                    &arg("exec"),
+                    "--pidfile",
+                    &arg("dockerd.pid"),
+                    "--default-address-pool",
+                    "base=10.98.0.0/16,size=24",
+                    "--live-restore",
+                ],
+            )
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let answers = Command::new("docker")
+                .args(["-H", &self.host(), "info"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if answers {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the second dockerd did not answer in 60 s:\n{}",
+                std::fs::read_to_string(dir.join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Stops its dockerd (its containers keep running) and waits until it
+    /// has ended.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Loads images of the default engine into it.
+    pub fn load_from_default(&self, images: &[&str]) {
+        let mut save = Command::new("docker")
+            .arg("save")
+            .args(images)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = Command::new("docker")
+            .args(["-H", &self.host(), "load", "-q"])
+            .stdin(save.stdout.take().unwrap())
+            .output()
+            .unwrap();
+        assert!(save.wait().unwrap().success() && out.status.success());
+    }
+
+    /// The folder its files are in.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SecondEngine {
+    fn drop(&mut self) {
+        if self.child.is_none() {
+            self.start_again();
+        }
+        // Everything on it is this test's: its containers go before it does
+        // (live-restore would keep them running).
+        let ids = self.docker(&["ps", "-aq"]);
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let _ = Command::new("docker")
+                .args(["-H", &self.host(), "rm", "-f"])
+                .args(&ids)
+                .output();
+        }
+        let _ = Command::new("docker")
+            .args(["-H", &self.host(), "network", "prune", "-f"])
+            .output();
+        self.stop();
+        // dockerd leaves its data root bind-mounted on itself.
+        let _ = Command::new("umount")
+            .arg(self.dir.path().join("data"))
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &self.netns])
+            .status();
+    }
+}
