@@ -19,6 +19,60 @@ use common::second_engine::SecondEngine;
 use probe::assert_nothing_labelled;
 use tmux::{AgentsGuard, BIN, LAUNCH, Tmux, image_env};
 
+/// Types `command` into the shown tab's terminal, waits for `expect`, and
+/// leaves the terminal.
+fn type_and_see(tmux: &Tmux, command: &str, expect: &str) {
+    tmux.keys(&["i"]);
+    tmux.type_text(command);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(expect);
+    tmux.keys(&["C-]"]);
+}
+
+/// `claude-bottle ps` with the dashboard's environment lists each agent on
+/// its engine.
+fn ps_lists(manifest: &std::path::Path, env: &[(String, String)], rows: &[(&str, &str)]) {
+    let ps = Command::new(BIN)
+        .args(["--manifest", &manifest.display().to_string(), "ps"])
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(ps.starts_with("ENGINE"), "{ps}");
+    for (engine, agent) in rows {
+        assert!(
+            ps.lines()
+                .any(|l| l.starts_with(engine) && l.contains(agent)),
+            "{engine} {agent}:\n{ps}"
+        );
+    }
+}
+
+/// A docker context `far-box` for the second engine (as `docker context
+/// create` makes it), a manifest whose `far` bottle names it, and the
+/// dashboard's environment.
+fn setup(
+    dir: &std::path::Path,
+    second: &str,
+    near: &str,
+    far: &str,
+) -> (std::path::PathBuf, Vec<(String, String)>) {
+    let config = dir.join("docker-config");
+    common::write_context(&config, "far-box", second);
+    let manifest = dir.join("claude-bottle.json");
+    let text = serde_json::json!({
+        "bottles": {
+            "near": {},
+            "far": { "context": "far-box" }
+        },
+        "agents": { near: { "bottle": "near" }, far: { "bottle": "far" } }
+    });
+    std::fs::write(&manifest, text.to_string()).unwrap();
+    let mut env = image_env(dir);
+    env.push(("DOCKER_CONFIG".into(), config.display().to_string()));
+    (manifest, env)
+}
+
 /// The line of the tabs bar (the first line of the screen).
 fn tabs_line(screen: &str) -> String {
     screen.lines().next().unwrap_or_default().to_owned()
@@ -32,20 +86,7 @@ fn one_dashboard_runs_bottles_on_two_engines_and_survives_one_going_away() {
     let _guard = AgentsGuard(vec![near.clone(), far.clone()]);
     let mut second = SecondEngine::start("dash");
 
-    // A docker context for the second engine, as `docker context create` makes it.
-    let config = dir.path().join("docker-config");
-    common::write_context(&config, "far-box", &second.host());
-    let manifest = dir.path().join("claude-bottle.json");
-    let text = serde_json::json!({
-        "bottles": {
-            "near": {},
-            "far": { "context": "far-box" }
-        },
-        "agents": { &near: { "bottle": "near" }, &far: { "bottle": "far" } }
-    });
-    std::fs::write(&manifest, text.to_string()).unwrap();
-    let mut env = image_env(dir.path());
-    env.push(("DOCKER_CONFIG".into(), config.display().to_string()));
+    let (manifest, env) = setup(dir.path(), &second.host(), &near, &far);
 
     let tmux = Tmux::start(
         "engines",
@@ -73,18 +114,10 @@ fn one_dashboard_runs_bottles_on_two_engines_and_survives_one_going_away() {
         });
     };
     launch(&far, "far");
-    tmux.keys(&["i"]);
-    tmux.type_text("echo far-$((20+22)) $(hostname)");
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("far-42 ");
-    tmux.keys(&["C-]"]);
+    type_and_see(&tmux, "echo far-$((20+22)) $(hostname)", "far-42 ");
     tmux.keys(&["j"]);
     launch(&near, "near");
-    tmux.keys(&["i"]);
-    tmux.type_text("echo near-$((1+1))");
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("near-2");
-    tmux.keys(&["C-]"]);
+    type_and_see(&tmux, "echo near-$((1+1))", "near-2");
     let tabs = tabs_line(&tmux.screen());
     assert!(
         tabs.contains(&format!("1 {far}@far-box")) && tabs.contains(&format!("2 {near}@default")),
@@ -108,20 +141,7 @@ fn one_dashboard_runs_bottles_on_two_engines_and_survives_one_going_away() {
     );
 
     // `ps` looks on both engines.
-    let ps = Command::new(BIN)
-        .args(["--manifest", &manifest.display().to_string(), "ps"])
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .unwrap();
-    let ps = String::from_utf8_lossy(&ps.stdout);
-    assert!(ps.starts_with("ENGINE"), "{ps}");
-    for (engine, agent) in [("far-box", &far), ("default", &near)] {
-        assert!(
-            ps.lines()
-                .any(|l| l.starts_with(engine) && l.contains(agent.as_str())),
-            "{engine} {agent}:\n{ps}"
-        );
-    }
+    ps_lists(&manifest, &env, &[("far-box", &far), ("default", &near)]);
 
     // The second engine stops answering: only its agent and tab are marked.
     second.stop();
@@ -135,11 +155,8 @@ fn one_dashboard_runs_bottles_on_two_engines_and_survives_one_going_away() {
     assert!(!tabs.contains(&format!("{near}@default ✗")), "{tabs}");
     assert!(screen.contains("engine unreachable"), "{screen}");
     // The default engine's bottle goes on working.
-    tmux.keys(&["2", "i"]);
-    tmux.type_text("echo still-$((3+3))");
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("still-6");
-    tmux.keys(&["C-]"]);
+    tmux.keys(&["2"]);
+    type_and_see(&tmux, "echo still-$((3+3))", "still-6");
 
     // Back: the mark goes, and the far bottle's terminal opens again.
     second.start_again();
@@ -158,11 +175,7 @@ fn one_dashboard_runs_bottles_on_two_engines_and_survives_one_going_away() {
     });
     tmux.keys(&["i"]);
     tmux.wait("far reopened", LAUNCH, |s| far_line(s).contains("running"));
-    tmux.keys(&["i"]);
-    tmux.type_text("echo again-$((5+5))");
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("again-10");
-    tmux.keys(&["C-]"]);
+    type_and_see(&tmux, "echo again-$((5+5))", "again-10");
 
     // Quitting removes the bottles on both engines.
     tmux.keys(&["q"]);
