@@ -65,9 +65,6 @@ pub struct Settings {
     /// The docker CLI's config folder (`DOCKER_CONFIG`, else `~/.docker`),
     /// where the contexts bottles name are read.
     pub docker_config: Option<PathBuf>,
-    /// The engine of the context called `default`: `DOCKER_HOST`'s, else
-    /// the local socket (as the docker CLI has it).
-    pub default_context_engine: EngineAddress,
 }
 
 /// An engine bottles run on: the one claude-bottle reaches by default, or
@@ -138,6 +135,13 @@ pub enum SettingsError {
          to a folder with ca.pem, cert.pem and key.pem"
     )]
     TlsUnverified,
+    #[error(
+        "{what} reaches the engine at {host} over TCP without TLS: the OAuth token and the \
+         agent's values go to the engine through its API and would cross the network unencrypted, \
+         which claude-bottle does not do; use TLS (DOCKER_TLS_VERIFY=1 with DOCKER_CERT_PATH, or a \
+         context with certificates) or ssh://user@host"
+    )]
+    Cleartext { what: String, host: String },
     #[error(transparent)]
     Context(#[from] crate::docker_context::ContextError),
     #[error(
@@ -177,7 +181,6 @@ impl Settings {
             text("DOCKER_CONFIG").as_deref(),
             text("HOME").as_deref(),
         );
-        let default_context_engine = docker_host_engine(&text)?.unwrap_or_default();
         Ok(Self {
             token: text(TOKEN_VAR),
             pipelock_image: text(PIPELOCK_IMAGE_VAR)
@@ -191,7 +194,6 @@ impl Settings {
             engine,
             engine_via,
             docker_config,
-            default_context_engine,
         })
     }
 
@@ -203,14 +205,15 @@ impl Settings {
         }
     }
 
-    /// The engine of a bottle that names `context` (`None`: the default).
+    /// The engine of a bottle that names `context` (`None`, or the context
+    /// `default`: the default engine).
     pub fn engine_for(&self, context: Option<&str>) -> Result<EngineChoice, SettingsError> {
-        let Some(name) = context else {
+        let Some(name) = context.filter(|name| *name != DEFAULT_ENGINE) else {
             return Ok(self.default_engine());
         };
         let dir = (self.docker_config.clone()).unwrap_or_else(|| PathBuf::from("~/.docker"));
         let address = context_engine(&dir, name, "named by a bottle in the manifest")?
-            .unwrap_or_else(|| self.default_context_engine.clone());
+            .unwrap_or_else(|| self.engine.clone());
         Ok(EngineChoice {
             context: Some(name.to_owned()),
             address,
@@ -260,6 +263,37 @@ impl Settings {
     /// The token, or an error that says how to make one.
     pub fn require_token(&self) -> Result<&str, MissingToken> {
         self.token.as_deref().ok_or(MissingToken)
+    }
+}
+
+/// A TCP engine off this machine without TLS: the token and the agent's
+/// values, which go to the engine through its API, would cross the network
+/// as they are. Loopback never leaves the machine.
+fn refuse_cleartext(what: &str, host: &str, tls: bool) -> Result<(), SettingsError> {
+    let Some(rest) = ["tcp://", "http://"]
+        .iter()
+        .find_map(|s| host.strip_prefix(s))
+    else {
+        return Ok(());
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let name = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(name, _)| name),
+    };
+    let loopback = name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if tls || loopback {
+        Ok(())
+    } else {
+        Err(SettingsError::Cleartext {
+            what: what.to_owned(),
+            host: host.to_owned(),
+        })
     }
 }
 
@@ -332,6 +366,7 @@ fn docker_host_engine(
         } else {
             None
         };
+        refuse_cleartext(DOCKER_HOST_VAR, &host, tls.is_some())?;
         return Ok(Some(EngineAddress {
             host: Some(host),
             tls,
@@ -359,6 +394,7 @@ fn context_engine(
         Some(tls) => Some(tls_files(format!("docker context {name:?}"), tls)?),
         None => None,
     };
+    refuse_cleartext(&format!("docker context {name:?}"), &host, tls.is_some())?;
     Ok(Some(EngineAddress {
         host: Some(host),
         tls,
@@ -390,6 +426,19 @@ pub struct MissingToken;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Docker contexts `name` at `host` in the CLI config folder `dir`.
+    fn write_contexts(dir: &Path, contexts: &[(&str, &str)]) {
+        use sha2::Digest as _;
+        for (name, host) in contexts {
+            let id = format!("{:x}", sha2::Sha256::digest(name.as_bytes()));
+            let meta = dir.join("contexts/meta").join(id);
+            std::fs::create_dir_all(&meta).unwrap();
+            let json =
+                format!(r#"{{"Name":"{name}","Endpoints":{{"docker":{{"Host":"{host}"}}}}}}"#);
+            std::fs::write(meta.join("meta.json"), json).unwrap();
+        }
+    }
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         let vars: Vec<(String, OsString)> = vars
@@ -466,21 +515,17 @@ mod tests {
 
     #[test]
     fn the_engine_is_chosen_as_the_docker_cli_chooses_it() {
-        use sha2::Digest as _;
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().display().to_string();
-        for (name, host) in [
-            ("box", "tcp://10.1.2.3:2375"),
-            ("far", "ssh://me@far:2200"),
-            ("odd", "ssh://far/path"),
-        ] {
-            let id = format!("{:x}", sha2::Sha256::digest(name.as_bytes()));
-            let meta = dir.path().join("contexts/meta").join(id);
-            std::fs::create_dir_all(&meta).unwrap();
-            let json =
-                format!(r#"{{"Name":"{name}","Endpoints":{{"docker":{{"Host":"{host}"}}}}}}"#);
-            std::fs::write(meta.join("meta.json"), json).unwrap();
-        }
+        write_contexts(
+            dir.path(),
+            &[
+                ("box", "tcp://127.0.0.1:2375"),
+                ("open", "tcp://10.1.2.3:2375"),
+                ("far", "ssh://me@far:2200"),
+                ("odd", "ssh://far/path"),
+            ],
+        );
         let via = |vars: &[(&str, &str)]| {
             let s = settings(vars).unwrap();
             (s.engine.host.clone(), s.engine_description())
@@ -489,10 +534,10 @@ mod tests {
         assert_eq!(via(&[("DOCKER_CONFIG", &config)]).0, None);
         // DOCKER_CONTEXT names one.
         let (host, said) = via(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "box")]);
-        assert_eq!(host.as_deref(), Some("tcp://10.1.2.3:2375"));
+        assert_eq!(host.as_deref(), Some("tcp://127.0.0.1:2375"));
         assert_eq!(
             said,
-            "docker context box (DOCKER_CONTEXT) at tcp://10.1.2.3:2375"
+            "docker context box (DOCKER_CONTEXT) at tcp://127.0.0.1:2375"
         );
         // The CLI's current context, unless DOCKER_CONTEXT or DOCKER_HOST says otherwise.
         std::fs::write(
@@ -521,6 +566,9 @@ mod tests {
         // What cannot be reached, or does not exist, is refused with the fix.
         let odd = settings(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "odd")]).unwrap_err();
         assert!(odd.to_string().contains("no path"), "{odd}");
+        let open =
+            settings(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "open")]).unwrap_err();
+        assert!(open.to_string().contains("without TLS"), "{open}");
         let gone =
             settings(&[("DOCKER_CONFIG", &config), (DOCKER_CONTEXT_VAR, "gone")]).unwrap_err();
         assert!(gone.to_string().contains("docker context ls"), "{gone}");
@@ -552,8 +600,21 @@ mod tests {
         // Without DOCKER_CERT_PATH: the docker CLI's config folder.
         let s = settings(&[tcp[0], tcp[1], ("DOCKER_CONFIG", path.as_str())]).unwrap();
         assert_eq!(s.engine.tls.as_deref(), Some(certs.path()));
-        // Plain tcp, and a unix socket whatever DOCKER_TLS_VERIFY says.
-        assert_eq!(settings(&[tcp[0]]).unwrap().engine.tls, None);
+        // Plain tcp only on loopback (the token would cross the network as
+        // it is), and a unix socket whatever DOCKER_TLS_VERIFY says.
+        let open = settings(&[tcp[0]]).unwrap_err().to_string();
+        assert!(
+            open.contains("without TLS") && open.contains("ssh://"),
+            "{open}"
+        );
+        for local in [
+            "tcp://127.0.0.1:2375",
+            "tcp://localhost:2375",
+            "tcp://[::1]:2375",
+        ] {
+            let s = settings(&[(DOCKER_HOST_VAR, local)]).unwrap();
+            assert_eq!(s.engine.tls, None, "{local}");
+        }
         let unix = settings(&[(DOCKER_HOST_VAR, "unix:///run/d.sock"), tcp[1]]).unwrap();
         assert_eq!(unix.engine.tls, None);
         // TLS that checks nothing is refused.
@@ -563,19 +624,14 @@ mod tests {
 
     #[test]
     fn a_bottle_s_context_picks_its_engine_and_each_engine_is_looked_at_once() {
-        use sha2::Digest as _;
         let dir = tempfile::tempdir().unwrap();
-        for (name, host) in [
-            ("big-box", "ssh://ops@big-box"),
-            ("same-as-default", "unix:///run/first.sock"),
-        ] {
-            let id = format!("{:x}", sha2::Sha256::digest(name.as_bytes()));
-            let meta = dir.path().join("contexts/meta").join(id);
-            std::fs::create_dir_all(&meta).unwrap();
-            let json =
-                format!(r#"{{"Name":"{name}","Endpoints":{{"docker":{{"Host":"{host}"}}}}}}"#);
-            std::fs::write(meta.join("meta.json"), json).unwrap();
-        }
+        write_contexts(
+            dir.path(),
+            &[
+                ("big-box", "ssh://ops@big-box"),
+                ("same-as-default", "unix:///run/first.sock"),
+            ],
+        );
         let config = dir.path().display().to_string();
         let s = settings(&[
             ("DOCKER_CONFIG", &config),
@@ -586,12 +642,9 @@ mod tests {
         let far = s.engine_for(Some("big-box")).unwrap();
         assert_eq!(far.label(), "big-box");
         assert_eq!(far.address.host.as_deref(), Some("ssh://ops@big-box"));
-        // `default` is DOCKER_HOST's engine, as the docker CLI has it.
+        // `default` is the default engine (here DOCKER_HOST's).
         let default = s.engine_for(Some("default")).unwrap();
-        assert_eq!(
-            default.address.host.as_deref(),
-            Some("unix:///run/first.sock")
-        );
+        assert_eq!(default, s.default_engine());
         let missing = s.engine_for(Some("gone")).unwrap_err().to_string();
         assert!(missing.contains("docker context ls"), "{missing}");
         let (engines, problems) = s.engines_for(["big-box", "same-as-default", "big-box", "gone"]);

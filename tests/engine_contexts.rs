@@ -3,18 +3,34 @@
 //! context the manifest's bottle names. `run` launches there (the images
 //! copied from the default engine), `ps` lists it under that engine,
 //! `logs` reads its sidecar there, and after the `run` is killed `gc`
-//! finds what it left there and removes it.
+//! finds what it left there and removes it. A sidecar image that can be
+//! neither copied nor pulled there is refused with the fix.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should stop the test where it happened
 
 mod common;
 
-use std::io::Read as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::second_engine::SecondEngine;
 
 const BIN: &str = env!("CARGO_BIN_EXE_claude-bottle");
+
+/// What `pipe` says until `marker` (or its end).
+fn read_until(mut pipe: impl std::io::Read, marker: &str) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = pipe.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+        if String::from_utf8_lossy(&seen).contains(marker) {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
 
 #[test]
 fn a_bottle_on_a_named_context_is_run_listed_logged_and_collected_there() {
@@ -62,22 +78,7 @@ fn a_bottle_on_a_named_context_is_run_listed_logged_and_collected_there() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let mut stdout = run.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            seen.extend_from_slice(&buf[..n]);
-            if String::from_utf8_lossy(&seen).contains("REQUESTED") {
-                break;
-            }
-        }
-        String::from_utf8_lossy(&seen).into_owned()
-    });
-    let seen = reader.join().unwrap();
+    let seen = read_until(run.stdout.take().unwrap(), "REQUESTED");
     assert!(seen.contains("REQUESTED"), "the run ended first: {seen}");
 
     // Its containers are on the second engine.
@@ -118,4 +119,25 @@ fn a_bottle_on_a_named_context_is_run_listed_logged_and_collected_there() {
     assert!(left.is_empty(), "left on the second engine: {left}");
     let networks = second.docker(&["network", "ls", "-q", "--filter", &label]);
     assert!(networks.is_empty(), "networks left: {networks}");
+
+    // A sidecar image neither engine has, which the second cannot pull
+    // (its namespace has no route out): refused before anything is made,
+    // saying how to get it there.
+    let missing = "claude-bottle-test/no-such-sidecar:1";
+    let mut cmd = command(&["run", &agent, "--yes", "--", "true"]);
+    let out = cmd
+        .env("CLAUDE_BOTTLE_PIPELOCK_IMAGE", missing)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the sidecar image {missing} is not on engine far-box"
+        )) && stderr.contains(&format!("docker --context far-box pull {missing}"))
+            && stderr.contains("docker save"),
+        "{stderr}"
+    );
+    let made = second.docker(&["ps", "-aq", "--filter", &label]);
+    assert!(made.is_empty(), "nothing was made: {made}");
 }

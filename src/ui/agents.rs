@@ -125,10 +125,9 @@ fn agent_lines(app: &App, i: usize, agent: &crate::app::AgentEntry) -> Vec<Line<
 pub fn describe(status: &AgentStatus) -> (String, Style) {
     match status {
         AgentStatus::Idle => ("idle".into(), super::dim()),
-        AgentStatus::BuildingImage(line) => (
-            format!("building image: {line}"),
-            Style::new().fg(Color::Blue),
-        ),
+        AgentStatus::BuildingImage(line) => {
+            (format!("image: {line}"), Style::new().fg(Color::Blue))
+        }
         AgentStatus::Starting(step) => (format!("starting: {step}"), Style::new().fg(Color::Blue)),
         AgentStatus::Running => ("running".into(), Style::new().fg(Color::Green)),
         AgentStatus::NeedsAttention => (

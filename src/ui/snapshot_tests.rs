@@ -391,7 +391,7 @@ fn launching_states_show_in_the_list_and_the_pane() {
     let t = render(&a);
     let s = text(&t);
     assert!(
-        s.contains("building image: Step 4/9") && s.contains("starting the egress sidecar"),
+        s.contains("image: Step 4/9") && s.contains("starting the egress sidecar"),
         "{s}"
     );
     insta::assert_snapshot!(t.backend());

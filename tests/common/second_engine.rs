@@ -19,8 +19,10 @@ impl SecondEngine {
     /// Starts it; needs root (a network namespace) and dockerd.
     pub fn start(tag: &str) -> Self {
         let netns = format!("cb-{tag}-{}", std::process::id());
+        // One a killed run of this test left (normally there is none).
         let _ = Command::new("ip")
             .args(["netns", "delete", &netns])
+            .stderr(Stdio::null())
             .status();
         let made = Command::new("ip").args(["netns", "add", &netns]).status();
         assert!(
