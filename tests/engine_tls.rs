@@ -4,7 +4,8 @@
 //! it) listens on loopback with `--tlsverify`, and the real binary reaches
 //! it through `DOCKER_HOST` + `DOCKER_TLS_VERIFY` + `DOCKER_CERT_PATH` and
 //! through a docker context that holds the certificates, and is refused by
-//! it with certificates of another CA.
+//! it with certificates of another CA; and a bottle runs on an engine
+//! reached over TCP with TLS through a docker context.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed step should stop the test where it happened
 
 mod common;
@@ -252,4 +253,80 @@ fn an_engine_over_tls_is_reached_as_the_docker_cli_reaches_it_and_only_with_its_
         refused.contains("lacks key.pem, cert.pem, ca.pem"),
         "{refused}"
     );
+}
+
+/// A bottle on an engine reached over TCP with TLS: a second engine in its
+/// own network namespace (`common::second_engine`) whose TCP port is at the
+/// far end of a veth pair, named by a docker context that holds the
+/// client's certificates. The images are copied to it from the default
+/// engine over that connection; the bottle's values reach it; it is gone
+/// from that engine when the run ends.
+#[test]
+fn a_bottle_runs_on_an_engine_reached_over_tcp_with_tls() {
+    use common::second_engine::{SecondEngine, TlsListener, tls_address};
+    let ca = Authority::new();
+    let work = tempfile::tempdir().unwrap();
+    let (cert, key) = ca.sign(
+        &[&tls_address().to_string()],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let file = |name: &str, text: &str| {
+        let path = work.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let listener = TlsListener {
+        ca: file("ca.pem", &ca.cert_pem),
+        cert: file("server.pem", &cert),
+        key: file("server-key.pem", &key),
+    };
+    let second = SecondEngine::start_with_tls("tls", listener);
+    let host = second.tls_host().unwrap();
+    let client = work.path().join("client");
+    ca.client_folder(&client, &ca);
+    let config = work.path().join("config");
+    tls_context(&config, "tls-box", &host, &client);
+
+    let agent = format!("tls{}", std::process::id());
+    let manifest = work.path().join("claude-bottle.json");
+    let text = serde_json::json!({
+        "bottles": { "far": { "context": "tls-box", "env": { "FROM_MANIFEST": "over-tls" } } },
+        "agents": { &agent: { "bottle": "far" } }
+    });
+    std::fs::write(&manifest, text.to_string()).unwrap();
+    let script = "echo env=$FROM_MANIFEST; echo token=${#CLAUDE_CODE_OAUTH_TOKEN}";
+    let manifest = manifest.display().to_string();
+    let args = [
+        "--manifest",
+        &manifest,
+        "run",
+        &agent,
+        "--yes",
+        "--",
+        "bash",
+        "-c",
+        script,
+    ];
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_claude-bottle"));
+    let out = cmd
+        .args(args)
+        .envs(common::test_image_env())
+        .env("DOCKER_CONFIG", &config)
+        .env("CLAUDE_BOTTLE_OAUTH_TOKEN", "sk-ant-oat01-test-only")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("env=over-tls"), "{said}");
+    let token_len = "sk-ant-oat01-test-only".len();
+    assert!(said.contains(&format!("token={token_len}")), "{said}");
+    assert!(
+        said.contains("from engine default"),
+        "the images were copied: {said}"
+    );
+    let label = format!("label=claude-bottle.agent={agent}");
+    let left = second.docker(&["ps", "-aq", "--filter", &label]);
+    assert!(left.is_empty(), "left on the TLS engine: {left}");
 }
