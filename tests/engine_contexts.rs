@@ -65,19 +65,12 @@ fn a_bottle_on_a_named_context_is_run_listed_logged_and_collected_there() {
         )
     };
 
-    let mut run = command(&[
-        "run",
-        &agent,
-        "--yes",
-        "--",
-        "bash",
-        "-c",
-        "curl -s -o /dev/null http://denied.test/; echo REQUESTED; sleep 300",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let script = "curl -s -o /dev/null http://denied.test/; echo REQUESTED; sleep 300";
+    let mut run = command(&common::run_args(&agent, script))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let seen = read_until(run.stdout.take().unwrap(), "REQUESTED");
     assert!(seen.contains("REQUESTED"), "the run ended first: {seen}");
 

@@ -225,22 +225,13 @@ fn a_bottle_runs_on_an_engine_over_ssh_and_leaves_nothing_behind() {
     std::fs::write(&manifest, text.to_string()).unwrap();
     let manifest = manifest.display().to_string();
     let root = server.address("root");
-    let (code, out) = claude_bottle(
-        &client,
-        tmp.path(),
-        &[
-            "--manifest",
-            &manifest,
-            "run",
-            &agent,
-            "--yes",
-            "--",
-            "bash",
-            "-c",
-            "echo env=$FROM_MANIFEST; echo token=${#CLAUDE_CODE_OAUTH_TOKEN}",
-        ],
-        &[("DOCKER_HOST", &root)],
-    );
+    let script = "echo env=$FROM_MANIFEST; echo token=${#CLAUDE_CODE_OAUTH_TOKEN}";
+    let args = [
+        &["--manifest", manifest.as_str()][..],
+        &common::run_args(&agent, script),
+    ]
+    .concat();
+    let (code, out) = claude_bottle(&client, tmp.path(), &args, &[("DOCKER_HOST", &root)]);
     assert_eq!(code, 0, "run over ssh:\n{out}\nsshd:\n{}", server.log());
     assert!(out.contains("env=carried-over-ssh"), "{out}");
     let token_len = "sk-ant-oat01-over-ssh-test".len();

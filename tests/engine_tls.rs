@@ -297,16 +297,10 @@ fn a_bottle_runs_on_an_engine_reached_over_tcp_with_tls() {
     let script = "echo env=$FROM_MANIFEST; echo token=${#CLAUDE_CODE_OAUTH_TOKEN}";
     let manifest = manifest.display().to_string();
     let args = [
-        "--manifest",
-        &manifest,
-        "run",
-        &agent,
-        "--yes",
-        "--",
-        "bash",
-        "-c",
-        script,
-    ];
+        &["--manifest", manifest.as_str()][..],
+        &common::run_args(&agent, script),
+    ]
+    .concat();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_claude-bottle"));
     let out = cmd
         .args(args)

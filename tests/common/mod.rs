@@ -151,6 +151,11 @@ pub fn test_image_env() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// `run AGENT --yes -- bash -c SCRIPT`: a bottle that runs one script.
+pub fn run_args<'a>(agent: &'a str, script: &'a str) -> [&'a str; 7] {
+    ["run", agent, "--yes", "--", "bash", "-c", script]
+}
+
 /// A docker context named `name` at `host` in the CLI config folder
 /// `config`, as `docker context create NAME --docker host=HOST` writes it;
 /// returns the folder its TLS files would go in.

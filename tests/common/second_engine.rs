@@ -262,6 +262,7 @@ impl Drop for SecondEngine {
         // dockerd leaves its data root bind-mounted on itself.
         let _ = Command::new("umount")
             .arg(self.dir.path().join("data"))
+            .stderr(Stdio::null())
             .status();
         let _ = Command::new("ip")
             .args(["netns", "delete", &self.netns])
