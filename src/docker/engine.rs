@@ -118,6 +118,7 @@ impl Engine {
             detail,
         };
         let relay = SshRelay::start(target.clone())
+            .await
             .map_err(|e| failed(format!("cannot make its local socket: {e}")))?;
         let socket = format!("unix://{}", relay.socket().display());
         let docker = Docker::connect_with_unix(

@@ -8,7 +8,13 @@
 //! password or host-key question would land in the dashboard's screen, so
 //! a login that needs one fails and says so instead (keys in ssh-agent and
 //! the host in `known_hosts` are what it needs). The user's own ssh config
-//! applies (`~/.ssh/config`: identities, jump hosts, multiplexing).
+//! applies (`~/.ssh/config`: identities, jump hosts).
+//!
+//! bollard opens a connection for nearly every request, and an ssh login
+//! costs a handshake each, so the relay keeps one master connection
+//! (`ssh -M`, its control socket in the same private folder) that every
+//! connection's ssh shares; if the master cannot be made, each ssh logs in
+//! on its own.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -22,6 +28,8 @@ use tokio::task::JoinSet;
 const CONNECT_TIMEOUT_SECONDS: u32 = 30;
 /// How much of ssh's complaints is kept to explain a failure.
 const STDERR_LIMIT: u64 = 4096;
+/// How often the master connection's control socket is looked for.
+const MASTER_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Where an `ssh://` address points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,8 +84,27 @@ impl SshTarget {
         })
     }
 
-    /// The ssh arguments, as the docker CLI runs them (plus `BatchMode`).
-    pub fn ssh_args(&self) -> Vec<String> {
+    /// The ssh arguments, as the docker CLI runs them (plus `BatchMode`),
+    /// sharing the master connection at `control` when there is one.
+    pub fn ssh_args(&self, control: Option<&std::path::Path>) -> Vec<String> {
+        let mut args = self.login_args(control);
+        args.extend(["docker", "system", "dial-stdio"].map(str::to_owned));
+        args
+    }
+
+    /// The arguments of a master connection at `control`: it logs in and
+    /// serves the others while its own command, `cat`, reads its input; that
+    /// input is a pipe from this process, so the master ends when this
+    /// process does, however it ends.
+    fn master_args(&self, control: &std::path::Path) -> Vec<String> {
+        let mut args = vec!["-M".to_owned()];
+        args.extend(self.login_args(Some(control)));
+        args.push("cat".to_owned());
+        args
+    }
+
+    /// Everything up to the host: options, user, port, `--`, host.
+    fn login_args(&self, control: Option<&std::path::Path>) -> Vec<String> {
         let mut args = vec![
             "-o".to_owned(),
             format!("ConnectTimeout={CONNECT_TIMEOUT_SECONDS}"),
@@ -85,6 +112,9 @@ impl SshTarget {
             "BatchMode=yes".to_owned(),
             "-T".to_owned(),
         ];
+        if let Some(control) = control {
+            args.extend(["-S".to_owned(), control.display().to_string()]);
+        }
         if let Some(user) = &self.user {
             args.extend(["-l".to_owned(), user.clone()]);
         }
@@ -92,7 +122,6 @@ impl SshTarget {
             args.extend(["-p".to_owned(), port.to_string()]);
         }
         args.extend(["--".to_owned(), self.host.clone()]);
-        args.extend(["docker", "system", "dial-stdio"].map(str::to_owned));
         args
     }
 
@@ -115,21 +144,34 @@ pub struct SshRelay {
     folder: tempfile::TempDir,
     accepting: tokio::task::JoinHandle<()>,
     last_failure: Arc<Mutex<Option<String>>>,
+    /// The master connection the others share (killed on drop).
+    master: Option<tokio::process::Child>,
 }
 
 impl SshRelay {
-    /// Listens in a new private folder; needs a tokio runtime.
-    pub fn start(target: SshTarget) -> std::io::Result<Self> {
+    /// Logs in once (the master connection) and listens in a new private
+    /// folder; needs a tokio runtime. A master that cannot log in is not an
+    /// error here: each connection then says why, as ssh sees it.
+    pub async fn start(target: SshTarget) -> std::io::Result<Self> {
         let folder = tempfile::Builder::new()
             .prefix("claude-bottle-ssh-")
             .tempdir()?;
+        let control = folder.path().join("master");
+        let master = start_master(&target, &control).await;
+        let control = master.is_some().then_some(control);
         let listener = UnixListener::bind(folder.path().join("engine.sock"))?;
         let last_failure = Arc::new(Mutex::new(None));
-        let accepting = tokio::spawn(accept(listener, target, Arc::clone(&last_failure)));
+        let relay = Connection {
+            target,
+            control,
+            last_failure: Arc::clone(&last_failure),
+        };
+        let accepting = tokio::spawn(accept(listener, relay));
         Ok(Self {
             folder,
             accepting,
             last_failure,
+            master,
         })
     }
 
@@ -149,22 +191,60 @@ impl SshRelay {
 impl Drop for SshRelay {
     fn drop(&mut self) {
         // Dropping the accept loop drops its JoinSet, which aborts every
-        // connection; their ssh processes are killed on drop.
+        // connection; their ssh processes, and the master's, are killed on
+        // drop.
         self.accepting.abort();
+        if let Some(master) = &mut self.master {
+            let _ = master.start_kill();
+        }
     }
 }
 
-async fn accept(
-    listener: UnixListener,
+/// Starts the master connection and waits until its control socket is
+/// there; `None` when it ended first (it could not log in) or took longer
+/// than ssh's own connect timeout.
+async fn start_master(
+    target: &SshTarget,
+    control: &std::path::Path,
+) -> Option<tokio::process::Child> {
+    let mut master = tokio::process::Command::new("ssh")
+        .args(target.master_args(control))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_secs(u64::from(CONNECT_TIMEOUT_SECONDS));
+    while tokio::time::Instant::now() < deadline {
+        if control.exists() {
+            return Some(master);
+        }
+        if !matches!(master.try_wait(), Ok(None)) {
+            return None;
+        }
+        tokio::time::sleep(MASTER_POLL).await;
+    }
+    None
+}
+
+/// What every connection needs: where to, through which master, and where
+/// to say why one failed.
+#[derive(Debug, Clone)]
+struct Connection {
     target: SshTarget,
+    control: Option<PathBuf>,
     last_failure: Arc<Mutex<Option<String>>>,
-) {
+}
+
+async fn accept(listener: UnixListener, relay: Connection) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    connections.spawn(carry(stream, target.clone(), Arc::clone(&last_failure)));
+                    connections.spawn(carry(stream, relay.clone()));
                 }
                 Err(_) => return,
             },
@@ -175,9 +255,14 @@ async fn accept(
 }
 
 /// Carries one connection over its own ssh until either side ends it.
-async fn carry(stream: UnixStream, target: SshTarget, last_failure: Arc<Mutex<Option<String>>>) {
+async fn carry(stream: UnixStream, relay: Connection) {
+    let Connection {
+        target,
+        control,
+        last_failure,
+    } = relay;
     let spawned = tokio::process::Command::new("ssh")
-        .args(target.ssh_args())
+        .args(target.ssh_args(control.as_deref()))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -257,8 +342,18 @@ mod tests {
             }
         );
         assert_eq!(
-            full.ssh_args().join(" "),
+            full.ssh_args(None).join(" "),
             "-o ConnectTimeout=30 -o BatchMode=yes -T -l ops -p 2200 -- build-box docker system dial-stdio"
+        );
+        let control = std::path::Path::new("/run/x/master");
+        assert_eq!(
+            full.master_args(control).join(" "),
+            "-M -o ConnectTimeout=30 -o BatchMode=yes -T -S /run/x/master -l ops -p 2200 -- build-box cat"
+        );
+        assert!(
+            full.ssh_args(Some(control))
+                .join(" ")
+                .contains(" -S /run/x/master -l ops ")
         );
         assert_eq!(
             full.try_command(),
