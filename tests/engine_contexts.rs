@@ -1,7 +1,8 @@
 //! The command line with a bottle on another engine: a second dockerd in
 //! its own network namespace (`common::second_engine`), named by a docker
 //! context the manifest's bottle names. `run` launches there (the images
-//! copied from the default engine), `ps` lists it under that engine,
+//! copied from the default engine), `doctor` checks that engine too, `ps`
+//! lists it under that engine,
 //! `logs` reads its sidecar there, and after the `run` is killed `gc`
 //! finds what it left there and removes it. A sidecar image that can be
 //! neither copied nor pulled there is refused with the fix.
@@ -83,6 +84,15 @@ fn a_bottle_on_a_named_context_is_run_listed_logged_and_collected_there() {
         "agent and sidecar on the second engine"
     );
 
+    let (_, doctor) = output(&["doctor"]);
+    assert!(
+        doctor.lines().any(|l| l.starts_with("ok")
+            && l.contains(&format!(
+                "docker context far-box (named by a bottle) at {}",
+                second.host()
+            ))),
+        "doctor checks the second engine too:\n{doctor}"
+    );
     let (code, ps) = output(&["ps"]);
     assert_eq!(code, Some(0), "{ps}");
     assert!(
