@@ -245,6 +245,20 @@ impl History {
         (segments, self.blocks.len() - segments)
     }
 
+    /// Drops the lines made of segments for someone scrolled back (up to
+    /// [`MADE_SEGMENTS`] segments' worth): nobody is, now.
+    pub fn forget_made(&mut self) {
+        if !self.made.is_empty() {
+            self.made = VecDeque::new();
+        }
+    }
+
+    /// How many segments are kept made.
+    #[cfg(test)]
+    pub fn made_segments(&self) -> usize {
+        self.made.len()
+    }
+
     pub fn clear(&mut self) {
         self.blocks.clear();
         self.made.clear();
@@ -272,6 +286,27 @@ mod tests {
         history.clear();
         assert_eq!(history.len(), 0);
         assert_eq!(history.pushed(), 4, "dropped and cleared lines count");
+    }
+
+    #[test]
+    fn segments_made_for_a_reader_are_forgotten_when_asked() {
+        let mut history = History::new(100);
+        let mut parser = scroll_off::parser(2, 10);
+        parser.process(b"x\r\n");
+        history.open_segment(RawSegment::starting_from(parser.screen()));
+        let output = b"1\r\n2\r\n3\r\n";
+        let count = scroll_off::process_piece(&mut parser, output);
+        history.extend_segment(output, count);
+        assert_eq!(history.made_segments(), 0, "nothing made before a read");
+        assert_eq!(history.get(1), Some(&b"1"[..]));
+        assert_eq!(history.made_segments(), 1);
+        history.forget_made();
+        assert_eq!(history.made_segments(), 0);
+        assert_eq!(
+            history.get(1),
+            Some(&b"1"[..]),
+            "made again when read again"
+        );
     }
 
     #[test]

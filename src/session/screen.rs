@@ -303,9 +303,13 @@ impl TermView {
     }
 
     /// A copy of the live screen, to draw without holding up the reader
-    /// (a frame takes over a millisecond; the copy a tenth of that).
+    /// (a frame takes over a millisecond; the copy a tenth of that). The
+    /// live screen is drawn: nobody is scrolled back, so the lines made
+    /// for scrolling back are let go.
     pub fn snapshot(&self) -> vt100::Screen {
-        self.lock().parser.screen().clone()
+        let mut emulator = self.lock();
+        emulator.history.forget_made();
+        emulator.parser.screen().clone()
     }
 
     /// Runs `f` on the live screen.
@@ -347,6 +351,25 @@ impl TermView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines made for a pane scrolled back into kept output are let go
+    /// once the pane shows the live screen again.
+    #[test]
+    fn scrolling_back_makes_lines_and_the_live_screen_lets_them_go() {
+        let view = TermView::new(5, 40);
+        let mut output = String::new();
+        for n in 0..3000 {
+            output.push_str(&format!("\x1b[32mline {n}\x1b[0m\r\n"));
+        }
+        view.feed(output.as_bytes());
+        let (segments, _) = view.lock().history.block_kinds();
+        assert!(segments > 0, "fast scrolling is kept as output");
+        let back = view.scrolled_lines(2000);
+        assert!(back.iter().any(|line| line.to_string().contains("line ")));
+        assert_eq!(view.lock().history.made_segments(), 1);
+        let _ = view.snapshot();
+        assert_eq!(view.lock().history.made_segments(), 0);
+    }
 
     #[test]
     fn cursor_position_queries_are_answered() {
