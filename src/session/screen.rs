@@ -357,10 +357,9 @@ mod tests {
     #[test]
     fn scrolling_back_makes_lines_and_the_live_screen_lets_them_go() {
         let view = TermView::new(5, 40);
-        let mut output = String::new();
-        for n in 0..3000 {
-            output.push_str(&format!("\x1b[32mline {n}\x1b[0m\r\n"));
-        }
+        let output: String = (0..3000)
+            .map(|n| format!("\x1b[32mline {n}\x1b[0m\r\n"))
+            .collect();
         view.feed(output.as_bytes());
         let (segments, _) = view.lock().history.block_kinds();
         assert!(segments > 0, "fast scrolling is kept as output");
