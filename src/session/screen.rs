@@ -356,10 +356,12 @@ mod tests {
     /// once the pane shows the live screen again.
     #[test]
     fn scrolling_back_makes_lines_and_the_live_screen_lets_them_go() {
+        use std::fmt::Write as _;
         let view = TermView::new(5, 40);
-        let output: String = (0..3000)
-            .map(|n| format!("\x1b[32mline {n}\x1b[0m\r\n"))
-            .collect();
+        let mut output = String::new();
+        for n in 0..3000 {
+            let _ = write!(output, "\x1b[32mline {n}\x1b[0m\r\n");
+        }
         view.feed(output.as_bytes());
         let (segments, _) = view.lock().history.block_kinds();
         assert!(segments > 0, "fast scrolling is kept as output");
