@@ -1,6 +1,6 @@
 //! Performance benchmarks of the dashboard's terminals and of bottle launches.
 //!
-//! `claude-bottle-bench [--quick] [throughput|idle|latency|holder|launch|workspace|memory]...`
+//! `claude-bottle-bench [--quick] [throughput|idle|latency|holder|launch|engines|workspace|memory]...`
 //! prints one Markdown table. Every figure comes with a baseline measured in
 //! the same run (tmux, raw vt100, an idle dashboard, the plain docker CLI...),
 //! because the machines this runs on are shared and loaded: only ratios travel.
@@ -8,6 +8,7 @@
 //! still works; it never judges a number. See BENCHMARKS.md.
 
 mod data;
+mod engines;
 mod holder;
 mod idle;
 mod latency;
@@ -22,12 +23,13 @@ use anyhow::{Context as _, bail};
 
 use crate::report::Table;
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "throughput",
     "idle",
     "latency",
     "holder",
     "launch",
+    "engines",
     "workspace",
     "memory",
 ];
@@ -67,6 +69,7 @@ fn main() -> anyhow::Result<()> {
             "latency" => latency::run(quick, &work, &mut table),
             "holder" => holder::run(quick, &work, &mut table),
             "launch" => launch::run(quick, &mut table),
+            "engines" => engines::run(quick, &work, &mut table),
             "workspace" => workspace::run(quick, &work, &mut table),
             "memory" => memory::run(quick, &work, &mut table),
             _ => Ok(()),
