@@ -14,9 +14,11 @@
 //! costs a handshake each, so the relay keeps one master connection
 //! (`ssh -M`, its control socket in the same private folder) that every
 //! connection's ssh shares; if the master cannot be made, each ssh logs in
-//! on its own.
+//! on its own. Two connections are started ahead of the requests that will
+//! use them, so a request does not wait for its ssh to start.
 
 use std::path::PathBuf;
+use std::collections::VecDeque;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +30,8 @@ use tokio::task::JoinSet;
 const CONNECT_TIMEOUT_SECONDS: u32 = 30;
 /// How much of ssh's complaints is kept to explain a failure.
 const STDERR_LIMIT: u64 = 4096;
+/// Connections started ahead of the requests that will use them.
+const SPARES: usize = 2;
 /// How often the master connection's control socket is looked for.
 const MASTER_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
@@ -240,11 +244,21 @@ struct Connection {
 
 async fn accept(listener: UnixListener, relay: Connection) {
     let mut connections = JoinSet::new();
+    // Started ahead, so a request does not wait for its ssh and the remote
+    // docker CLI to start (bollard opens a connection for each).
+    let mut spares: VecDeque<tokio::process::Child> = VecDeque::new();
     loop {
+        while spares.len() < SPARES {
+            match relay.spawn_ssh() {
+                Ok(child) => spares.push_back(child),
+                Err(_) => break,
+            }
+        }
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    connections.spawn(carry(stream, relay.clone()));
+                    let child = take_live(&mut spares).map_or_else(|| relay.spawn_ssh(), Ok);
+                    connections.spawn(carry(stream, child, relay.last_failure.clone()));
                 }
                 Err(_) => return,
             },
@@ -254,21 +268,37 @@ async fn accept(listener: UnixListener, relay: Connection) {
     }
 }
 
-/// Carries one connection over its own ssh until either side ends it.
-async fn carry(stream: UnixStream, relay: Connection) {
-    let Connection {
-        target,
-        control,
-        last_failure,
-    } = relay;
-    let spawned = tokio::process::Command::new("ssh")
-        .args(target.ssh_args(control.as_deref()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn();
-    let mut child = match spawned {
+/// The oldest spare still running; those that ended (their login failed,
+/// or the engine closed them) are dropped.
+fn take_live(spares: &mut VecDeque<tokio::process::Child>) -> Option<tokio::process::Child> {
+    while let Some(mut child) = spares.pop_front() {
+        if matches!(child.try_wait(), Ok(None)) {
+            return Some(child);
+        }
+    }
+    None
+}
+
+impl Connection {
+    /// An ssh running `docker system dial-stdio` there, its pipes ours.
+    fn spawn_ssh(&self) -> std::io::Result<tokio::process::Child> {
+        tokio::process::Command::new("ssh")
+            .args(self.target.ssh_args(self.control.as_deref()))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+    }
+}
+
+/// Carries one connection over its ssh until either side ends it.
+async fn carry(
+    stream: UnixStream,
+    child: std::io::Result<tokio::process::Child>,
+    last_failure: Arc<Mutex<Option<String>>>,
+) {
+    let mut child = match child {
         Ok(child) => child,
         Err(e) => {
             record(&last_failure, format!("cannot run ssh: {e}"));
