@@ -17,8 +17,8 @@
 //! on its own. Two connections are started ahead of the requests that will
 //! use them, so a request does not wait for its ssh to start.
 
-use std::path::PathBuf;
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
