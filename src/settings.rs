@@ -176,11 +176,11 @@ impl Settings {
         let subnet_pool = Cidr::parse(&pool_text)
             .filter(|c| c.prefix <= 24)
             .ok_or(SettingsError::SubnetPool(pool_text))?;
-        let (engine, engine_via) = choose_engine(&text)?;
         let docker_config = crate::docker_context::config_dir(
             text("DOCKER_CONFIG").as_deref(),
             text("HOME").as_deref(),
         );
+        let (engine, engine_via) = choose_engine(&text, docker_config.as_deref())?;
         Ok(Self {
             token: text(TOKEN_VAR),
             pipelock_image: text(PIPELOCK_IMAGE_VAR)
@@ -315,14 +315,12 @@ fn unreachable_because(host: &str) -> Option<String> {
 /// `DOCKER_TLS_VERIFY`, the files in `DOCKER_CERT_PATH` or the CLI's config
 /// folder), else the context `DOCKER_CONTEXT` names, else the CLI config's
 /// current context, else the local socket.
+/// `config`: the docker CLI's config folder.
 fn choose_engine(
     text: &impl Fn(&str) -> Option<String>,
+    config: Option<&Path>,
 ) -> Result<(EngineAddress, EngineVia), SettingsError> {
-    let config = crate::docker_context::config_dir(
-        text("DOCKER_CONFIG").as_deref(),
-        text("HOME").as_deref(),
-    );
-    if let Some(address) = docker_host_engine(text)? {
+    if let Some(address) = docker_host_engine(text, config)? {
         return Ok((address, EngineVia::DockerHost));
     }
     let Some(dir) = config else {
@@ -330,25 +328,23 @@ fn choose_engine(
     };
     let (name, from) = match text(DOCKER_CONTEXT_VAR) {
         Some(name) => (name, DOCKER_CONTEXT_VAR.to_owned()),
-        None => match crate::docker_context::current_context(&dir)? {
+        None => match crate::docker_context::current_context(dir)? {
             Some(name) => (name, "the docker CLI's current context".to_owned()),
             None => return Ok((EngineAddress::default(), EngineVia::LocalSocket)),
         },
     };
-    match context_engine(&dir, &name, &from)? {
+    match context_engine(dir, &name, &from)? {
         Some(address) => Ok((address, EngineVia::Context { name, from })),
         None => Ok((EngineAddress::default(), EngineVia::LocalSocket)),
     }
 }
 
-/// The engine `DOCKER_HOST` names (with its TLS files), if it is set.
+/// The engine `DOCKER_HOST` names (with its TLS files, found in
+/// `DOCKER_CERT_PATH` or the CLI's `config` folder), if it is set.
 fn docker_host_engine(
     text: &impl Fn(&str) -> Option<String>,
+    config: Option<&Path>,
 ) -> Result<Option<EngineAddress>, SettingsError> {
-    let config = crate::docker_context::config_dir(
-        text("DOCKER_CONFIG").as_deref(),
-        text("HOME").as_deref(),
-    );
     if let Some(host) = text(DOCKER_HOST_VAR) {
         if let Some(why) = unreachable_because(&host) {
             return Err(SettingsError::DockerHost { host, why });
@@ -358,7 +354,7 @@ fn docker_host_engine(
         } else if text("DOCKER_TLS_VERIFY").is_some() {
             let dir = text("DOCKER_CERT_PATH")
                 .map(PathBuf::from)
-                .or(config)
+                .or_else(|| config.map(Path::to_path_buf))
                 .unwrap_or_default();
             Some(tls_files(format!("{DOCKER_HOST_VAR}={host}"), dir)?)
         } else if text("DOCKER_TLS").is_some() {

@@ -298,6 +298,11 @@ impl App {
             .map_or(&EngineStatus::Connecting, |(_, status)| status)
     }
 
+    /// The engine called `name` does not answer (as last heard).
+    pub fn engine_unreachable(&self, name: &str) -> bool {
+        matches!(self.engine_status(name), EngineStatus::Unavailable(_))
+    }
+
     /// Records whether the engine called `name` answers.
     pub fn set_engine(&mut self, name: &str, status: EngineStatus) {
         match self.engines.iter_mut().find(|(n, _)| n == name) {

@@ -148,8 +148,9 @@ pub struct SshRelay {
     folder: tempfile::TempDir,
     accepting: tokio::task::JoinHandle<()>,
     last_failure: Arc<Mutex<Option<String>>>,
-    /// The master connection the others share (killed on drop).
-    master: Option<tokio::process::Child>,
+    /// The master connection the others share, held for its drop (which
+    /// kills it).
+    _master: Option<tokio::process::Child>,
 }
 
 impl SshRelay {
@@ -175,7 +176,7 @@ impl SshRelay {
             folder,
             accepting,
             last_failure,
-            master,
+            _master: master,
         })
     }
 
@@ -194,13 +195,10 @@ impl SshRelay {
 
 impl Drop for SshRelay {
     fn drop(&mut self) {
-        // Dropping the accept loop drops its JoinSet, which aborts every
-        // connection; their ssh processes, and the master's, are killed on
-        // drop.
+        // Dropping the accept loop drops its JoinSet and spares, which
+        // aborts every connection; their ssh processes, and the master's
+        // (dropped with this), are killed on drop.
         self.accepting.abort();
-        if let Some(master) = &mut self.master {
-            let _ = master.start_kill();
-        }
     }
 }
 

@@ -77,10 +77,7 @@ fn agent_lines(app: &App, i: usize, agent: &crate::app::AgentEntry) -> Vec<Line<
     ];
     // Beside other engines, each agent says which it runs on, and an
     // engine that does not answer marks only its own agents.
-    let engine_away = matches!(
-        app.engine_status(&agent.engine),
-        crate::app::EngineStatus::Unavailable(_)
-    );
+    let engine_away = app.engine_unreachable(&agent.engine);
     if app.several_engines() {
         let style = if engine_away {
             super::error_style()

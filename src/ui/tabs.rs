@@ -32,10 +32,7 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) {
         spans.push(Span::raw(" "));
         if app.several_engines() {
             // A tab whose engine does not answer is marked; the others go on.
-            let away = matches!(
-                app.engine_status(&tab.engine),
-                crate::app::EngineStatus::Unavailable(_)
-            );
+            let away = app.engine_unreachable(&tab.engine);
             if away {
                 style = style.fg(Color::Red);
             }
