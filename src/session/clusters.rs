@@ -150,6 +150,10 @@ impl ClusterFilter {
 /// sequence (U+200D, U+20E3, U+FE0E/F, the skin tones, the tags) are
 /// looked at closely, so text and escapes cost one scan.
 fn untouched(input: &[u8]) -> bool {
+    // Plain ASCII is checked a word at a time.
+    if input.is_ascii() {
+        return true;
+    }
     let mut from = 0;
     while let Some(i) = input[from..]
         .iter()

@@ -95,18 +95,10 @@ impl SyncHold {
     }
 }
 
-/// Where `needle` (which starts with ESC) first occurs: a scan for its first
-/// byte, then a compare, so plain text costs one pass.
+/// Where `needle` first occurs. A vectorised substring search: output full
+/// of escapes (a redraw has one every few bytes) costs one pass too.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = haystack[from..].iter().position(|&b| b == needle[0]) {
-        let at = from + i;
-        if haystack[at..].starts_with(needle) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    memchr::memmem::find(haystack, needle)
 }
 
 /// How many bytes at the end of `bytes` are a proper start of [`BEGIN`].
