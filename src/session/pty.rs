@@ -19,7 +19,7 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use portable_pty::{ChildKiller, CommandBuilder, MasterPty, PtySize, native_pty_system};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::screen::TermView;
+use super::screen::{TermView, at_least_min};
 
 /// Identifies a session to the loop (the dashboard uses its bottle id).
 pub type SessionId = u64;
@@ -98,9 +98,10 @@ impl Session {
         spec: &SessionSpec,
         notify: UnboundedSender<SessionNotice>,
     ) -> Result<Self, SessionError> {
+        let (rows, cols) = at_least_min(spec.rows, spec.cols);
         let size = PtySize {
-            rows: spec.rows.max(1),
-            cols: spec.cols.max(1),
+            rows,
+            cols,
             pixel_width: 0,
             pixel_height: 0,
         };
@@ -180,7 +181,7 @@ impl Session {
 
     /// Resizes the PTY (the child gets SIGWINCH) and the screen with it.
     pub fn resize(&self, rows: u16, cols: u16) -> Result<(), SessionError> {
-        let (rows, cols) = (rows.max(1), cols.max(1));
+        let (rows, cols) = at_least_min(rows, cols);
         if self.view.size() == (rows, cols) {
             return Ok(());
         }

@@ -193,9 +193,20 @@ impl std::fmt::Debug for TermView {
     }
 }
 
+/// The smallest screen (rows, columns). vt100 0.16 panics on smaller ones
+/// with some output (a wide character on one column, a wrap after a scroll
+/// region on one row), which would stop the session's reader.
+pub const MIN_SIZE: (u16, u16) = (2, 2);
+
+/// `rows` x `cols`, at least [`MIN_SIZE`].
+pub fn at_least_min(rows: u16, cols: u16) -> (u16, u16) {
+    (rows.max(MIN_SIZE.0), cols.max(MIN_SIZE.1))
+}
+
 impl TermView {
-    /// An empty screen of this size.
+    /// An empty screen of this size (at least [`MIN_SIZE`]).
     pub fn new(rows: u16, cols: u16) -> Self {
+        let (rows, cols) = at_least_min(rows, cols);
         let parser =
             vt100::Parser::new_with_callbacks(rows, cols, VT100_SCROLLBACK, Replies::default());
         Self {
@@ -267,7 +278,9 @@ impl TermView {
         self.lock().parser.screen().size()
     }
 
+    /// Resizes the screen (to at least [`MIN_SIZE`]).
     pub fn set_size(&self, rows: u16, cols: u16) {
+        let (rows, cols) = at_least_min(rows, cols);
         let mut emulator = self.lock();
         let Emulator {
             parser,
@@ -370,6 +383,24 @@ mod tests {
         assert_eq!(view.lock().history.made_segments(), 1);
         let _ = view.snapshot();
         assert_eq!(view.lock().history.made_segments(), 0);
+    }
+
+    #[test]
+    fn a_screen_is_never_too_small_for_vt100() {
+        // Each of these panics vt100 0.16 on a 1x1 (or 1-row) screen.
+        let wide_on_one_column = "a中b中".as_bytes();
+        let wrap_on_one_row = "\x1b[r\x1bD\x1bM中😀中😀\x1b[1;5HXSalc\"\\5l40gL#95RSF6".as_bytes();
+        let view = TermView::new(1, 1);
+        assert_eq!(view.size(), MIN_SIZE);
+        view.feed(wide_on_one_column);
+        view.feed(wrap_on_one_row);
+        let view = TermView::new(40, 17);
+        view.set_size(0, 17);
+        assert_eq!(view.size(), (2, 17));
+        view.feed(wrap_on_one_row);
+        view.set_size(5, 1);
+        view.feed(wide_on_one_column);
+        assert_eq!(view.size(), (5, 2));
     }
 
     #[test]
