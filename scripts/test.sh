@@ -157,6 +157,10 @@ echo "== rustfmt"
 cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --all-targets --locked -- -D warnings
+if [ "$tier" = offline ] || [ "$tier" = all ]; then
+    echo "== vendor/vt100: the patch's own tests (vendor/README.md)"
+    cargo test --locked --lib --manifest-path vendor/vt100/Cargo.toml --target-dir target/vendor-vt100
+fi
 ensure_test_tools
 if [ "$tier" = offline ]; then
     echo "== tests (offline tier)"

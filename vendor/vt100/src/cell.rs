@@ -52,6 +52,15 @@ impl Cell {
         self.attrs = a;
     }
 
+    // the same as set(), for a printable ascii character (one byte, one
+    // column), without encoding it or calculating its width
+    pub(crate) fn set_ascii(&mut self, c: char, a: crate::attrs::Attrs) {
+        debug_assert!(c.is_ascii() && !c.is_ascii_control());
+        self.contents[0] = c as u8;
+        self.len = 1;
+        self.attrs = a;
+    }
+
     pub(crate) fn append(&mut self, c: char) {
         let len = self.len();
         if len >= CONTENT_BYTES - 4 {

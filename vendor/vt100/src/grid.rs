@@ -153,8 +153,19 @@ impl Grid {
         self.rows.iter_mut()
     }
 
+    // the same row as visible_rows().nth(row), found without walking the
+    // rows before it (this is called for every cell drawn)
     pub fn visible_row(&self, row: u16) -> Option<&crate::row::Row> {
-        self.visible_rows().nth(usize::from(row))
+        let row = usize::from(row);
+        if row >= self.rows.len() {
+            return None;
+        }
+        if row < self.scrollback_offset {
+            self.scrollback
+                .get(self.scrollback.len() - self.scrollback_offset + row)
+        } else {
+            self.rows.get(row - self.scrollback_offset)
+        }
     }
 
     pub fn drawing_row(&self, row: u16) -> Option<&crate::row::Row> {
@@ -166,6 +177,15 @@ impl Grid {
         row: u16,
     ) -> Option<&mut crate::row::Row> {
         self.drawing_rows_mut().nth(usize::from(row))
+    }
+
+    // the cell under the cursor, or none if the cursor is past the end of
+    // the row (waiting to wrap)
+    pub fn current_cell_mut(&mut self) -> Option<&mut crate::Cell> {
+        let pos = self.pos;
+        self.rows
+            .get_mut(usize::from(pos.row))
+            .and_then(|row| row.get_mut(pos.col))
     }
 
     pub fn current_row_mut(&mut self) -> &mut crate::row::Row {

@@ -702,7 +702,31 @@ impl Screen {
 }
 
 impl Screen {
+    #[inline]
     pub(crate) fn text(&mut self, c: char) {
+        // fast path for the common case: a printable ascii character drawn
+        // inside the row, over a cell that is not part of a wide character.
+        // it can't wrap and doesn't touch any other cell, so it is just a
+        // cell write and a step to the right, with the same result as
+        // text_slow. (most terminal output is this, and going through
+        // text_slow costs several row lookups and a width calculation per
+        // character.)
+        if c.is_ascii_graphic() || c == ' ' {
+            let attrs = self.attrs;
+            let grid = self.grid_mut();
+            if let Some(cell) = grid.current_cell_mut() {
+                if !cell.is_wide() && !cell.is_wide_continuation() {
+                    cell.set_ascii(c, attrs);
+                    grid.col_inc(1);
+                    return;
+                }
+            }
+        }
+        self.text_slow(c);
+    }
+
+    #[inline(never)]
+    fn text_slow(&mut self, c: char) {
         let pos = self.grid().pos();
         let size = self.grid().size();
         let attrs = self.attrs;
@@ -1350,5 +1374,129 @@ fn u16_to_u8(i: u16) -> Option<u8> {
     } else {
         // safe because we just ensured that the value fits in a u8
         Some(i.try_into().unwrap())
+    }
+}
+
+#[cfg(test)]
+mod text_fast_path_tests {
+    // the fast path in text() must leave the screen exactly as text_slow()
+    // does, and visible_row() must find the row visible_rows() yields, in
+    // whatever state random output leaves the screen
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    // random output dense in what the fast path must get right: the last
+    // column, pending wraps, wide characters and their halves, combining
+    // characters, erases and inserts, the alternate screen, scroll regions
+    fn random_output(rng: &mut Rng, rows: u16, cols: u16) -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..rng.below(12) {
+            match rng.below(12) {
+                0..=3 => {
+                    for _ in 0..rng.below(u64::from(cols) * 2) {
+                        out.push(b' ' + u8::try_from(rng.below(95)).unwrap());
+                    }
+                }
+                4 => out.extend_from_slice("中😀e\u{301}\u{200b}".as_bytes()),
+                5 => out.extend_from_slice(b"\r\n"),
+                6 => out.extend_from_slice(
+                    format!(
+                        "\x1b[{};{}H",
+                        1 + rng.below(u64::from(rows) + 1),
+                        1 + rng.below(u64::from(cols) + 1)
+                    )
+                    .as_bytes(),
+                ),
+                7 => out.extend_from_slice(
+                    format!(
+                        "\x1b[{}{}",
+                        rng.below(3),
+                        ["K", "J", "@", "P", "X", "L", "M", "m", "1m"]
+                            [usize::try_from(rng.below(9)).unwrap()]
+                    )
+                    .as_bytes(),
+                ),
+                8 => out.extend_from_slice(
+                    [&b"\x1b[?1049h"[..], b"\x1b[?1049l", b"\x1b[?7l", b"\x1b[?7h"]
+                        [usize::try_from(rng.below(4)).unwrap()],
+                ),
+                9 => out.extend_from_slice(
+                    format!("\x1b[{};{}r", 1 + rng.below(3), rows - 1).as_bytes(),
+                ),
+                10 => out.extend_from_slice(b"\x1b[r\x1bD\x1bM"),
+                _ => out.extend_from_slice(b"\x1b7\x1b[1;1H\x1b8"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fast_path_is_the_same_as_the_slow_path() {
+        let mut rng = Rng(0x5eed_1234_abcd_0001);
+        let mut fast_taken = 0;
+        for _ in 0..150 {
+            let rows = 3 + u16::try_from(rng.below(12)).unwrap();
+            let cols = 2 + u16::try_from(rng.below(30)).unwrap();
+            let mut parser = crate::Parser::new(rows, cols, 20);
+            for _ in 0..20 {
+                parser.process(&random_output(&mut rng, rows, cols));
+                for c in [
+                    'a', ' ', '~', '中', '\u{301}', 'é', '\u{1}', '\u{7f}',
+                ] {
+                    let mut fast = parser.screen().clone();
+                    let mut slow = parser.screen().clone();
+                    fast.text(c);
+                    slow.text_slow(c);
+                    // text() changes only the grid being drawn on
+                    assert_eq!(
+                        format!("{:?}", fast.grid()),
+                        format!("{:?}", slow.grid()),
+                        "{c:?} drawn on {:?}",
+                        parser.screen().grid()
+                    );
+                    let pos = parser.screen().grid().pos();
+                    if c == 'a' && pos.col < cols {
+                        fast_taken += 1;
+                    }
+                }
+            }
+        }
+        assert!(fast_taken > 500, "fast path taken {fast_taken} times");
+    }
+
+    #[test]
+    fn visible_row_is_the_row_visible_rows_yields() {
+        let mut rng = Rng(0x5eed_1234_abcd_0002);
+        for _ in 0..200 {
+            // (a one-row screen can panic in col_wrap, before and after
+            // this change alike)
+            let rows = 2 + u16::try_from(rng.below(12)).unwrap();
+            let cols = 2 + u16::try_from(rng.below(30)).unwrap();
+            let mut parser = crate::Parser::new(rows, cols, 15);
+            for _ in 0..20 {
+                let out = random_output(&mut rng, rows, cols);
+                parser.process(&random_output(&mut rng, rows, cols));
+                let offset = usize::try_from(rng.below(20)).unwrap();
+                parser.screen_mut().set_scrollback(offset);
+                let grid = parser.screen().grid();
+                for row in 0..rows + 2 {
+                    let expected = grid.visible_rows().nth(usize::from(row));
+                    assert_eq!(
+                        format!("{:?}", grid.visible_row(row)),
+                        format!("{expected:?}"),
+                        "row {row} with {offset} rows scrolled back"
+                    );
+                }
+            }
+        }
     }
 }
