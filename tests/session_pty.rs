@@ -176,3 +176,48 @@ fn the_bell_is_reported_even_when_the_screen_is_already_dirty() {
     assert_eq!(bells, 2);
     assert!(session.view().contents().contains("workingx"));
 }
+
+/// While a child floods its terminal, the thread drawing the screen still
+/// gets it at frame rate: the parser hands the screen's lock over rather
+/// than taking it straight back for its next piece.
+#[test]
+fn a_flood_of_output_never_keeps_the_screen_from_being_drawn() {
+    let (tx, mut rx) = unbounded_channel();
+    // Full-screen redraws, 4 MiB of them, written again and again for 3 to 4 s.
+    let frames = std::env::temp_dir().join(format!("cb-flood-{}", std::process::id()));
+    let mut redraws = Vec::new();
+    while redraws.len() < 4 << 20 {
+        for row in 1..=50 {
+            redraws.extend_from_slice(format!("\x1b[{row};1H\x1b[2K\x1b[3{}m", row % 8).as_bytes());
+            redraws.extend_from_slice(&[b'x'; 190]);
+        }
+    }
+    std::fs::write(&frames, &redraws).unwrap();
+    let script = format!(
+        "stty -opost; end=$(($(date +%s) + 4)); while [ $(date +%s) -lt $end ]; do cat '{}'; done",
+        frames.display()
+    );
+    let session = Session::spawn(11, &sh(&script, 50, 200), tx).unwrap();
+    let view = session.view();
+    // Let the flood start, then take snapshots as the dashboard does, as
+    // often as we can, for 1.5 s.
+    std::thread::sleep(Duration::from_millis(500));
+    let began = Instant::now();
+    let (mut snapshots, mut longest) = (0, Duration::ZERO);
+    while began.elapsed() < Duration::from_millis(1500) {
+        let asked = Instant::now();
+        std::hint::black_box(view.snapshot());
+        longest = longest.max(asked.elapsed());
+        snapshots += 1;
+    }
+    let code = wait_for_exit(&mut rx);
+    std::fs::remove_file(&frames).unwrap();
+    assert_eq!(code, Some(0));
+    // Frame rate (60 a second) is 90 in 1.5 s. Here about 600 are taken,
+    // the longest wait a few ms; with a lock the parser took straight back,
+    // 2, one of them after 1.8 s.
+    assert!(
+        snapshots >= 90,
+        "only {snapshots} snapshots in 1.5 s of flood (the longest wait {longest:?})"
+    );
+}

@@ -1,5 +1,6 @@
 //! Agent terminals: the `docker exec` that opens one in a bottle
-//! (`exec_plan`), a child under a PTY (`pty`), its screen (`screen`, with
+//! (`exec_plan`), a child under a PTY (`pty`, its output handed from reader
+//! to parser through `inbox`), its screen (`screen`, with
 //! the lines that scrolled off kept compact in `history`, by `keeping`:
 //! read out (`line_code`) or kept as output (`raw_segment`); pieces and
 //! counting in `scroll_off`), and
@@ -7,6 +8,7 @@
 mod clusters;
 pub mod exec_plan;
 mod history;
+mod inbox;
 mod keeping;
 pub mod keys;
 mod line_code;

@@ -1,13 +1,15 @@
 //! One child program under a pseudo-terminal: spawn, read, write, resize, exit.
 //!
-//! Threads: one OS thread reads the PTY master and feeds the session's
-//! [`TermView`]; one OS thread writes queued input. Blocking reads and writes
-//! stay on those threads, never on the async loop.
+//! Threads: one OS thread reads the PTY master into the session's
+//! [`Inbox`], one parses what is there into its [`TermView`], one writes
+//! queued input. Blocking reads and writes stay on those threads, never on
+//! the async loop.
 //!
-//! Backpressure: the reader hands the loop only the session id, and only when
-//! the screen goes from clean to dirty, so notifications coalesce however
-//! fast the child writes. Bytes are never queued: if parsing falls behind, the
-//! reader simply reads later, the kernel's PTY buffer fills and the child's
+//! Backpressure: the parser hands the loop only the session id, and only
+//! when the screen goes from clean to dirty, so notifications coalesce
+//! however fast the child writes. Output waits in the inbox, at most
+//! [`INBOX_LIMIT`](super::inbox::INBOX_LIMIT) bytes: if parsing falls further
+//! behind, the reader waits, the kernel's PTY buffer fills and the child's
 //! writes block. Input goes through a bounded queue; when it is full a write
 //! is refused (reported to the user) instead of blocking the loop.
 
@@ -19,6 +21,7 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use portable_pty::{ChildKiller, CommandBuilder, MasterPty, PtySize, native_pty_system};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::inbox::Inbox;
 use super::screen::{TermView, at_least_min};
 
 /// Identifies a session to the loop (the dashboard uses its bottle id).
@@ -45,6 +48,9 @@ pub enum SessionNotice {
 /// Chunks of input waiting for the writer thread.
 const INPUT_QUEUE: usize = 256;
 const READ_BUFFER: usize = 64 * 1024;
+/// The most output parsed under the screen's lock at once, so a frame never
+/// waits long for it (about 0.2 ms here).
+const FEED_PIECE: usize = 16 * 1024;
 
 /// What to run and with which environment.
 #[derive(Debug, Clone, Default)]
@@ -135,18 +141,26 @@ impl Session {
             .name(format!("pty-writer-{id}"))
             .spawn(move || write_loop(writer, &queue))
             .map_err(|e| spawn_error(&e))?;
-        let (reader_view, answer) = (view.clone(), input.clone());
-        let quiet = Arc::new(AtomicBool::new(false));
-        let quiet_reader = Arc::clone(&quiet);
+        let inbox = Arc::new(Inbox::default());
+        let reader_inbox = Arc::clone(&inbox);
         std::thread::Builder::new()
             .name(format!("pty-reader-{id}"))
+            .spawn(move || read_loop(reader, &reader_inbox))
+            .map_err(|e| spawn_error(&e))?;
+        let (parser_view, answer) = (view.clone(), input.clone());
+        let quiet = Arc::new(AtomicBool::new(false));
+        let quiet_parser = Arc::clone(&quiet);
+        std::thread::Builder::new()
+            .name(format!("pty-parser-{id}"))
             .spawn(move || {
-                read_loop(reader, &reader_view, &answer, &notify, id);
+                parse_loop(&inbox, &parser_view, &answer, &notify, id);
+                // A reader waiting for room must not wait for ever.
+                inbox.abandon();
                 let code = child
                     .wait()
                     .ok()
                     .map(|status| i32::try_from(status.exit_code()).unwrap_or(i32::MAX));
-                if !quiet_reader.load(Ordering::Acquire) {
+                if !quiet_parser.load(Ordering::Acquire) {
                     let _ = notify.send(SessionNotice::Exited(id, code));
                 }
             })
@@ -216,44 +230,73 @@ impl Drop for Session {
     }
 }
 
-fn read_loop(
-    mut reader: Box<dyn Read + Send>,
+/// Reads the PTY into `inbox` until the output ends (or nobody parses).
+fn read_loop(mut reader: Box<dyn Read + Send>, inbox: &Inbox) {
+    let mut buf = vec![0; READ_BUFFER];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // EIO: every slave descriptor is closed, the child is gone.
+            Err(_) => break,
+        };
+        if !inbox.put(&buf[..n]) {
+            return;
+        }
+    }
+    inbox.end();
+}
+
+/// Parses what arrives in `inbox`, answers the child's queries and tells
+/// the loop, until the output has ended and all of it is parsed.
+fn parse_loop(
+    inbox: &Inbox,
     view: &TermView,
     answer: &SyncSender<Vec<u8>>,
     notify: &UnboundedSender<SessionNotice>,
     id: SessionId,
 ) {
-    let mut buf = vec![0; READ_BUFFER];
+    let mut batch = Vec::new();
     let mut told_hold = None;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            // EIO: every slave descriptor is closed, the child is gone.
-            Err(_) => return,
-        };
-        let fed = view.feed(&buf[..n]);
-        if !fed.answers.is_empty() {
-            // Never block the reader on input: a child that asks and does
-            // not read its input would otherwise stall its own output.
-            let _ = answer.try_send(fed.answers);
-        }
-        // Each held update is told once, by its deadline.
-        let held = fed.hold_until.filter(|d| Some(*d) != told_hold);
-        told_hold = fed.hold_until;
-        let notices = [
-            fed.became_dirty.then_some(SessionNotice::Output(id)),
-            fed.bell.then_some(SessionNotice::Bell(id)),
-            held.map(|deadline| SessionNotice::Held(id, deadline)),
-            fed.held_by.map(|who| SessionNotice::HeldElsewhere(id, who)),
-        ];
-        for notice in notices.into_iter().flatten() {
-            if notify.send(notice).is_err() {
+    while inbox.take(&mut batch) {
+        for piece in batch.chunks(FEED_PIECE) {
+            if !feed(view, piece, answer, notify, id, &mut told_hold) {
                 return;
             }
         }
     }
+}
+
+/// Feeds one piece, answers the child's queries and tells the loop what
+/// changed; false when the loop is gone.
+fn feed(
+    view: &TermView,
+    piece: &[u8],
+    answer: &SyncSender<Vec<u8>>,
+    notify: &UnboundedSender<SessionNotice>,
+    id: SessionId,
+    told_hold: &mut Option<std::time::Instant>,
+) -> bool {
+    let fed = view.feed(piece);
+    if !fed.answers.is_empty() {
+        // Never block the parser on input: a child that asks and does
+        // not read its input would otherwise stall its own output.
+        let _ = answer.try_send(fed.answers);
+    }
+    // Each held update is told once, by its deadline.
+    let held = fed.hold_until.filter(|d| Some(*d) != *told_hold);
+    *told_hold = fed.hold_until;
+    let notices = [
+        fed.became_dirty.then_some(SessionNotice::Output(id)),
+        fed.bell.then_some(SessionNotice::Bell(id)),
+        held.map(|deadline| SessionNotice::Held(id, deadline)),
+        fed.held_by.map(|who| SessionNotice::HeldElsewhere(id, who)),
+    ];
+    notices
+        .into_iter()
+        .flatten()
+        .all(|notice| notify.send(notice).is_ok())
 }
 
 fn write_loop(mut writer: Box<dyn Write + Send>, queue: &std::sync::mpsc::Receiver<Vec<u8>>) {

@@ -8,8 +8,10 @@
 //! of vt100 (see [`super::line_code`]), or, while output scrolls fast, kept
 //! as the output that scrolled it off (see [`super::keeping`]).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use parking_lot::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use ratatui::text::Line;
@@ -225,12 +227,9 @@ impl TermView {
     }
 
     fn lock(&self) -> MutexGuard<'_, Emulator> {
-        // A panic while holding the lock leaves a screen that is still
-        // drawable; keep going rather than spread the panic.
-        self.shared
-            .emulator
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        // No poisoning: a panic while holding the lock leaves a screen that
+        // is still drawable; the others keep going.
+        self.shared.emulator.lock()
     }
 
     /// Feeds child output and marks the view dirty when it changed.
@@ -239,13 +238,17 @@ impl TermView {
             let mut emulator = self.lock();
             let (parsed, hold_until) = emulator.feed(bytes, Instant::now());
             let replies = emulator.parser.callbacks_mut();
-            (
+            let fed = (
                 std::mem::take(&mut replies.answers),
                 std::mem::take(&mut replies.bell),
                 replies.held_by.take(),
                 parsed,
                 hold_until,
-            )
+            );
+            // A frame waiting for the screen gets it now: the parser would
+            // otherwise take the lock straight back for its next feed.
+            MutexGuard::unlock_fair(emulator);
+            fed
         };
         let became_dirty = parsed && !self.shared.dirty.swap(true, Ordering::AcqRel);
         Fed {
