@@ -1,8 +1,8 @@
 //! One child program under a pseudo-terminal: spawn, read, write, resize, exit.
 //!
 //! Threads: one OS thread reads the PTY master into the session's
-//! [`Inbox`], one parses what is there into its [`TermView`], one writes
-//! queued input. Blocking reads and writes stay on those threads, never on
+//! [`Inbox`], one parses what is there into its [`TermView`] (the reader
+//! parses itself what finds nothing waiting), one writes queued input. Blocking reads and writes stay on those threads, never on
 //! the async loop.
 //!
 //! Backpressure: the parser hands the loop only the session id, and only
@@ -21,7 +21,11 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use portable_pty::{ChildKiller, CommandBuilder, MasterPty, PtySize, native_pty_system};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::inbox::Inbox;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use super::inbox::{Inbox, Put};
 use super::screen::{TermView, at_least_min};
 
 /// Identifies a session to the loop (the dashboard uses its bottle id).
@@ -142,18 +146,24 @@ impl Session {
             .spawn(move || write_loop(writer, &queue))
             .map_err(|e| spawn_error(&e))?;
         let inbox = Arc::new(Inbox::default());
-        let reader_inbox = Arc::clone(&inbox);
+        let feeder = Arc::new(Feeder {
+            view: view.clone(),
+            answer: input.clone(),
+            notify: notify.clone(),
+            id,
+            told_hold: Mutex::new(None),
+        });
+        let (reader_inbox, reader_feeder) = (Arc::clone(&inbox), Arc::clone(&feeder));
         std::thread::Builder::new()
             .name(format!("pty-reader-{id}"))
-            .spawn(move || read_loop(reader, &reader_inbox))
+            .spawn(move || read_loop(reader, &reader_inbox, &reader_feeder))
             .map_err(|e| spawn_error(&e))?;
-        let (parser_view, answer) = (view.clone(), input.clone());
         let quiet = Arc::new(AtomicBool::new(false));
         let quiet_parser = Arc::clone(&quiet);
         std::thread::Builder::new()
             .name(format!("pty-parser-{id}"))
             .spawn(move || {
-                parse_loop(&inbox, &parser_view, &answer, &notify, id);
+                parse_loop(&inbox, &feeder);
                 // A reader waiting for room must not wait for ever.
                 inbox.abandon();
                 let code = child
@@ -230,8 +240,9 @@ impl Drop for Session {
     }
 }
 
-/// Reads the PTY into `inbox` until the output ends (or nobody parses).
-fn read_loop(mut reader: Box<dyn Read + Send>, inbox: &Inbox) {
+/// Reads the PTY until the output ends (or nobody parses): into `inbox`,
+/// or, when nothing waits there and nobody parses, straight to the screen.
+fn read_loop(mut reader: Box<dyn Read + Send>, inbox: &Inbox, feeder: &Feeder) {
     let mut buf = vec![0; READ_BUFFER];
     loop {
         let n = match reader.read(&mut buf) {
@@ -241,62 +252,77 @@ fn read_loop(mut reader: Box<dyn Read + Send>, inbox: &Inbox) {
             // EIO: every slave descriptor is closed, the child is gone.
             Err(_) => break,
         };
-        if !inbox.put(&buf[..n]) {
-            return;
+        match inbox.put(&buf[..n]) {
+            Put::Queued => {}
+            Put::ParseIt => {
+                let loop_there = feeder.feed(&buf[..n]);
+                inbox.parsed();
+                if !loop_there {
+                    break;
+                }
+            }
+            Put::Stop => return,
         }
     }
     inbox.end();
 }
 
-/// Parses what arrives in `inbox`, answers the child's queries and tells
-/// the loop, until the output has ended and all of it is parsed.
-fn parse_loop(
-    inbox: &Inbox,
-    view: &TermView,
-    answer: &SyncSender<Vec<u8>>,
-    notify: &UnboundedSender<SessionNotice>,
-    id: SessionId,
-) {
+/// Parses what waits in `inbox` until the output has ended and all of it
+/// is parsed (or the loop is gone).
+fn parse_loop(inbox: &Inbox, feeder: &Feeder) {
     let mut batch = Vec::new();
-    let mut told_hold = None;
     while inbox.take(&mut batch) {
-        for piece in batch.chunks(FEED_PIECE) {
-            if !feed(view, piece, answer, notify, id, &mut told_hold) {
-                return;
-            }
+        let loop_there = feeder.feed(&batch);
+        inbox.parsed();
+        if !loop_there {
+            return;
         }
     }
 }
 
-/// Feeds one piece, answers the child's queries and tells the loop what
-/// changed; false when the loop is gone.
-fn feed(
-    view: &TermView,
-    piece: &[u8],
-    answer: &SyncSender<Vec<u8>>,
-    notify: &UnboundedSender<SessionNotice>,
+/// Parses output into the screen, answers the child's queries and tells
+/// the loop what changed. Used by one thread at a time (see [`Inbox`]).
+struct Feeder {
+    view: TermView,
+    answer: SyncSender<Vec<u8>>,
+    notify: UnboundedSender<SessionNotice>,
     id: SessionId,
-    told_hold: &mut Option<std::time::Instant>,
-) -> bool {
-    let fed = view.feed(piece);
-    if !fed.answers.is_empty() {
-        // Never block the parser on input: a child that asks and does
-        // not read its input would otherwise stall its own output.
-        let _ = answer.try_send(fed.answers);
+    /// The held update the loop was told of last.
+    told_hold: Mutex<Option<Instant>>,
+}
+
+impl Feeder {
+    /// Feeds `bytes` a piece at a time; false when the loop is gone.
+    fn feed(&self, bytes: &[u8]) -> bool {
+        bytes.chunks(FEED_PIECE).all(|piece| self.feed_piece(piece))
     }
-    // Each held update is told once, by its deadline.
-    let held = fed.hold_until.filter(|d| Some(*d) != *told_hold);
-    *told_hold = fed.hold_until;
-    let notices = [
-        fed.became_dirty.then_some(SessionNotice::Output(id)),
-        fed.bell.then_some(SessionNotice::Bell(id)),
-        held.map(|deadline| SessionNotice::Held(id, deadline)),
-        fed.held_by.map(|who| SessionNotice::HeldElsewhere(id, who)),
-    ];
-    notices
-        .into_iter()
-        .flatten()
-        .all(|notice| notify.send(notice).is_ok())
+
+    fn feed_piece(&self, piece: &[u8]) -> bool {
+        let fed = self.view.feed(piece);
+        if !fed.answers.is_empty() {
+            // Never block the parser on input: a child that asks and does
+            // not read its input would otherwise stall its own output.
+            let _ = self.answer.try_send(fed.answers);
+        }
+        // Each held update is told once, by its deadline.
+        let held = {
+            let mut told = self.told_hold.lock();
+            let held = fed.hold_until.filter(|d| Some(*d) != *told);
+            *told = fed.hold_until;
+            held
+        };
+        let id = self.id;
+        let notices = [
+            fed.became_dirty.then_some(SessionNotice::Output(id)),
+            fed.bell.then_some(SessionNotice::Bell(id)),
+            held.map(|deadline| SessionNotice::Held(id, deadline)),
+            fed.held_by.map(|who| SessionNotice::HeldElsewhere(id, who)),
+        ];
+        notices
+            .into_iter()
+            .flatten()
+            .all(|notice| self.notify.send(notice).is_ok())
+    }
 }
 
 fn write_loop(mut writer: Box<dyn Write + Send>, queue: &std::sync::mpsc::Receiver<Vec<u8>>) {
