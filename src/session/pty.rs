@@ -277,6 +277,9 @@ fn parse_loop(inbox: &Inbox, feeder: &Feeder) {
         if !loop_there {
             return;
         }
+        // A flood keeps this thread runnable: let the others (another
+        // session's echo) have the core between batches.
+        std::thread::yield_now();
     }
 }
 
