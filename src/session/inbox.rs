@@ -218,8 +218,9 @@ mod tests {
         assert_eq!(parser.join().unwrap(), b"second");
     }
 
-    #[test]
-    fn a_full_inbox_holds_the_reader_until_the_parser_takes() {
+    /// An inbox full while the reader parses, and a reader waiting to put
+    /// `more` into it.
+    fn a_reader_waiting_for_room() -> (Arc<Inbox>, std::thread::JoinHandle<Put>) {
         let inbox = Arc::new(Inbox::default());
         assert_eq!(inbox.put(b"x"), Put::ParseIt);
         assert_eq!(inbox.put(&vec![7; INBOX_LIMIT]), Put::Queued);
@@ -232,6 +233,12 @@ mod tests {
             !reader.is_finished(),
             "the reader went on past a full inbox"
         );
+        (inbox, reader)
+    }
+
+    #[test]
+    fn a_full_inbox_holds_the_reader_until_the_parser_takes() {
+        let (inbox, reader) = a_reader_waiting_for_room();
         inbox.parsed();
         let mut batch = Vec::new();
         assert!(inbox.take(&mut batch));
@@ -244,14 +251,7 @@ mod tests {
 
     #[test]
     fn a_parser_that_stops_releases_a_waiting_reader() {
-        let inbox = Arc::new(Inbox::default());
-        assert_eq!(inbox.put(b"x"), Put::ParseIt);
-        assert_eq!(inbox.put(&vec![7; INBOX_LIMIT]), Put::Queued);
-        let reader = {
-            let inbox = Arc::clone(&inbox);
-            std::thread::spawn(move || inbox.put(b"more"))
-        };
-        std::thread::sleep(Duration::from_millis(50));
+        let (inbox, reader) = a_reader_waiting_for_room();
         inbox.abandon();
         assert_eq!(reader.join().unwrap(), Put::Stop);
     }
