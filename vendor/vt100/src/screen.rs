@@ -1483,7 +1483,6 @@ mod text_fast_path_tests {
             let cols = 2 + u16::try_from(rng.below(30)).unwrap();
             let mut parser = crate::Parser::new(rows, cols, 15);
             for _ in 0..20 {
-                let out = random_output(&mut rng, rows, cols);
                 parser.process(&random_output(&mut rng, rows, cols));
                 let offset = usize::try_from(rng.below(20)).unwrap();
                 parser.screen_mut().set_scrollback(offset);
