@@ -2,8 +2,8 @@
 //!
 //! Threads: one OS thread reads the PTY master into the session's
 //! [`Inbox`], one parses what is there into its [`TermView`] (the reader
-//! parses itself what finds nothing waiting), one writes queued input. Blocking reads and writes stay on those threads, never on
-//! the async loop.
+//! parses itself what finds nothing waiting), one writes queued input.
+//! Blocking reads and writes stay on those threads, never on the async loop.
 //!
 //! Backpressure: the parser hands the loop only the session id, and only
 //! when the screen goes from clean to dirty, so notifications coalesce
@@ -17,13 +17,11 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
-
-use portable_pty::{ChildKiller, CommandBuilder, MasterPty, PtySize, native_pty_system};
-use tokio::sync::mpsc::UnboundedSender;
-
 use std::time::Instant;
 
 use parking_lot::Mutex;
+use portable_pty::{ChildKiller, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::inbox::{Inbox, Put};
 use super::screen::{TermView, at_least_min};
