@@ -252,10 +252,13 @@ fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<
             if lock(&holder.state).exited.is_none() {
                 return Ok(());
             }
-            // The socket is free for a new holder before the answer.
+            // The socket is free for a new holder before the answer, and
+            // the answer is out before the holder ends (its end would cut
+            // the answer off, and the asker would think claude still runs).
             let _ = std::fs::remove_file(&holder.socket);
+            let answered = write_frame(&mut stream, &Frame::Leaving);
             let _ = lock(&holder.done).send(true);
-            return write_frame(&mut stream, &Frame::Leaving);
+            return answered;
         }
         Frame::Hello {
             rows,
@@ -364,8 +367,11 @@ pub fn ask_to_leave(socket: &Path) -> bool {
         return true;
     };
     let _ = stream.set_read_timeout(Some(HELLO_WAIT));
-    write_frame(&mut stream, &Frame::Leave).is_ok()
-        && matches!(read_frame(&mut stream), Ok(Some(Frame::Leaving)))
+    let left = write_frame(&mut stream, &Frame::Leave).is_ok()
+        && matches!(read_frame(&mut stream), Ok(Some(Frame::Leaving)));
+    // No answer may also mean the holder ended meanwhile (its minute after
+    // claude ended ran out): then nothing listens any more.
+    left || UnixStream::connect(socket).is_err()
 }
 
 /// Asks the holder at `socket` for its status; `None` when none answers
