@@ -2,12 +2,13 @@
 //! It puts its terminal in raw mode and copies bytes: keys to the holder,
 //! claude's output to the terminal, and the terminal's size on every change.
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
+use std::os::fd::AsFd as _;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::protocol::{Frame, read_frame, write_frame};
+use super::protocol::{Frame, OUTPUT_CHUNK, read_frame, whole_frame_in, write_frame};
 
 #[derive(Debug, Clone)]
 pub struct AttachOptions<'a> {
@@ -79,12 +80,12 @@ fn relay(stream: &mut UnixStream, detach_byte: Option<u8>) -> anyhow::Result<End
         std::thread::spawn(move || forward_resizes(&writer));
     }
     {
-        let mut reader = stream.try_clone()?;
+        let reader = stream.try_clone()?;
         // Taken over, a viewer with a detach key (a person at `attach`)
         // leaves and says why; one without (a dashboard tab) watches on.
         let watch_on = detach_byte.is_none();
         std::thread::spawn(move || {
-            let _ = done_tx.send(show_output(&mut reader, watch_on));
+            let _ = done_tx.send(show_output(reader, watch_on));
         });
     }
     Ok(done_rx.recv().unwrap_or(Ended::Lost))
@@ -95,26 +96,42 @@ fn relay(stream: &mut UnixStream, detach_byte: Option<u8>) -> anyhow::Result<End
 /// say who holds the agent now. Followed by the name and BEL.
 pub const HELD_ELSEWHERE_MARK: &[u8] = b"\x1b]5379;held-by;";
 
-fn show_output(reader: &mut UnixStream, watch_on: bool) -> Ended {
-    let stdout = std::io::stdout();
+fn show_output(stream: UnixStream, watch_on: bool) -> Ended {
+    // Frames are read ahead, so output that arrived in several frames is
+    // written in one go. The terminal is written unbuffered, through a
+    // copy of stdout's descriptor: std's line buffering would split each
+    // write in two.
+    let mut reader = BufReader::with_capacity(OUTPUT_CHUNK, stream);
+    let Ok(mut terminal) = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+    else {
+        return Ended::Lost;
+    };
+    let mut shown = Vec::with_capacity(OUTPUT_CHUNK);
     loop {
-        match read_frame(reader) {
-            Ok(Some(Frame::Output(bytes))) => {
-                // Locked per write: the lock is not held while waiting, so
-                // the goodbye line can be printed once the relay ends.
-                let mut out = stdout.lock();
-                if out.write_all(&bytes).and_then(|()| out.flush()).is_err() {
-                    return Ended::Lost;
-                }
+        let frame = read_frame(&mut reader);
+        if let Ok(Some(Frame::Output(bytes))) = &frame {
+            shown.extend_from_slice(bytes);
+            if shown.len() < OUTPUT_CHUNK && whole_frame_in(reader.buffer()) {
+                continue;
             }
+        }
+        if !shown.is_empty() {
+            if terminal.write_all(&shown).is_err() {
+                return Ended::Lost;
+            }
+            shown.clear();
+        }
+        match frame {
             Ok(Some(Frame::Exited(code))) => return Ended::Exited(code),
             Ok(Some(Frame::Held(who))) => return Ended::Held(who),
             Ok(Some(Frame::TakenOver(who))) if watch_on => {
                 let mut mark = HELD_ELSEWHERE_MARK.to_vec();
                 mark.extend(who.bytes().filter(|b| *b >= 0x20 && *b != 0x7f));
                 mark.push(0x07);
-                let mut out = stdout.lock();
-                if out.write_all(&mark).and_then(|()| out.flush()).is_err() {
+                if terminal.write_all(&mark).is_err() {
                     return Ended::Lost;
                 }
             }

@@ -150,18 +150,44 @@ fn invalid(what: &str) -> io::Error {
 /// Writes one frame, whole.
 pub fn write_frame(out: &mut impl Write, frame: &Frame) -> io::Result<()> {
     let (kind, payload) = frame.encode();
+    write_raw(out, kind, &payload)
+}
+
+/// Writes claude's output as one [`Frame::Output`], copied once (the
+/// holder's hot path).
+pub fn write_output(out: &mut impl Write, output: &[u8]) -> io::Result<()> {
+    write_raw(out, kind::OUTPUT, output)
+}
+
+fn write_raw(out: &mut impl Write, kind: u8, payload: &[u8]) -> io::Result<()> {
     let len = u32::try_from(payload.len()).map_err(|_| invalid("frame too large"))?;
-    let mut bytes = Vec::with_capacity(payload.len() + 5);
+    let mut bytes = Vec::with_capacity(payload.len() + HEADER);
     bytes.push(kind);
     bytes.extend_from_slice(&len.to_be_bytes());
-    bytes.extend_from_slice(&payload);
+    bytes.extend_from_slice(payload);
+    // One write: the frame is never interleaved, and it costs one syscall.
     out.write_all(&bytes)?;
     out.flush()
 }
 
+/// Whether `buffered` (bytes read ahead) begins with a whole frame, so the
+/// next [`read_frame`] needs no read of its own.
+pub fn whole_frame_in(buffered: &[u8]) -> bool {
+    match buffered {
+        [_, l0, l1, l2, l3, payload @ ..] => {
+            let len = u32::from_be_bytes([*l0, *l1, *l2, *l3]);
+            usize::try_from(len).is_ok_and(|len| payload.len() >= len)
+        }
+        _ => false,
+    }
+}
+
+/// A frame's kind byte and length.
+const HEADER: usize = 5;
+
 /// Reads one frame; `None` at a clean end of stream.
 pub fn read_frame(input: &mut impl Read) -> io::Result<Option<Frame>> {
-    let mut header = [0u8; 5];
+    let mut header = [0u8; HEADER];
     match input.read_exact(&mut header[..1]) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
@@ -217,6 +243,27 @@ mod tests {
             assert_eq!(read_frame(&mut reader).unwrap().as_ref(), Some(frame));
         }
         assert_eq!(read_frame(&mut reader).unwrap(), None);
+    }
+
+    #[test]
+    fn output_is_one_frame_and_whole_frames_are_told_from_parts() {
+        let mut wire = Vec::new();
+        write_output(&mut wire, b"hello").unwrap();
+        let one = wire.len();
+        write_frame(&mut wire, &Frame::Exited(0)).unwrap();
+        assert_eq!(
+            read_frame(&mut wire.as_slice()).unwrap(),
+            Some(Frame::Output(b"hello".to_vec()))
+        );
+        for cut in 0..one {
+            assert!(!whole_frame_in(&wire[..cut]), "{cut} bytes");
+        }
+        assert!(whole_frame_in(&wire[..one]));
+        assert!(whole_frame_in(&wire[one..]));
+        assert!(!whole_frame_in(&wire[one..wire.len() - 1]));
+        let mut empty = Vec::new();
+        write_frame(&mut empty, &Frame::Leaving).unwrap();
+        assert!(whole_frame_in(&empty));
     }
 
     #[test]

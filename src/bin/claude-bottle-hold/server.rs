@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{Frame, OUTPUT_CHUNK, read_frame, write_frame};
+use super::protocol::{Frame, OUTPUT_CHUNK, read_frame, write_frame, write_output};
 use super::replay::{REPLAY_BYTES, Replay};
 
 /// How long a viewer may leave output unread before it is dropped.
@@ -215,16 +215,16 @@ fn relay_output(holder: &Holder, mut reader: Box<dyn Read + Send>) {
         let mut state = lock(&holder.state);
         state.replay.push(&buf[..n]);
         state.last_output = Instant::now();
-        let frame = Frame::Output(buf[..n].to_vec());
+        let output = &buf[..n];
         if let Some(viewer) = state.viewer.as_mut()
-            && write_frame(&mut viewer.stream, &frame).is_err()
+            && write_output(&mut viewer.stream, output).is_err()
         {
             // Gone or stalled: it can attach again.
             state.viewer = None;
         }
         state
             .watchers
-            .retain_mut(|w| write_frame(&mut w.stream, &frame).is_ok());
+            .retain_mut(|w| write_output(&mut w.stream, output).is_ok());
     }
 }
 
@@ -283,7 +283,7 @@ fn serve_connection(holder: &Holder, mut stream: UnixStream) -> std::io::Result<
             }
         }
         for chunk in state.replay.for_viewer().chunks(OUTPUT_CHUNK) {
-            write_frame(&mut stream, &Frame::Output(chunk.to_vec()))?;
+            write_output(&mut stream, chunk)?;
         }
         if let Some(code) = state.exited {
             // Claude ended while nobody watched: its last screen, its code.
