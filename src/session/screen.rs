@@ -10,10 +10,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use parking_lot::{Mutex, MutexGuard};
 use std::time::Instant;
 
+use parking_lot::{Mutex, MutexGuard};
 use ratatui::text::Line;
 
 use super::clusters::ClusterFilter;
